@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Builds kube-apiserver and etcd (and helm) from Go modules into a per-version cache and prints
+# the folder that holds them (a KUBEBUILDER_ASSETS-style folder). Reuses KUBEBUILDER_ASSETS when it
+# already holds both server binaries. Nothing is downloaded except through the Go module proxy.
+#
+#   EATR_K8S_VERSION   Kubernetes version to build (default 1.34.1)
+#   EATR_ETCD_VERSION  etcd version to build (default 3.6.4, envtest's pair for 1.34)
+#   EATR_HELM_VERSION  Helm version to build (default 3.19.0)
+#   XDG_CACHE_HOME     cache root (default ~/.cache); binaries go to eatr/k8s/<k8s>-linux-amd64
+set -euo pipefail
+
+K8S_VERSION=${EATR_K8S_VERSION:-1.34.1}
+ETCD_VERSION=${EATR_ETCD_VERSION:-3.6.4}
+HELM_VERSION=${EATR_HELM_VERSION:-3.19.0}
+ARCH=$(go env GOARCH 2>/dev/null || echo amd64)
+CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/eatr/k8s/${K8S_VERSION}-etcd${ETCD_VERSION}-helm${HELM_VERSION}-linux-${ARCH}"
+
+log() { printf '[kube-binaries] %s\n' "$*" >&2; }
+
+if [[ -n "${KUBEBUILDER_ASSETS:-}" && -x "$KUBEBUILDER_ASSETS/kube-apiserver" && -x "$KUBEBUILDER_ASSETS/etcd" && -x "$KUBEBUILDER_ASSETS/helm" ]]; then
+  log "using KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS"
+  echo "$KUBEBUILDER_ASSETS"
+  exit 0
+fi
+
+command -v go >/dev/null || { log "Go is required to build the Kubernetes test binaries (apt-get install golang, or Go >= 1.24 from go.dev)"; exit 1; }
+mkdir -p "$CACHE_DIR"
+
+# Replace every local (./ or ../) replace of the module's go.mod with the published version.
+# usage: write_wrapper DIR MODULE VERSION LOCAL_VERSION
+write_wrapper() {
+  local dir=$1 module=$2 version=$3 local_version=$4 modfile
+  mkdir -p "$dir"
+  modfile=$(cd "$dir" && GOFLAGS=-mod=mod go mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')
+  [[ -f "$modfile" ]] || { log "could not download $module@$version"; exit 1; }
+  {
+    echo "module eatr.local/build"
+    echo
+    echo "go $(go env GOVERSION | sed 's/^go\([0-9]*\.[0-9]*\).*/\1/')"
+    echo
+    echo "require $module $version"
+    echo
+    # Single-line form: replace X => ./path ; block form: X => ./path
+    grep -E '=>[[:space:]]*\.\.?/' "$modfile" \
+      | sed -E 's/^[[:space:]]*replace[[:space:]]+//; s/^[[:space:]]+//' \
+      | awk -v v="$local_version" '{ print "replace " $1 " => " $1 " " v }'
+  } >"$dir/go.mod"
+}
+
+build_main() { # dir out pkg ldflags
+  local dir=$1 out=$2 pkg=$3 ldflags=$4
+  (cd "$dir" && GOFLAGS=-mod=mod go get "$pkg" >/dev/null 2>&1 || true)
+  (cd "$dir" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$out" "$pkg")
+}
+
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+if [[ ! -x "$CACHE_DIR/kube-apiserver" ]]; then
+  start=$(date +%s)
+  log "building kube-apiserver v$K8S_VERSION (cold build: about 10-15 minutes on 2 cores)"
+  minor=$(echo "$K8S_VERSION" | cut -d. -f2)
+  write_wrapper "$WORK/k8s" k8s.io/kubernetes "v$K8S_VERSION" "v0.${K8S_VERSION#1.}"
+  now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  ld=""
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $p.gitVersion=v$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=$now"
+  done
+  build_main "$WORK/k8s" "$CACHE_DIR/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver "$ld"
+  mv "$CACHE_DIR/kube-apiserver.tmp" "$CACHE_DIR/kube-apiserver"
+  log "kube-apiserver built in $(( $(date +%s) - start ))s"
+fi
+
+if [[ ! -x "$CACHE_DIR/etcd" ]]; then
+  start=$(date +%s)
+  log "building etcd v$ETCD_VERSION"
+  write_wrapper "$WORK/etcd" go.etcd.io/etcd/server/v3 "v$ETCD_VERSION" "v$ETCD_VERSION"
+  build_main "$WORK/etcd" "$CACHE_DIR/etcd.tmp" go.etcd.io/etcd/server/v3 ""
+  mv "$CACHE_DIR/etcd.tmp" "$CACHE_DIR/etcd"
+  log "etcd built in $(( $(date +%s) - start ))s"
+fi
+
+if [[ ! -x "$CACHE_DIR/helm" ]]; then
+  start=$(date +%s)
+  log "building helm v$HELM_VERSION"
+  GOBIN="$WORK/helm-bin" CGO_ENABLED=0 go install -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION"
+  mv "$WORK/helm-bin/helm" "$CACHE_DIR/helm"
+  log "helm built in $(( $(date +%s) - start ))s"
+fi
+
+echo "$CACHE_DIR"
