@@ -40,16 +40,23 @@ write_wrapper() {
     echo
     echo "require $module $version"
     echo
-    # Single-line form: replace X => ./path ; block form: X => ./path
+    # Single-line form: replace X => ./path ; block form: X => ./path. Keep only module paths that can
+    # carry local_version (a /vN suffix for N >= 2, none for v0/v1): etcd also "replaces" a forbidden
+    # legacy path with a folder that does not exist, to make bad imports fail loudly.
     grep -E '=>[[:space:]]*\.\.?/' "$modfile" \
       | sed -E 's/^[[:space:]]*replace[[:space:]]+//; s/^[[:space:]]+//' \
-      | awk -v v="$local_version" '{ print "replace " $1 " => " $1 " " v }'
+      | awk -v v="$local_version" '
+          BEGIN { major = int(substr(v, 2) + 0) }
+          major >= 2 && $1 !~ ("/v" major "$") { next }
+          major < 2 && $1 ~ /\/v[0-9]+$/ { next }
+          { print "replace " $1 " => " $1 " " v }'
   } >"$dir/go.mod"
 }
 
-build_main() { # dir out pkg ldflags
-  local dir=$1 out=$2 pkg=$3 ldflags=$4
-  (cd "$dir" && GOFLAGS=-mod=mod go get "$pkg" >/dev/null 2>&1 || true)
+build_main() { # dir out pkg version ldflags
+  local dir=$1 out=$2 pkg=$3 version=$4 ldflags=$5
+  # Pin the version: a bare `go get pkg` would upgrade the module to its latest release.
+  (cd "$dir" && GOFLAGS=-mod=mod go get "$pkg@$version" >&2)
   (cd "$dir" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$out" "$pkg")
 }
 
@@ -66,7 +73,7 @@ if [[ ! -x "$CACHE_DIR/kube-apiserver" ]]; then
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld+=" -X $p.gitVersion=v$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=$now"
   done
-  build_main "$WORK/k8s" "$CACHE_DIR/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver "$ld"
+  build_main "$WORK/k8s" "$CACHE_DIR/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver "v$K8S_VERSION" "$ld"
   mv "$CACHE_DIR/kube-apiserver.tmp" "$CACHE_DIR/kube-apiserver"
   log "kube-apiserver built in $(( $(date +%s) - start ))s"
 fi
@@ -75,7 +82,7 @@ if [[ ! -x "$CACHE_DIR/etcd" ]]; then
   start=$(date +%s)
   log "building etcd v$ETCD_VERSION"
   write_wrapper "$WORK/etcd" go.etcd.io/etcd/server/v3 "v$ETCD_VERSION" "v$ETCD_VERSION"
-  build_main "$WORK/etcd" "$CACHE_DIR/etcd.tmp" go.etcd.io/etcd/server/v3 ""
+  build_main "$WORK/etcd" "$CACHE_DIR/etcd.tmp" go.etcd.io/etcd/server/v3 "v$ETCD_VERSION" ""
   mv "$CACHE_DIR/etcd.tmp" "$CACHE_DIR/etcd"
   log "etcd built in $(( $(date +%s) - start ))s"
 fi

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    const c = loadConfig('renewer', [], {});
+    expect(c).toMatchObject({
+      redis: { url: 'redis://127.0.0.1:6379' },
+      queuePrefix: '{eatr}',
+      hostNamespace: 'ci-cd',
+      metrics: { port: 5000 },
+      logLevel: 'info',
+      renewalIntervalMs: 6 * 3_600_000,
+      concurrency: 4,
+      secretNameTemplate: '{{registry}}',
+      serviceAccounts: ['default'],
+      usePodIdentity: false,
+    });
+    expect(loadConfig('watcher', [], {}).sweepIntervalMs).toBe(300_000);
+  });
+
+  it("accepts the seed controller's Go-style flags", () => {
+    const c = loadConfig('watcher', [
+      '-auth-token-renewal-interval', '20s',
+      '-informers-resync-interval', '5s',
+      '-logging-verbosity-level', '6',
+    ], {});
+    expect(c.renewalIntervalMs).toBe(20_000);
+    expect(c.sweepIntervalMs).toBe(5000);
+    expect(c.logLevel).toBe('trace');
+  });
+
+  it('accepts -flag=value and --flag value', () => {
+    expect(loadConfig('renewer', ['-auth-token-renewal-interval=1h'], {}).renewalIntervalMs).toBe(3_600_000);
+    expect(loadConfig('renewer', ['--concurrency', '8'], {}).concurrency).toBe(8);
+  });
+
+  it('reads the environment, and flags win over it', () => {
+    const env = { EATR_HOST_NAMESPACE: 'creds', REDIS_URL: 'redis://r:6380', EATR_SERVICE_ACCOUNTS: '*' };
+    const c = loadConfig('renewer', ['--host-namespace', 'flag-ns'], env);
+    expect(c.hostNamespace).toBe('flag-ns');
+    expect(c.redis.url).toBe('redis://r:6380');
+    expect(c.serviceAccounts).toBe('*');
+  });
+
+  it('reads proxy settings in either case', () => {
+    const c = loadConfig('renewer', [], { https_proxy: 'http://proxy:3128', NO_PROXY: 'localhost, .internal' });
+    expect(c.proxy).toEqual({ https: 'http://proxy:3128', http: undefined, noProxy: ['localhost', '.internal'] });
+  });
+
+  it.each([
+    [['-auth-token-renewal-interval', '13h'], /auth-token-renewal-interval/],
+    [['-auth-token-renewal-interval', 'soon'], /auth-token-renewal-interval: "soon" is not a duration/],
+    [['--concurrency', '0'], /concurrency/],
+    [['--metrics-port', '70000'], /metrics-port/],
+    [['--redis-url', 'http://x'], /redis-url/],
+    [['--host-namespace', 'Bad_NS'], /host-namespace/],
+    [['--registries', '12345.dkr.ecr.eu-west-1.amazonaws.com'], /registries: "12345/],
+    [['--secret-name-template', 'UPPER_{{registry}}'], /secret-name-template/],
+    [['--log-level', 'loud'], /log level/],
+    [['--no-such-flag', 'x'], /unknown option/],
+  ])('rejects %j with a message naming the setting', (argv, message) => {
+    expect(() => loadConfig('renewer', argv, {})).toThrow(ConfigError);
+    expect(() => loadConfig('renewer', argv, {})).toThrow(message);
+  });
+
+  it('rejects a bad environment value, naming it', () => {
+    expect(() => loadConfig('renewer', [], { EATR_CONCURRENCY: 'lots' })).toThrow(/concurrency: "lots"/);
+  });
+
+  it('does not accept watcher-only flags on the renewer', () => {
+    expect(() => loadConfig('renewer', ['--sweep-interval', '1m'], {})).toThrow(ConfigError);
+  });
+});

@@ -1,0 +1,330 @@
+import { hostname } from 'node:os';
+import { Command, CommanderError, Option } from 'commander';
+import { z } from 'zod';
+import { parseGoDuration } from './duration.js';
+import { parseRegistryHost } from '../registry/registry-host.js';
+import { isValidSecretName, outputSecretName } from '../naming.js';
+
+/** Thrown for an invalid setting; the message names the setting and says what is wrong. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export type Component = 'watcher' | 'renewer';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+const TWELVE_HOURS = 12 * 3_600_000;
+
+const duration = (setting: string, { min = 1, max = Number.MAX_SAFE_INTEGER } = {}) =>
+  z.string().transform((text, ctx) => {
+    const ms = parseGoDuration(text);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `${setting}: "${text}" is not a duration (use Go syntax, e.g. 30s, 5m, 6h)` });
+      return z.NEVER;
+    }
+    if (ms < min || ms > max) {
+      ctx.addIssue({ code: 'custom', message: `${setting}: ${text} is out of range` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const integer = (setting: string, min: number, max: number) =>
+  z.string().transform((text, ctx) => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `${setting}: "${text}" must be a whole number from ${min} to ${max}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const boolean = (setting: string) =>
+  z.string().transform((text, ctx) => {
+    const value = text.trim().toLowerCase();
+    if (['true', '1', 'yes'].includes(value)) return true;
+    if (['false', '0', 'no', ''].includes(value)) return false;
+    ctx.addIssue({ code: 'custom', message: `${setting}: "${text}" must be true or false` });
+    return z.NEVER;
+  });
+
+const list = (text: string): string[] =>
+  text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+
+// The seed's -logging-verbosity-level took glog numbers; map them onto pino levels.
+const logLevel = z.string().transform((text, ctx): LogLevel => {
+  const value = text.trim().toLowerCase();
+  if (/^\d+$/.test(value)) {
+    const n = Number(value);
+    return n <= 2 ? 'info' : n <= 5 ? 'debug' : 'trace';
+  }
+  if (['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(value)) return value as LogLevel;
+  ctx.addIssue({ code: 'custom', message: `log level: "${text}" must be one of fatal, error, warn, info, debug, trace, silent or a number 0-9` });
+  return z.NEVER;
+});
+
+interface Setting {
+  /** Long flag name without dashes. */
+  readonly flag: string;
+  readonly env: readonly string[];
+  readonly description: string;
+  readonly defaultValue?: string;
+  readonly components: readonly Component[];
+  /** Extra flag spellings (the seed's Go flags), without dashes. */
+  readonly aliases?: readonly string[];
+}
+
+const BOTH: readonly Component[] = ['watcher', 'renewer'];
+
+/** Every setting, with its flag, environment variables and default. docs/configuration.md mirrors this. */
+export const SETTINGS = [
+  { flag: 'kubeconfig', env: ['KUBECONFIG'], components: BOTH, description: 'kubeconfig file (default: in-cluster, else ~/.kube/config)' },
+  { flag: 'redis-url', env: ['EATR_REDIS_URL', 'REDIS_URL'], components: BOTH, defaultValue: 'redis://127.0.0.1:6379', description: 'Redis URL (redis:// or rediss:// for TLS)' },
+  { flag: 'redis-password', env: ['EATR_REDIS_PASSWORD'], components: BOTH, description: 'Redis password (overrides one in the URL)' },
+  { flag: 'queue-prefix', env: ['EATR_QUEUE_PREFIX'], components: BOTH, defaultValue: '{eatr}', description: 'BullMQ key prefix; keep the {hash tag} for Redis Cluster' },
+  { flag: 'host-namespace', env: ['EATR_HOST_NAMESPACE'], components: BOTH, defaultValue: 'ci-cd', description: 'namespace holding the eatr-aws-credentials-<registry> Secrets' },
+  { flag: 'metrics-port', env: ['EATR_METRICS_PORT'], components: BOTH, defaultValue: '5000', description: 'port for /metrics, /healthz and /readyz (0 = any free port)' },
+  { flag: 'metrics-host', env: ['EATR_METRICS_HOST'], components: BOTH, defaultValue: '0.0.0.0', description: 'address the metrics server binds to' },
+  { flag: 'log-level', env: ['EATR_LOG_LEVEL'], components: BOTH, defaultValue: 'info', aliases: ['logging-verbosity-level'], description: 'fatal, error, warn, info, debug, trace, silent, or the seed\'s 0-9' },
+  { flag: 'renewal-interval', env: ['EATR_RENEWAL_INTERVAL'], components: BOTH, defaultValue: '6h', aliases: ['auth-token-renewal-interval'], description: 'renew a Secret once its token is this old (must be under 12h)' },
+  { flag: 'sweep-interval', env: ['EATR_SWEEP_INTERVAL'], components: ['watcher'], defaultValue: '5m', aliases: ['informers-resync-interval'], description: 'how often every opted-in namespace is re-checked' },
+  { flag: 'shutdown-timeout', env: ['EATR_SHUTDOWN_TIMEOUT'], components: BOTH, defaultValue: '25s', description: 'longest wait for running jobs on SIGTERM' },
+  { flag: 'concurrency', env: ['EATR_CONCURRENCY'], components: ['renewer'], defaultValue: '4', description: 'jobs one renewer process runs at once' },
+  { flag: 'secret-name-template', env: ['EATR_SECRET_NAME_TEMPLATE'], components: ['renewer'], defaultValue: '{{registry}}', description: 'output Secret name; {{registry}}, {{account}}, {{region}}' },
+  { flag: 'docker-email', env: ['EATR_DOCKER_EMAIL'], components: ['renewer'], description: 'email written into .dockerconfigjson (optional)' },
+  { flag: 'service-accounts', env: ['EATR_SERVICE_ACCOUNTS'], components: ['renewer'], defaultValue: 'default', description: 'ServiceAccounts that get imagePullSecrets: comma list, * for all, empty for none' },
+  { flag: 'use-pod-identity', env: ['EATR_USE_POD_IDENTITY'], components: ['renewer'], defaultValue: 'false', description: 'use the pod\'s AWS identity (SDK default chain) for registries with no credential Secret' },
+  { flag: 'ecr-max-attempts', env: ['EATR_ECR_MAX_ATTEMPTS'], components: ['renewer'], defaultValue: '3', description: 'attempts per ECR/STS call, with the SDK\'s backoff' },
+  { flag: 'ecr-timeout', env: ['EATR_ECR_TIMEOUT'], components: ['renewer'], defaultValue: '10s', description: 'timeout of one ECR/STS request' },
+  { flag: 'job-attempts', env: ['EATR_JOB_ATTEMPTS'], components: BOTH, defaultValue: '10', description: 'attempts per sync job on transient errors (exponential backoff with jitter)' },
+  { flag: 'job-backoff', env: ['EATR_JOB_BACKOFF'], components: BOTH, defaultValue: '2s', description: 'first retry delay of a failed sync job' },
+  { flag: 'registries', env: ['EATR_REGISTRIES'], components: BOTH, defaultValue: '', description: 'registries for every namespace (comma list), besides labels' },
+  { flag: 'include-namespaces', env: ['EATR_INCLUDE_NAMESPACES'], components: BOTH, defaultValue: '*', description: 'name globs that --registries applies to' },
+  { flag: 'exclude-namespaces', env: ['EATR_EXCLUDE_NAMESPACES'], components: BOTH, defaultValue: 'kube-system,kube-public,kube-node-lease', description: 'name globs that --registries skips' },
+  { flag: 'leader-election-namespace', env: ['EATR_LEADER_ELECTION_NAMESPACE'], components: ['watcher'], description: 'namespace of the leader Lease (default: the host namespace)' },
+  { flag: 'lease-name', env: ['EATR_LEASE_NAME'], components: ['watcher'], defaultValue: 'eatr-watcher', description: 'name of the leader Lease' },
+  { flag: 'lease-duration', env: ['EATR_LEASE_DURATION'], components: ['watcher'], defaultValue: '15s', description: 'leader Lease duration; a standby takes over after it lapses' },
+  { flag: 'watch-timeout', env: ['EATR_WATCH_TIMEOUT'], components: ['watcher'], defaultValue: '5m', description: 'restart a watch that saw nothing for this long (half-open connections)' },
+  { flag: 'pod-name', env: ['POD_NAME'], components: BOTH, description: 'identity in the Lease and Events (default: host name)' },
+  { flag: 'https-proxy', env: ['HTTPS_PROXY', 'https_proxy'], components: ['renewer'], description: 'proxy for HTTPS calls to AWS' },
+  { flag: 'http-proxy', env: ['HTTP_PROXY', 'http_proxy'], components: ['renewer'], description: 'proxy for HTTP calls to AWS' },
+  { flag: 'no-proxy', env: ['NO_PROXY', 'no_proxy'], components: ['renewer'], description: 'hosts that bypass the proxy' },
+] as const satisfies readonly Setting[];
+
+type Raw = Record<string, string | undefined>;
+
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const namespaceName = (setting: string) =>
+  z.string().refine((v) => NAMESPACE.test(v), { message: `${setting}: must be a valid namespace name` });
+
+const proxyUrl = (setting: string) =>
+  z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || URL.canParse(v), { message: `${setting}: not a URL` })
+    .transform((v) => (v ? v : undefined));
+
+const schema = z
+  .object({
+    'kubeconfig': z.string().optional(),
+    'redis-url': z.string().refine((v) => /^rediss?:\/\//.test(v) && URL.canParse(v), {
+      message: 'redis-url: must be a redis:// or rediss:// URL',
+    }),
+    'redis-password': z.string().optional(),
+    'queue-prefix': z.string().regex(/^[^:\s]+$/, 'queue-prefix: must not be empty or contain ":" or spaces'),
+    'host-namespace': namespaceName('host-namespace'),
+    'metrics-port': integer('metrics-port', 0, 65535),
+    'metrics-host': z.string().min(1),
+    'log-level': logLevel,
+    'renewal-interval': duration('auth-token-renewal-interval', { min: 1000, max: TWELVE_HOURS - 60_000 }),
+    'sweep-interval': duration('sweep-interval', { min: 1000 }),
+    'shutdown-timeout': duration('shutdown-timeout', { min: 0 }),
+    'concurrency': integer('concurrency', 1, 1000),
+    'secret-name-template': z.string(),
+    'docker-email': z.string().optional(),
+    'service-accounts': z.string().transform((v): '*' | string[] => (v.trim() === '*' ? '*' : list(v))),
+    'use-pod-identity': boolean('use-pod-identity'),
+    'ecr-max-attempts': integer('ecr-max-attempts', 1, 20),
+    'ecr-timeout': duration('ecr-timeout', { min: 100 }),
+    'job-attempts': integer('job-attempts', 1, 1000),
+    'job-backoff': duration('job-backoff', { min: 1 }),
+    'registries': z.string().transform((v, ctx) => {
+      const hosts = list(v);
+      for (const host of hosts) {
+        if (!parseRegistryHost(host)) ctx.addIssue({ code: 'custom', message: `registries: "${host}" is not an ECR registry host` });
+      }
+      return hosts.map((h) => h.toLowerCase());
+    }),
+    'include-namespaces': z.string().transform(list),
+    'exclude-namespaces': z.string().transform(list),
+    'leader-election-namespace': namespaceName('leader-election-namespace').optional(),
+    'lease-name': z.string().min(1),
+    'lease-duration': duration('lease-duration', { min: 2000 }),
+    'watch-timeout': duration('watch-timeout', { min: 1000 }),
+    'pod-name': z.string().optional(),
+    'https-proxy': proxyUrl('HTTPS_PROXY'),
+    'http-proxy': proxyUrl('HTTP_PROXY'),
+    'no-proxy': z.string().optional().transform((v) => list(v ?? '')),
+  })
+  .superRefine((c, ctx) => {
+    const sample = parseRegistryHost('123456789012.dkr.ecr.eu-west-1.amazonaws.com');
+    if (sample && !isValidSecretName(outputSecretName(c['secret-name-template'], sample))) {
+      ctx.addIssue({ code: 'custom', message: `secret-name-template: "${c['secret-name-template']}" does not give a valid Secret name` });
+    }
+  });
+
+type Parsed = z.output<typeof schema>;
+
+/** Settings both components share. */
+export interface CommonConfig {
+  readonly component: Component;
+  readonly kubeconfig: string | undefined;
+  readonly redis: { readonly url: string; readonly password: string | undefined };
+  readonly queuePrefix: string;
+  readonly hostNamespace: string;
+  readonly metrics: { readonly port: number; readonly host: string };
+  readonly logLevel: LogLevel;
+  /** A Secret whose token is older than this is renewed (the seed's -auth-token-renewal-interval). */
+  readonly renewalIntervalMs: number;
+  readonly shutdownTimeoutMs: number;
+  /** Registries every included namespace gets, on top of its labels. */
+  readonly globalRegistries: readonly string[];
+  readonly includeNamespaces: readonly string[];
+  readonly excludeNamespaces: readonly string[];
+  readonly podName: string;
+  /** Attempts per sync job on transient errors, and the first retry delay (exponential, jittered). */
+  readonly jobAttempts: number;
+  readonly jobBackoffMs: number;
+}
+
+export interface RenewerConfig extends CommonConfig {
+  readonly component: 'renewer';
+  readonly concurrency: number;
+  readonly secretNameTemplate: string;
+  readonly dockerEmail: string | undefined;
+  readonly serviceAccounts: '*' | readonly string[];
+  readonly usePodIdentity: boolean;
+  readonly ecrMaxAttempts: number;
+  readonly ecrTimeoutMs: number;
+  readonly proxy: { readonly https: string | undefined; readonly http: string | undefined; readonly noProxy: readonly string[] };
+}
+
+export interface WatcherConfig extends CommonConfig {
+  readonly component: 'watcher';
+  readonly sweepIntervalMs: number;
+  readonly leaderElection: { readonly namespace: string; readonly leaseName: string; readonly leaseDurationMs: number };
+  readonly watchTimeoutMs: number;
+}
+
+// Go's flag package takes -name and -name=value; commander wants --name. Rewrite single-dash long flags.
+function normaliseArgv(argv: readonly string[]): string[] {
+  return argv.map((arg) => (/^-[a-z][a-z0-9-]+(=.*)?$/i.test(arg) ? `-${arg}` : arg));
+}
+
+function readFlags(component: Component, argv: readonly string[]): Raw {
+  const program = new Command(`eatr-${component}`)
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined, writeOut: (s) => process.stdout.write(s) })
+    .allowExcessArguments(false)
+    .helpOption('-h, --help', 'show the settings');
+  for (const s of SETTINGS as readonly Setting[]) {
+    if (!s.components.includes(component)) continue;
+    const envs = s.env.join(', ');
+    const help = `${s.description}${s.defaultValue !== undefined ? ` (default: ${JSON.stringify(s.defaultValue)})` : ''} [env: ${envs}]`;
+    program.addOption(new Option(`--${s.flag} <value>`, help));
+    for (const alias of s.aliases ?? []) {
+      program.addOption(new Option(`--${alias} <value>`, `same as --${s.flag}`).hideHelp());
+    }
+  }
+  try {
+    program.parse(normaliseArgv(argv), { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError && (error.code === 'commander.helpDisplayed' || error.code === 'commander.help')) throw error;
+    throw new ConfigError(error instanceof Error ? error.message.replace(/^error: /, '') : String(error));
+  }
+  const opts = program.opts<Record<string, string | undefined>>();
+  const raw: Raw = {};
+  for (const s of SETTINGS as readonly Setting[]) {
+    const key = (name: string) => name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+    const fromAlias = (s.aliases ?? []).map((a) => opts[key(a)]).find((v) => v !== undefined);
+    raw[s.flag] = opts[key(s.flag)] ?? fromAlias;
+  }
+  return raw;
+}
+
+/**
+ * Reads a component's configuration from flags and environment (flags win), validates it and returns
+ * it. Throws ConfigError naming the first bad setting. This is the only place that reads process.env.
+ */
+export function loadConfig(component: 'renewer', argv?: readonly string[], env?: NodeJS.ProcessEnv): RenewerConfig;
+export function loadConfig(component: 'watcher', argv?: readonly string[], env?: NodeJS.ProcessEnv): WatcherConfig;
+export function loadConfig(
+  component: Component,
+  argv: readonly string[] = process.argv.slice(2),
+  env: NodeJS.ProcessEnv = process.env,
+): RenewerConfig | WatcherConfig {
+  const flags = readFlags(component, argv);
+  const raw: Raw = {};
+  for (const s of SETTINGS as readonly Setting[]) {
+    const fromEnv = s.env.map((name) => env[name]).find((v) => v !== undefined);
+    raw[s.flag] = flags[s.flag] ?? fromEnv ?? s.defaultValue;
+  }
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const path = issue?.path.join('.') ?? '';
+    const message = issue?.message ?? 'invalid configuration';
+    throw new ConfigError(message.includes(':') || path === '' ? message : `${path}: ${message}`);
+  }
+  return build(component, result.data);
+}
+
+function build(component: Component, c: Parsed): RenewerConfig | WatcherConfig {
+  const common: Omit<CommonConfig, 'component'> = {
+    kubeconfig: c.kubeconfig,
+    redis: { url: c['redis-url'], password: c['redis-password'] },
+    queuePrefix: c['queue-prefix'],
+    hostNamespace: c['host-namespace'],
+    metrics: { port: c['metrics-port'], host: c['metrics-host'] },
+    logLevel: c['log-level'],
+    renewalIntervalMs: c['renewal-interval'],
+    shutdownTimeoutMs: c['shutdown-timeout'],
+    globalRegistries: c.registries,
+    includeNamespaces: c['include-namespaces'],
+    excludeNamespaces: c['exclude-namespaces'],
+    podName: c['pod-name'] ?? hostname(),
+    jobAttempts: c['job-attempts'],
+    jobBackoffMs: c['job-backoff'],
+  };
+  if (component === 'renewer') {
+    return {
+      ...common,
+      component,
+      concurrency: c.concurrency,
+      secretNameTemplate: c['secret-name-template'],
+      dockerEmail: c['docker-email'] || undefined,
+      serviceAccounts: c['service-accounts'],
+      usePodIdentity: c['use-pod-identity'],
+      ecrMaxAttempts: c['ecr-max-attempts'],
+      ecrTimeoutMs: c['ecr-timeout'],
+      proxy: { https: c['https-proxy'], http: c['http-proxy'], noProxy: c['no-proxy'] },
+    };
+  }
+  return {
+    ...common,
+    component,
+    sweepIntervalMs: c['sweep-interval'],
+    leaderElection: {
+      namespace: c['leader-election-namespace'] ?? c['host-namespace'],
+      leaseName: c['lease-name'],
+      leaseDurationMs: c['lease-duration'],
+    },
+    watchTimeoutMs: c['watch-timeout'],
+  };
+}

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { decideSecrets, needsSync, renewAfter, type DesiredSecret, type ObservedSecret } from './secret-decision.js';
+
+const NOW = Date.parse('2026-11-23T12:00:00Z');
+const H = 3_600_000;
+const REG = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+const want: DesiredSecret = { registry: REG, secretName: REG, credentialsVersion: 'uid-1/10' };
+
+function managed(overrides: Partial<ObservedSecret> & { annotations?: Record<string, string> } = {}): ObservedSecret {
+  return {
+    name: REG,
+    type: 'kubernetes.io/dockerconfigjson',
+    labels: { 'app.kubernetes.io/managed-by': 'eatr' },
+    ...overrides,
+    annotations: {
+      'eatr.io/registry': REG,
+      'eatr.io/expires-at': new Date(NOW + 10 * H).toISOString(),
+      'eatr.io/renew-after': new Date(NOW + 4 * H).toISOString(),
+      'eatr.io/credentials-version': 'uid-1/10',
+      ...overrides.annotations,
+    },
+  };
+}
+
+describe('decideSecrets', () => {
+  it.each<[string, ObservedSecret[], string, string?]>([
+    ['missing -> create', [], 'create'],
+    ['fresh -> leave', [managed()], 'leave'],
+    ['renew-after passed -> renew', [managed({ annotations: { 'eatr.io/renew-after': new Date(NOW - 1).toISOString() } })], 'renew', 'due'],
+    ['expired -> renew', [managed({ annotations: { 'eatr.io/expires-at': new Date(NOW - H).toISOString() } })], 'renew', 'expired'],
+    ['no annotations -> renew', [managed({ annotations: { 'eatr.io/expires-at': 'garbage' } })], 'renew', 'no-expiry'],
+    ['credentials rotated -> renew', [managed({ annotations: { 'eatr.io/credentials-version': 'uid-1/11' } })], 'renew', 'credentials-changed'],
+    ['unmanaged same name -> conflict', [managed({ labels: {} })], 'conflict'],
+    ['unmanaged Opaque same name -> conflict', [managed({ labels: {}, type: 'Opaque' })], 'conflict'],
+    ['unmanaged but marked for adoption -> renew', [managed({ labels: {}, annotations: { 'eatr.io/adopt': 'true' } })], 'renew', 'adopted'],
+    ['adoptable Opaque -> replace', [managed({ labels: {}, type: 'Opaque', annotations: { 'eatr.io/adopt': 'true' } })], 'replace'],
+  ])('%s', (_name, observed, kind, reason) => {
+    const [action] = decideSecrets(observed, [want], NOW);
+    expect(action?.kind).toBe(kind);
+    if (reason) expect(action).toMatchObject({ reason });
+  });
+
+  it('deletes eatr Secrets the namespace no longer asks for, and only those', () => {
+    const old = managed({ name: 'old-registry' });
+    const foreign: ObservedSecret = { name: 'other', type: 'Opaque', labels: {}, annotations: {} };
+    const actions = decideSecrets([old, foreign], [], NOW);
+    expect(actions).toEqual([{ kind: 'delete', secretName: 'old-registry', registry: REG }]);
+  });
+
+  it('is stable: deciding twice over a fresh Secret never asks for a write', () => {
+    expect(needsSync([managed()], [want], NOW)).toBe(false);
+    expect(needsSync([managed()], [want], NOW + 3 * H)).toBe(false);
+    expect(needsSync([managed()], [want], NOW + 4 * H)).toBe(true);
+  });
+
+  it('does not count a conflict as work for the sweep', () => {
+    expect(needsSync([managed({ labels: {} })], [want], NOW)).toBe(false);
+  });
+});
+
+describe('renewAfter', () => {
+  it.each([
+    ['12h token, 6h interval', 12 * H, 6 * H, 6 * H],
+    ['12h token, 1h interval', 12 * H, 1 * H, 1 * H],
+    ['2h token, 6h interval: half its life', 2 * H, 6 * H, 1 * H],
+    ['already expired', -H, 6 * H, 0],
+  ])('%s', (_name, lifetime, interval, expected) => {
+    expect(renewAfter(NOW, NOW + lifetime, interval) - NOW).toBe(expected);
+  });
+});

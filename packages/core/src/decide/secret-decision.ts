@@ -1,0 +1,125 @@
+import {
+  ADOPT_ANNOTATION,
+  CREDENTIALS_VERSION_ANNOTATION,
+  DOCKER_CONFIG_JSON_TYPE,
+  EXPIRES_AT_ANNOTATION,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  REGISTRY_ANNOTATION,
+  RENEW_AFTER_ANNOTATION,
+} from '../naming.js';
+
+/** What the decision needs to know about an existing Secret (metadata only, never its data). */
+export interface ObservedSecret {
+  readonly name: string;
+  readonly type: string | undefined;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+/** One registry the namespace should have a Secret for. */
+export interface DesiredSecret {
+  readonly registry: string;
+  readonly secretName: string;
+  /** Identity of the credentials that would produce the token now (Secret uid/resourceVersion, or pod identity). */
+  readonly credentialsVersion: string;
+}
+
+export type SecretAction =
+  /** No Secret of that name: create one. */
+  | { readonly kind: 'create'; readonly registry: string; readonly secretName: string }
+  /** eatr's Secret is due (or was marked for adoption): write a fresh token into it. */
+  | { readonly kind: 'renew'; readonly registry: string; readonly secretName: string; readonly reason: RenewReason }
+  /** eatr may take over the Secret but its type is wrong and immutable: delete and create it. */
+  | { readonly kind: 'replace'; readonly registry: string; readonly secretName: string }
+  /** eatr's Secret is fresh: nothing to write. */
+  | { readonly kind: 'leave'; readonly registry: string; readonly secretName: string }
+  /** A same-named Secret that eatr does not manage: never touched. */
+  | { readonly kind: 'conflict'; readonly registry: string; readonly secretName: string; readonly reason: string }
+  /** eatr's Secret for a registry the namespace no longer asks for. */
+  | { readonly kind: 'delete'; readonly secretName: string; readonly registry: string | undefined };
+
+export type RenewReason = 'due' | 'expired' | 'no-expiry' | 'credentials-changed' | 'registry-changed' | 'adopted' | 'type-changed';
+
+export function isManaged(secret: Pick<ObservedSecret, 'labels'>): boolean {
+  return secret.labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
+}
+
+function parseTime(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/**
+ * Why an eatr Secret needs a new token now, or undefined when it is fresh. Decided only from the
+ * Secret's own annotations, so renewers holding different tokens agree and never fight.
+ */
+export function renewReason(secret: ObservedSecret, desired: DesiredSecret, now: number): RenewReason | undefined {
+  const expiresAt = parseTime(secret.annotations[EXPIRES_AT_ANNOTATION]);
+  const renewAfter = parseTime(secret.annotations[RENEW_AFTER_ANNOTATION]);
+  if (expiresAt === undefined || renewAfter === undefined) return 'no-expiry';
+  if (now >= expiresAt) return 'expired';
+  if (now >= renewAfter) return 'due';
+  if (secret.annotations[REGISTRY_ANNOTATION] !== desired.registry) return 'registry-changed';
+  if (secret.annotations[CREDENTIALS_VERSION_ANNOTATION] !== desired.credentialsVersion) return 'credentials-changed';
+  return undefined;
+}
+
+/**
+ * Decides, for one namespace, what to do with each desired Secret and with each eatr Secret that is no
+ * longer desired. Pure: `observed` holds the managed Secrets of the namespace plus any Secret named
+ * like a desired one.
+ */
+export function decideSecrets(
+  observed: readonly ObservedSecret[],
+  desired: readonly DesiredSecret[],
+  now: number,
+): SecretAction[] {
+  const byName = new Map(observed.map((s) => [s.name, s]));
+  const actions: SecretAction[] = [];
+  for (const want of desired) {
+    const { registry, secretName } = want;
+    const secret = byName.get(secretName);
+    if (!secret) {
+      actions.push({ kind: 'create', registry, secretName });
+      continue;
+    }
+    const adoptable = secret.annotations[ADOPT_ANNOTATION] === 'true';
+    if (!isManaged(secret) && !adoptable) {
+      actions.push({ kind: 'conflict', registry, secretName, reason: 'a Secret with this name exists and is not managed by eatr' });
+      continue;
+    }
+    if (secret.type !== DOCKER_CONFIG_JSON_TYPE) {
+      // A Secret's type is immutable: only a Secret eatr may take over can be replaced.
+      if (adoptable || isManaged(secret)) actions.push({ kind: 'replace', registry, secretName });
+      continue;
+    }
+    if (!isManaged(secret)) {
+      actions.push({ kind: 'renew', registry, secretName, reason: 'adopted' });
+      continue;
+    }
+    const reason = renewReason(secret, want, now);
+    actions.push(reason ? { kind: 'renew', registry, secretName, reason } : { kind: 'leave', registry, secretName });
+  }
+  const wanted = new Set(desired.map((d) => d.secretName));
+  for (const secret of observed) {
+    if (isManaged(secret) && !wanted.has(secret.name)) {
+      actions.push({ kind: 'delete', secretName: secret.name, registry: secret.annotations[REGISTRY_ANNOTATION] });
+    }
+  }
+  return actions;
+}
+
+/** Whether any Secret of a namespace needs a write (used by the sweep to enqueue only what is due). */
+export function needsSync(observed: readonly ObservedSecret[], desired: readonly DesiredSecret[], now: number): boolean {
+  return decideSecrets(observed, desired, now).some((a) => a.kind !== 'leave' && a.kind !== 'conflict');
+}
+
+/**
+ * When a token fetched at `fetchedAt` and valid until `expiresAt` should be replaced: after the renewal
+ * interval, and never later than half its lifetime, so a short-lived token is still renewed in time.
+ */
+export function renewAfter(fetchedAt: number, expiresAt: number, renewalIntervalMs: number): number {
+  return Math.min(fetchedAt + renewalIntervalMs, fetchedAt + Math.max(0, expiresAt - fetchedAt) / 2);
+}

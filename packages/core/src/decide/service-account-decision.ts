@@ -1,0 +1,52 @@
+/** What the decision needs to know about a ServiceAccount. */
+export interface ObservedServiceAccount {
+  readonly name: string;
+  readonly imagePullSecrets: readonly string[];
+  /** Entries eatr added earlier (from its annotation); only these may be removed. */
+  readonly addedByEatr: readonly string[];
+}
+
+export interface ServiceAccountChange {
+  readonly name: string;
+  readonly imagePullSecrets: readonly string[];
+  readonly addedByEatr: readonly string[];
+}
+
+/**
+ * Which ServiceAccounts change, and how. `targets` is the configured list or `*` for all;
+ * `pullSecrets` the eatr Secret names the namespace should use; `managedNames` every name eatr may
+ * have added in this namespace (current and former Secrets). Appends, never replaces, and removes only
+ * entries eatr added that are no longer wanted.
+ */
+export function decideServiceAccounts(
+  observed: readonly ObservedServiceAccount[],
+  targets: '*' | readonly string[],
+  pullSecrets: readonly string[],
+): ServiceAccountChange[] {
+  const changes: ServiceAccountChange[] = [];
+  for (const sa of observed) {
+    const targeted = targets === '*' || targets.includes(sa.name);
+    const wanted = targeted ? pullSecrets : [];
+    const stale = new Set(sa.addedByEatr.filter((name) => !wanted.includes(name)));
+    const kept = sa.imagePullSecrets.filter((name) => !stale.has(name));
+    const missing = wanted.filter((name) => !kept.includes(name));
+    const imagePullSecrets = [...kept, ...missing];
+    // eatr owns what it added before and still wants, plus what it adds now; an entry a user put there
+    // first stays the user's and survives opt-out.
+    const addedByEatr = [...sa.addedByEatr.filter((n) => !stale.has(n)), ...missing];
+    const same =
+      imagePullSecrets.length === sa.imagePullSecrets.length &&
+      imagePullSecrets.every((n, i) => n === sa.imagePullSecrets[i]) &&
+      addedByEatr.length === sa.addedByEatr.length &&
+      addedByEatr.every((n, i) => n === sa.addedByEatr[i]);
+    if (!same) changes.push({ name: sa.name, imagePullSecrets, addedByEatr });
+  }
+  return changes;
+}
+
+/** Configured ServiceAccounts that do not exist (yet): a new namespace gets its `default` a moment later. */
+export function missingServiceAccounts(observed: readonly ObservedServiceAccount[], targets: '*' | readonly string[]): string[] {
+  if (targets === '*') return [];
+  const present = new Set(observed.map((sa) => sa.name));
+  return targets.filter((name) => !present.has(name));
+}

@@ -1,0 +1,47 @@
+import type { RegistryHost } from './registry/registry-host.js';
+
+/** Label on every Secret eatr manages. */
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY_VALUE = 'eatr';
+export const MANAGED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
+
+/** Set by a Secret's owner to let eatr take over a same-named Secret it did not create. */
+export const ADOPT_ANNOTATION = 'eatr.io/adopt';
+
+export const REGISTRY_ANNOTATION = 'eatr.io/registry';
+export const EXPIRES_AT_ANNOTATION = 'eatr.io/expires-at';
+export const RENEW_AFTER_ANNOTATION = 'eatr.io/renew-after';
+/** Which credentials (Secret uid/resourceVersion, or the pod identity) produced the token. */
+export const CREDENTIALS_VERSION_ANNOTATION = 'eatr.io/credentials-version';
+/** On ServiceAccounts: the imagePullSecrets entries eatr added, so opt-out removes only those. */
+export const SERVICE_ACCOUNT_ANNOTATION = 'eatr.io/image-pull-secrets';
+
+export const DOCKER_CONFIG_JSON_TYPE = 'kubernetes.io/dockerconfigjson';
+export const DOCKER_CONFIG_JSON_KEY = '.dockerconfigjson';
+
+/** Prefix of the credential Secrets in the host namespace, as the seed controller named them. */
+export const CREDENTIAL_SECRET_PREFIX = 'eatr-aws-credentials-';
+
+export function credentialSecretName(registryHost: string): string {
+  return `${CREDENTIAL_SECRET_PREFIX}${registryHost}`;
+}
+
+/** The registry host a credential Secret serves, or undefined when the name is not one of ours. */
+export function registryOfCredentialSecret(name: string): string | undefined {
+  return name.startsWith(CREDENTIAL_SECRET_PREFIX) ? name.slice(CREDENTIAL_SECRET_PREFIX.length) : undefined;
+}
+
+/** Renders the output Secret's name from the configured template. */
+export function outputSecretName(template: string, registry: RegistryHost): string {
+  return template
+    .replaceAll('{{registry}}', registry.host)
+    .replaceAll('{{account}}', registry.accountId)
+    .replaceAll('{{region}}', registry.region);
+}
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** True when the name is a valid Secret name (DNS-1123 subdomain). */
+export function isValidSecretName(name: string): boolean {
+  return name.length <= 253 && DNS_SUBDOMAIN.test(name);
+}
