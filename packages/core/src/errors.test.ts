@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { classifyKubeError, describeError, PermanentError } from './errors.js';
 
-const apiError = (code: number, message = 'm') => Object.assign(new Error(`HTTP-Code: ${code}`), { code, body: JSON.stringify({ message }) });
+const apiError = (code: number, message = 'm') =>
+  Object.assign(new Error(`HTTP-Code: ${code}`), { code, body: JSON.stringify({ message }) });
 
 describe('classifyKubeError', () => {
   it.each([
@@ -17,7 +18,9 @@ describe('classifyKubeError', () => {
   });
 
   it('treats network errors as retryable', () => {
-    expect(classifyKubeError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toBe('retry');
+    expect(
+      classifyKubeError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
+    ).toBe('retry');
   });
 });
 
@@ -27,6 +30,11 @@ describe('describeError', () => {
   });
   it('keeps the class and context of eatr errors', () => {
     const error = new PermanentError('access denied', 'denied', { namespace: 'a', registry: 'r' });
-    expect([error.errorClass, error.reason, error.context, error.name]).toEqual(['permanent', 'denied', { namespace: 'a', registry: 'r' }, 'PermanentError']);
+    expect([error.errorClass, error.reason, error.context, error.name]).toEqual([
+      'permanent',
+      'denied',
+      { namespace: 'a', registry: 'r' },
+      'PermanentError',
+    ]);
   });
 });

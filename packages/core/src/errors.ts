@@ -16,7 +16,12 @@ export abstract class EatrError extends Error {
   readonly reason: string;
   readonly context: ErrorContext;
 
-  constructor(message: string, reason: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    reason: string,
+    context: ErrorContext = {},
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = new.target.name;
     this.reason = reason;
@@ -42,7 +47,7 @@ export class GoneError extends EatrError {
 /** The HTTP status of a Kubernetes API error (`ApiException.code`), or undefined for other errors. */
 export function kubeStatus(error: unknown): number | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error) {
-    const code = (error as { code: unknown }).code;
+    const code = error.code;
     if (typeof code === 'number' && code >= 100 && code < 600) return code;
   }
   return undefined;
@@ -52,7 +57,8 @@ export function kubeStatus(error: unknown): number | undefined {
 export function classifyKubeError(error: unknown): ErrorClass {
   const status = kubeStatus(error);
   if (status === 404) return 'gone';
-  if (status === undefined || status === 408 || status === 409 || status === 429 || status >= 500) return 'retry';
+  if (status === undefined || status === 408 || status === 409 || status === 429 || status >= 500)
+    return 'retry';
   return 'permanent';
 }
 

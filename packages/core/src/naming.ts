@@ -28,7 +28,9 @@ export function credentialSecretName(registryHost: string): string {
 
 /** The registry host a credential Secret serves, or undefined when the name is not one of ours. */
 export function registryOfCredentialSecret(name: string): string | undefined {
-  return name.startsWith(CREDENTIAL_SECRET_PREFIX) ? name.slice(CREDENTIAL_SECRET_PREFIX.length) : undefined;
+  return name.startsWith(CREDENTIAL_SECRET_PREFIX)
+    ? name.slice(CREDENTIAL_SECRET_PREFIX.length)
+    : undefined;
 }
 
 /** Renders the output Secret's name from the configured template. */

@@ -20,23 +20,36 @@ describe('loadConfig', () => {
   });
 
   it("accepts the seed controller's Go-style flags", () => {
-    const c = loadConfig('watcher', [
-      '-auth-token-renewal-interval', '20s',
-      '-informers-resync-interval', '5s',
-      '-logging-verbosity-level', '6',
-    ], {});
+    const c = loadConfig(
+      'watcher',
+      [
+        '-auth-token-renewal-interval',
+        '20s',
+        '-informers-resync-interval',
+        '5s',
+        '-logging-verbosity-level',
+        '6',
+      ],
+      {},
+    );
     expect(c.renewalIntervalMs).toBe(20_000);
     expect(c.sweepIntervalMs).toBe(5000);
     expect(c.logLevel).toBe('trace');
   });
 
   it('accepts -flag=value and --flag value', () => {
-    expect(loadConfig('renewer', ['-auth-token-renewal-interval=1h'], {}).renewalIntervalMs).toBe(3_600_000);
+    expect(loadConfig('renewer', ['-auth-token-renewal-interval=1h'], {}).renewalIntervalMs).toBe(
+      3_600_000,
+    );
     expect(loadConfig('renewer', ['--concurrency', '8'], {}).concurrency).toBe(8);
   });
 
   it('reads the environment, and flags win over it', () => {
-    const env = { EATR_HOST_NAMESPACE: 'creds', REDIS_URL: 'redis://r:6380', EATR_SERVICE_ACCOUNTS: '*' };
+    const env = {
+      EATR_HOST_NAMESPACE: 'creds',
+      REDIS_URL: 'redis://r:6380',
+      EATR_SERVICE_ACCOUNTS: '*',
+    };
     const c = loadConfig('renewer', ['--host-namespace', 'flag-ns'], env);
     expect(c.hostNamespace).toBe('flag-ns');
     expect(c.redis.url).toBe('redis://r:6380');
@@ -44,13 +57,23 @@ describe('loadConfig', () => {
   });
 
   it('reads proxy settings in either case', () => {
-    const c = loadConfig('renewer', [], { https_proxy: 'http://proxy:3128', NO_PROXY: 'localhost, .internal' });
-    expect(c.proxy).toEqual({ https: 'http://proxy:3128', http: undefined, noProxy: ['localhost', '.internal'] });
+    const c = loadConfig('renewer', [], {
+      https_proxy: 'http://proxy:3128',
+      NO_PROXY: 'localhost, .internal',
+    });
+    expect(c.proxy).toEqual({
+      https: 'http://proxy:3128',
+      http: undefined,
+      noProxy: ['localhost', '.internal'],
+    });
   });
 
   it.each([
     [['-auth-token-renewal-interval', '13h'], /auth-token-renewal-interval/],
-    [['-auth-token-renewal-interval', 'soon'], /auth-token-renewal-interval: "soon" is not a duration/],
+    [
+      ['-auth-token-renewal-interval', 'soon'],
+      /auth-token-renewal-interval: "soon" is not a duration/,
+    ],
     [['--concurrency', '0'], /concurrency/],
     [['--metrics-port', '70000'], /metrics-port/],
     [['--redis-url', 'http://x'], /redis-url/],
@@ -65,7 +88,9 @@ describe('loadConfig', () => {
   });
 
   it('rejects a bad environment value, naming it', () => {
-    expect(() => loadConfig('renewer', [], { EATR_CONCURRENCY: 'lots' })).toThrow(/concurrency: "lots"/);
+    expect(() => loadConfig('renewer', [], { EATR_CONCURRENCY: 'lots' })).toThrow(
+      /concurrency: "lots"/,
+    );
   });
 
   it('does not accept watcher-only flags on the renewer', () => {

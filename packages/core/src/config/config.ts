@@ -22,7 +22,10 @@ const duration = (setting: string, { min = 1, max = Number.MAX_SAFE_INTEGER } = 
   z.string().transform((text, ctx) => {
     const ms = parseGoDuration(text);
     if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `${setting}: "${text}" is not a duration (use Go syntax, e.g. 30s, 5m, 6h)` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `${setting}: "${text}" is not a duration (use Go syntax, e.g. 30s, 5m, 6h)`,
+      });
       return z.NEVER;
     }
     if (ms < min || ms > max) {
@@ -36,7 +39,10 @@ const integer = (setting: string, min: number, max: number) =>
   z.string().transform((text, ctx) => {
     const n = Number(text);
     if (!Number.isInteger(n) || n < min || n > max) {
-      ctx.addIssue({ code: 'custom', message: `${setting}: "${text}" must be a whole number from ${min} to ${max}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `${setting}: "${text}" must be a whole number from ${min} to ${max}`,
+      });
       return z.NEVER;
     }
     return n;
@@ -64,8 +70,12 @@ const logLevel = z.string().transform((text, ctx): LogLevel => {
     const n = Number(value);
     return n <= 2 ? 'info' : n <= 5 ? 'debug' : 'trace';
   }
-  if (['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(value)) return value as LogLevel;
-  ctx.addIssue({ code: 'custom', message: `log level: "${text}" must be one of fatal, error, warn, info, debug, trace, silent or a number 0-9` });
+  if (['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(value))
+    return value as LogLevel;
+  ctx.addIssue({
+    code: 'custom',
+    message: `log level: "${text}" must be one of fatal, error, warn, info, debug, trace, silent or a number 0-9`,
+  });
   return z.NEVER;
 });
 
@@ -84,80 +94,277 @@ const BOTH: readonly Component[] = ['watcher', 'renewer'];
 
 /** Every setting, with its flag, environment variables and default. docs/configuration.md mirrors this. */
 export const SETTINGS = [
-  { flag: 'kubeconfig', env: ['KUBECONFIG'], components: BOTH, description: 'kubeconfig file (default: in-cluster, else ~/.kube/config)' },
-  { flag: 'redis-url', env: ['EATR_REDIS_URL', 'REDIS_URL'], components: BOTH, defaultValue: 'redis://127.0.0.1:6379', description: 'Redis URL (redis:// or rediss:// for TLS)' },
-  { flag: 'redis-password', env: ['EATR_REDIS_PASSWORD'], components: BOTH, description: 'Redis password (overrides one in the URL)' },
-  { flag: 'queue-prefix', env: ['EATR_QUEUE_PREFIX'], components: BOTH, defaultValue: '{eatr}', description: 'BullMQ key prefix; keep the {hash tag} for Redis Cluster' },
-  { flag: 'host-namespace', env: ['EATR_HOST_NAMESPACE'], components: BOTH, defaultValue: 'ci-cd', description: 'namespace holding the eatr-aws-credentials-<registry> Secrets' },
-  { flag: 'metrics-port', env: ['EATR_METRICS_PORT'], components: BOTH, defaultValue: '5000', description: 'port for /metrics, /healthz and /readyz (0 = any free port)' },
-  { flag: 'metrics-host', env: ['EATR_METRICS_HOST'], components: BOTH, defaultValue: '0.0.0.0', description: 'address the metrics server binds to' },
-  { flag: 'log-level', env: ['EATR_LOG_LEVEL'], components: BOTH, defaultValue: 'info', aliases: ['logging-verbosity-level'], description: 'fatal, error, warn, info, debug, trace, silent, or the seed\'s 0-9' },
-  { flag: 'renewal-interval', env: ['EATR_RENEWAL_INTERVAL'], components: BOTH, defaultValue: '6h', aliases: ['auth-token-renewal-interval'], description: 'renew a Secret once its token is this old (must be under 12h)' },
-  { flag: 'sweep-interval', env: ['EATR_SWEEP_INTERVAL'], components: ['watcher'], defaultValue: '5m', aliases: ['informers-resync-interval'], description: 'how often every opted-in namespace is re-checked' },
-  { flag: 'shutdown-timeout', env: ['EATR_SHUTDOWN_TIMEOUT'], components: BOTH, defaultValue: '25s', description: 'longest wait for running jobs on SIGTERM' },
-  { flag: 'concurrency', env: ['EATR_CONCURRENCY'], components: ['renewer'], defaultValue: '4', description: 'jobs one renewer process runs at once' },
-  { flag: 'secret-name-template', env: ['EATR_SECRET_NAME_TEMPLATE'], components: ['renewer'], defaultValue: '{{registry}}', description: 'output Secret name; {{registry}}, {{account}}, {{region}}' },
-  { flag: 'docker-email', env: ['EATR_DOCKER_EMAIL'], components: ['renewer'], description: 'email written into .dockerconfigjson (optional)' },
-  { flag: 'service-accounts', env: ['EATR_SERVICE_ACCOUNTS'], components: ['renewer'], defaultValue: 'default', description: 'ServiceAccounts that get imagePullSecrets: comma list, * for all, empty for none' },
-  { flag: 'use-pod-identity', env: ['EATR_USE_POD_IDENTITY'], components: ['renewer'], defaultValue: 'false', description: 'use the pod\'s AWS identity (SDK default chain) for registries with no credential Secret' },
-  { flag: 'ecr-max-attempts', env: ['EATR_ECR_MAX_ATTEMPTS'], components: ['renewer'], defaultValue: '3', description: 'attempts per ECR/STS call, with the SDK\'s backoff' },
-  { flag: 'ecr-timeout', env: ['EATR_ECR_TIMEOUT'], components: ['renewer'], defaultValue: '10s', description: 'timeout of one ECR/STS request' },
-  { flag: 'job-attempts', env: ['EATR_JOB_ATTEMPTS'], components: BOTH, defaultValue: '10', description: 'attempts per sync job on transient errors (exponential backoff with jitter)' },
-  { flag: 'job-backoff', env: ['EATR_JOB_BACKOFF'], components: BOTH, defaultValue: '2s', description: 'first retry delay of a failed sync job' },
-  { flag: 'registries', env: ['EATR_REGISTRIES'], components: BOTH, defaultValue: '', description: 'registries for every namespace (comma list), besides labels' },
-  { flag: 'include-namespaces', env: ['EATR_INCLUDE_NAMESPACES'], components: BOTH, defaultValue: '*', description: 'name globs that --registries applies to' },
-  { flag: 'exclude-namespaces', env: ['EATR_EXCLUDE_NAMESPACES'], components: BOTH, defaultValue: 'kube-system,kube-public,kube-node-lease', description: 'name globs that --registries skips' },
-  { flag: 'leader-election-namespace', env: ['EATR_LEADER_ELECTION_NAMESPACE'], components: ['watcher'], description: 'namespace of the leader Lease (default: the host namespace)' },
-  { flag: 'lease-name', env: ['EATR_LEASE_NAME'], components: ['watcher'], defaultValue: 'eatr-watcher', description: 'name of the leader Lease' },
-  { flag: 'lease-duration', env: ['EATR_LEASE_DURATION'], components: ['watcher'], defaultValue: '15s', description: 'leader Lease duration; a standby takes over after it lapses' },
-  { flag: 'watch-timeout', env: ['EATR_WATCH_TIMEOUT'], components: ['watcher'], defaultValue: '5m', description: 'restart a watch that saw nothing for this long (half-open connections)' },
-  { flag: 'pod-name', env: ['POD_NAME'], components: BOTH, description: 'identity in the Lease and Events (default: host name)' },
-  { flag: 'https-proxy', env: ['HTTPS_PROXY', 'https_proxy'], components: ['renewer'], description: 'proxy for HTTPS calls to AWS' },
-  { flag: 'http-proxy', env: ['HTTP_PROXY', 'http_proxy'], components: ['renewer'], description: 'proxy for HTTP calls to AWS' },
-  { flag: 'no-proxy', env: ['NO_PROXY', 'no_proxy'], components: ['renewer'], description: 'hosts that bypass the proxy' },
+  {
+    flag: 'kubeconfig',
+    env: ['KUBECONFIG'],
+    components: BOTH,
+    description: 'kubeconfig file (default: in-cluster, else ~/.kube/config)',
+  },
+  {
+    flag: 'redis-url',
+    env: ['EATR_REDIS_URL', 'REDIS_URL'],
+    components: BOTH,
+    defaultValue: 'redis://127.0.0.1:6379',
+    description: 'Redis URL (redis:// or rediss:// for TLS)',
+  },
+  {
+    flag: 'redis-password',
+    env: ['EATR_REDIS_PASSWORD'],
+    components: BOTH,
+    description: 'Redis password (overrides one in the URL)',
+  },
+  {
+    flag: 'queue-prefix',
+    env: ['EATR_QUEUE_PREFIX'],
+    components: BOTH,
+    defaultValue: '{eatr}',
+    description: 'BullMQ key prefix; keep the {hash tag} for Redis Cluster',
+  },
+  {
+    flag: 'host-namespace',
+    env: ['EATR_HOST_NAMESPACE'],
+    components: BOTH,
+    defaultValue: 'ci-cd',
+    description: 'namespace holding the eatr-aws-credentials-<registry> Secrets',
+  },
+  {
+    flag: 'metrics-port',
+    env: ['EATR_METRICS_PORT'],
+    components: BOTH,
+    defaultValue: '5000',
+    description: 'port for /metrics, /healthz and /readyz (0 = any free port)',
+  },
+  {
+    flag: 'metrics-host',
+    env: ['EATR_METRICS_HOST'],
+    components: BOTH,
+    defaultValue: '0.0.0.0',
+    description: 'address the metrics server binds to',
+  },
+  {
+    flag: 'log-level',
+    env: ['EATR_LOG_LEVEL'],
+    components: BOTH,
+    defaultValue: 'info',
+    aliases: ['logging-verbosity-level'],
+    description: "fatal, error, warn, info, debug, trace, silent, or the seed's 0-9",
+  },
+  {
+    flag: 'renewal-interval',
+    env: ['EATR_RENEWAL_INTERVAL'],
+    components: BOTH,
+    defaultValue: '6h',
+    aliases: ['auth-token-renewal-interval'],
+    description: 'renew a Secret once its token is this old (must be under 12h)',
+  },
+  {
+    flag: 'sweep-interval',
+    env: ['EATR_SWEEP_INTERVAL'],
+    components: ['watcher'],
+    defaultValue: '5m',
+    aliases: ['informers-resync-interval'],
+    description: 'how often every opted-in namespace is re-checked',
+  },
+  {
+    flag: 'shutdown-timeout',
+    env: ['EATR_SHUTDOWN_TIMEOUT'],
+    components: BOTH,
+    defaultValue: '25s',
+    description: 'longest wait for running jobs on SIGTERM',
+  },
+  {
+    flag: 'concurrency',
+    env: ['EATR_CONCURRENCY'],
+    components: ['renewer'],
+    defaultValue: '4',
+    description: 'jobs one renewer process runs at once',
+  },
+  {
+    flag: 'secret-name-template',
+    env: ['EATR_SECRET_NAME_TEMPLATE'],
+    components: ['renewer'],
+    defaultValue: '{{registry}}',
+    description: 'output Secret name; {{registry}}, {{account}}, {{region}}',
+  },
+  {
+    flag: 'docker-email',
+    env: ['EATR_DOCKER_EMAIL'],
+    components: ['renewer'],
+    description: 'email written into .dockerconfigjson (optional)',
+  },
+  {
+    flag: 'service-accounts',
+    env: ['EATR_SERVICE_ACCOUNTS'],
+    components: ['renewer'],
+    defaultValue: 'default',
+    description: 'ServiceAccounts that get imagePullSecrets: comma list, * for all, empty for none',
+  },
+  {
+    flag: 'use-pod-identity',
+    env: ['EATR_USE_POD_IDENTITY'],
+    components: ['renewer'],
+    defaultValue: 'false',
+    description:
+      "use the pod's AWS identity (SDK default chain) for registries with no credential Secret",
+  },
+  {
+    flag: 'ecr-max-attempts',
+    env: ['EATR_ECR_MAX_ATTEMPTS'],
+    components: ['renewer'],
+    defaultValue: '3',
+    description: "attempts per ECR/STS call, with the SDK's backoff",
+  },
+  {
+    flag: 'ecr-timeout',
+    env: ['EATR_ECR_TIMEOUT'],
+    components: ['renewer'],
+    defaultValue: '10s',
+    description: 'timeout of one ECR/STS request',
+  },
+  {
+    flag: 'job-attempts',
+    env: ['EATR_JOB_ATTEMPTS'],
+    components: BOTH,
+    defaultValue: '10',
+    description: 'attempts per sync job on transient errors (exponential backoff with jitter)',
+  },
+  {
+    flag: 'job-backoff',
+    env: ['EATR_JOB_BACKOFF'],
+    components: BOTH,
+    defaultValue: '2s',
+    description: 'first retry delay of a failed sync job',
+  },
+  {
+    flag: 'registries',
+    env: ['EATR_REGISTRIES'],
+    components: BOTH,
+    defaultValue: '',
+    description: 'registries for every namespace (comma list), besides labels',
+  },
+  {
+    flag: 'include-namespaces',
+    env: ['EATR_INCLUDE_NAMESPACES'],
+    components: BOTH,
+    defaultValue: '*',
+    description: 'name globs that --registries applies to',
+  },
+  {
+    flag: 'exclude-namespaces',
+    env: ['EATR_EXCLUDE_NAMESPACES'],
+    components: BOTH,
+    defaultValue: 'kube-system,kube-public,kube-node-lease',
+    description: 'name globs that --registries skips',
+  },
+  {
+    flag: 'leader-election-namespace',
+    env: ['EATR_LEADER_ELECTION_NAMESPACE'],
+    components: ['watcher'],
+    description: 'namespace of the leader Lease (default: the host namespace)',
+  },
+  {
+    flag: 'lease-name',
+    env: ['EATR_LEASE_NAME'],
+    components: ['watcher'],
+    defaultValue: 'eatr-watcher',
+    description: 'name of the leader Lease',
+  },
+  {
+    flag: 'lease-duration',
+    env: ['EATR_LEASE_DURATION'],
+    components: ['watcher'],
+    defaultValue: '15s',
+    description: 'leader Lease duration; a standby takes over after it lapses',
+  },
+  {
+    flag: 'watch-timeout',
+    env: ['EATR_WATCH_TIMEOUT'],
+    components: ['watcher'],
+    defaultValue: '5m',
+    description: 'restart a watch that saw nothing for this long (half-open connections)',
+  },
+  {
+    flag: 'pod-name',
+    env: ['POD_NAME'],
+    components: BOTH,
+    description: 'identity in the Lease and Events (default: host name)',
+  },
+  {
+    flag: 'https-proxy',
+    env: ['HTTPS_PROXY', 'https_proxy'],
+    components: ['renewer'],
+    description: 'proxy for HTTPS calls to AWS',
+  },
+  {
+    flag: 'http-proxy',
+    env: ['HTTP_PROXY', 'http_proxy'],
+    components: ['renewer'],
+    description: 'proxy for HTTP calls to AWS',
+  },
+  {
+    flag: 'no-proxy',
+    env: ['NO_PROXY', 'no_proxy'],
+    components: ['renewer'],
+    description: 'hosts that bypass the proxy',
+  },
 ] as const satisfies readonly Setting[];
 
 type Raw = Record<string, string | undefined>;
 
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const namespaceName = (setting: string) =>
-  z.string().refine((v) => NAMESPACE.test(v), { message: `${setting}: must be a valid namespace name` });
+  z
+    .string()
+    .refine((v) => NAMESPACE.test(v), { message: `${setting}: must be a valid namespace name` });
 
 const proxyUrl = (setting: string) =>
   z
     .string()
     .optional()
-    .refine((v) => v === undefined || v === '' || URL.canParse(v), { message: `${setting}: not a URL` })
+    .refine((v) => v === undefined || v === '' || URL.canParse(v), {
+      message: `${setting}: not a URL`,
+    })
     .transform((v) => (v ? v : undefined));
 
 const schema = z
   .object({
-    'kubeconfig': z.string().optional(),
+    kubeconfig: z.string().optional(),
     'redis-url': z.string().refine((v) => /^rediss?:\/\//.test(v) && URL.canParse(v), {
       message: 'redis-url: must be a redis:// or rediss:// URL',
     }),
     'redis-password': z.string().optional(),
-    'queue-prefix': z.string().regex(/^[^:\s]+$/, 'queue-prefix: must not be empty or contain ":" or spaces'),
+    'queue-prefix': z
+      .string()
+      .regex(/^[^:\s]+$/, 'queue-prefix: must not be empty or contain ":" or spaces'),
     'host-namespace': namespaceName('host-namespace'),
     'metrics-port': integer('metrics-port', 0, 65535),
     'metrics-host': z.string().min(1),
     'log-level': logLevel,
-    'renewal-interval': duration('auth-token-renewal-interval', { min: 1000, max: TWELVE_HOURS - 60_000 }),
+    'renewal-interval': duration('auth-token-renewal-interval', {
+      min: 1000,
+      max: TWELVE_HOURS - 60_000,
+    }),
     'sweep-interval': duration('sweep-interval', { min: 1000 }),
     'shutdown-timeout': duration('shutdown-timeout', { min: 0 }),
-    'concurrency': integer('concurrency', 1, 1000),
+    concurrency: integer('concurrency', 1, 1000),
     'secret-name-template': z.string(),
     'docker-email': z.string().optional(),
-    'service-accounts': z.string().transform((v): '*' | string[] => (v.trim() === '*' ? '*' : list(v))),
+    'service-accounts': z
+      .string()
+      .transform((v): '*' | string[] => (v.trim() === '*' ? '*' : list(v))),
     'use-pod-identity': boolean('use-pod-identity'),
     'ecr-max-attempts': integer('ecr-max-attempts', 1, 20),
     'ecr-timeout': duration('ecr-timeout', { min: 100 }),
     'job-attempts': integer('job-attempts', 1, 1000),
     'job-backoff': duration('job-backoff', { min: 1 }),
-    'registries': z.string().transform((v, ctx) => {
+    registries: z.string().transform((v, ctx) => {
       const hosts = list(v);
       for (const host of hosts) {
-        if (!parseRegistryHost(host)) ctx.addIssue({ code: 'custom', message: `registries: "${host}" is not an ECR registry host` });
+        if (!parseRegistryHost(host))
+          ctx.addIssue({
+            code: 'custom',
+            message: `registries: "${host}" is not an ECR registry host`,
+          });
       }
       return hosts.map((h) => h.toLowerCase());
     }),
@@ -170,12 +377,18 @@ const schema = z
     'pod-name': z.string().optional(),
     'https-proxy': proxyUrl('HTTPS_PROXY'),
     'http-proxy': proxyUrl('HTTP_PROXY'),
-    'no-proxy': z.string().optional().transform((v) => list(v ?? '')),
+    'no-proxy': z
+      .string()
+      .optional()
+      .transform((v) => list(v ?? '')),
   })
   .superRefine((c, ctx) => {
     const sample = parseRegistryHost('123456789012.dkr.ecr.eu-west-1.amazonaws.com');
     if (sample && !isValidSecretName(outputSecretName(c['secret-name-template'], sample))) {
-      ctx.addIssue({ code: 'custom', message: `secret-name-template: "${c['secret-name-template']}" does not give a valid Secret name` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `secret-name-template: "${c['secret-name-template']}" does not give a valid Secret name`,
+      });
     }
   });
 
@@ -212,13 +425,21 @@ export interface RenewerConfig extends CommonConfig {
   readonly usePodIdentity: boolean;
   readonly ecrMaxAttempts: number;
   readonly ecrTimeoutMs: number;
-  readonly proxy: { readonly https: string | undefined; readonly http: string | undefined; readonly noProxy: readonly string[] };
+  readonly proxy: {
+    readonly https: string | undefined;
+    readonly http: string | undefined;
+    readonly noProxy: readonly string[];
+  };
 }
 
 export interface WatcherConfig extends CommonConfig {
   readonly component: 'watcher';
   readonly sweepIntervalMs: number;
-  readonly leaderElection: { readonly namespace: string; readonly leaseName: string; readonly leaseDurationMs: number };
+  readonly leaderElection: {
+    readonly namespace: string;
+    readonly leaseName: string;
+    readonly leaseDurationMs: number;
+  };
   readonly watchTimeoutMs: number;
 }
 
@@ -245,8 +466,14 @@ function readFlags(component: Component, argv: readonly string[]): Raw {
   try {
     program.parse(normaliseArgv(argv), { from: 'user' });
   } catch (error) {
-    if (error instanceof CommanderError && (error.code === 'commander.helpDisplayed' || error.code === 'commander.help')) throw error;
-    throw new ConfigError(error instanceof Error ? error.message.replace(/^error: /, '') : String(error));
+    if (
+      error instanceof CommanderError &&
+      (error.code === 'commander.helpDisplayed' || error.code === 'commander.help')
+    )
+      throw error;
+    throw new ConfigError(
+      error instanceof Error ? error.message.replace(/^error: /, '') : String(error),
+    );
   }
   const opts = program.opts<Record<string, string | undefined>>();
   const raw: Raw = {};
@@ -262,8 +489,16 @@ function readFlags(component: Component, argv: readonly string[]): Raw {
  * Reads a component's configuration from flags and environment (flags win), validates it and returns
  * it. Throws ConfigError naming the first bad setting. This is the only place that reads process.env.
  */
-export function loadConfig(component: 'renewer', argv?: readonly string[], env?: NodeJS.ProcessEnv): RenewerConfig;
-export function loadConfig(component: 'watcher', argv?: readonly string[], env?: NodeJS.ProcessEnv): WatcherConfig;
+export function loadConfig(
+  component: 'renewer',
+  argv?: readonly string[],
+  env?: NodeJS.ProcessEnv,
+): RenewerConfig;
+export function loadConfig(
+  component: 'watcher',
+  argv?: readonly string[],
+  env?: NodeJS.ProcessEnv,
+): WatcherConfig;
 export function loadConfig(
   component: Component,
   argv: readonly string[] = process.argv.slice(2),

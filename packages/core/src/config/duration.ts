@@ -1,6 +1,14 @@
 // Go's time.ParseDuration syntax ("20s", "6h", "1h30m", "1.5h", "300ms"): the seed controller's flags
 // used it, and no npm parser accepts exactly that grammar (most also accept words like "2 days").
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
 const DURATION = /^(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h)/;
 
 /** Parses a Go duration into milliseconds; undefined when the text is not one. */

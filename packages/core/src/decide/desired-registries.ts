@@ -1,5 +1,9 @@
 import picomatch from 'picomatch';
-import { looksLikeRegistryHost, parseRegistryHost, type RegistryHost } from '../registry/registry-host.js';
+import {
+  looksLikeRegistryHost,
+  parseRegistryHost,
+  type RegistryHost,
+} from '../registry/registry-host.js';
 
 /** What the operator configured for every namespace, besides labels. */
 export interface GlobalRegistries {

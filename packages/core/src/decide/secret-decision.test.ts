@@ -1,12 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { decideSecrets, needsSync, renewAfter, type DesiredSecret, type ObservedSecret } from './secret-decision.js';
+import {
+  decideSecrets,
+  needsSync,
+  renewAfter,
+  type DesiredSecret,
+  type ObservedSecret,
+} from './secret-decision.js';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 const H = 3_600_000;
 const REG = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
 const want: DesiredSecret = { registry: REG, secretName: REG, credentialsVersion: 'uid-1/10' };
 
-function managed(overrides: Partial<ObservedSecret> & { annotations?: Record<string, string> } = {}): ObservedSecret {
+function managed(
+  overrides: Partial<ObservedSecret> & { annotations?: Record<string, string> } = {},
+): ObservedSecret {
   return {
     name: REG,
     type: 'kubernetes.io/dockerconfigjson',
@@ -26,14 +34,47 @@ describe('decideSecrets', () => {
   it.each<[string, ObservedSecret[], string, string?]>([
     ['missing -> create', [], 'create'],
     ['fresh -> leave', [managed()], 'leave'],
-    ['renew-after passed -> renew', [managed({ annotations: { 'eatr.io/renew-after': new Date(NOW - 1).toISOString() } })], 'renew', 'due'],
-    ['expired -> renew', [managed({ annotations: { 'eatr.io/expires-at': new Date(NOW - H).toISOString() } })], 'renew', 'expired'],
-    ['no annotations -> renew', [managed({ annotations: { 'eatr.io/expires-at': 'garbage' } })], 'renew', 'no-expiry'],
-    ['credentials rotated -> renew', [managed({ annotations: { 'eatr.io/credentials-version': 'uid-1/11' } })], 'renew', 'credentials-changed'],
+    [
+      'renew-after passed -> renew',
+      [managed({ annotations: { 'eatr.io/renew-after': new Date(NOW - 1).toISOString() } })],
+      'renew',
+      'due',
+    ],
+    [
+      'expired -> renew',
+      [managed({ annotations: { 'eatr.io/expires-at': new Date(NOW - H).toISOString() } })],
+      'renew',
+      'expired',
+    ],
+    [
+      'no annotations -> renew',
+      [managed({ annotations: { 'eatr.io/expires-at': 'garbage' } })],
+      'renew',
+      'no-expiry',
+    ],
+    [
+      'credentials rotated -> renew',
+      [managed({ annotations: { 'eatr.io/credentials-version': 'uid-1/11' } })],
+      'renew',
+      'credentials-changed',
+    ],
     ['unmanaged same name -> conflict', [managed({ labels: {} })], 'conflict'],
-    ['unmanaged Opaque same name -> conflict', [managed({ labels: {}, type: 'Opaque' })], 'conflict'],
-    ['unmanaged but marked for adoption -> renew', [managed({ labels: {}, annotations: { 'eatr.io/adopt': 'true' } })], 'renew', 'adopted'],
-    ['adoptable Opaque -> replace', [managed({ labels: {}, type: 'Opaque', annotations: { 'eatr.io/adopt': 'true' } })], 'replace'],
+    [
+      'unmanaged Opaque same name -> conflict',
+      [managed({ labels: {}, type: 'Opaque' })],
+      'conflict',
+    ],
+    [
+      'unmanaged but marked for adoption -> renew',
+      [managed({ labels: {}, annotations: { 'eatr.io/adopt': 'true' } })],
+      'renew',
+      'adopted',
+    ],
+    [
+      'adoptable Opaque -> replace',
+      [managed({ labels: {}, type: 'Opaque', annotations: { 'eatr.io/adopt': 'true' } })],
+      'replace',
+    ],
   ])('%s', (_name, observed, kind, reason) => {
     const [action] = decideSecrets(observed, [want], NOW);
     expect(action?.kind).toBe(kind);

@@ -29,17 +29,34 @@ export type SecretAction =
   /** No Secret of that name: create one. */
   | { readonly kind: 'create'; readonly registry: string; readonly secretName: string }
   /** eatr's Secret is due (or was marked for adoption): write a fresh token into it. */
-  | { readonly kind: 'renew'; readonly registry: string; readonly secretName: string; readonly reason: RenewReason }
+  | {
+      readonly kind: 'renew';
+      readonly registry: string;
+      readonly secretName: string;
+      readonly reason: RenewReason;
+    }
   /** eatr may take over the Secret but its type is wrong and immutable: delete and create it. */
   | { readonly kind: 'replace'; readonly registry: string; readonly secretName: string }
   /** eatr's Secret is fresh: nothing to write. */
   | { readonly kind: 'leave'; readonly registry: string; readonly secretName: string }
   /** A same-named Secret that eatr does not manage: never touched. */
-  | { readonly kind: 'conflict'; readonly registry: string; readonly secretName: string; readonly reason: string }
+  | {
+      readonly kind: 'conflict';
+      readonly registry: string;
+      readonly secretName: string;
+      readonly reason: string;
+    }
   /** eatr's Secret for a registry the namespace no longer asks for. */
   | { readonly kind: 'delete'; readonly secretName: string; readonly registry: string | undefined };
 
-export type RenewReason = 'due' | 'expired' | 'no-expiry' | 'credentials-changed' | 'registry-changed' | 'adopted' | 'type-changed';
+export type RenewReason =
+  | 'due'
+  | 'expired'
+  | 'no-expiry'
+  | 'credentials-changed'
+  | 'registry-changed'
+  | 'adopted'
+  | 'type-changed';
 
 export function isManaged(secret: Pick<ObservedSecret, 'labels'>): boolean {
   return secret.labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
@@ -55,14 +72,19 @@ function parseTime(value: string | undefined): number | undefined {
  * Why an eatr Secret needs a new token now, or undefined when it is fresh. Decided only from the
  * Secret's own annotations, so renewers holding different tokens agree and never fight.
  */
-export function renewReason(secret: ObservedSecret, desired: DesiredSecret, now: number): RenewReason | undefined {
+export function renewReason(
+  secret: ObservedSecret,
+  desired: DesiredSecret,
+  now: number,
+): RenewReason | undefined {
   const expiresAt = parseTime(secret.annotations[EXPIRES_AT_ANNOTATION]);
   const renewAfter = parseTime(secret.annotations[RENEW_AFTER_ANNOTATION]);
   if (expiresAt === undefined || renewAfter === undefined) return 'no-expiry';
   if (now >= expiresAt) return 'expired';
   if (now >= renewAfter) return 'due';
   if (secret.annotations[REGISTRY_ANNOTATION] !== desired.registry) return 'registry-changed';
-  if (secret.annotations[CREDENTIALS_VERSION_ANNOTATION] !== desired.credentialsVersion) return 'credentials-changed';
+  if (secret.annotations[CREDENTIALS_VERSION_ANNOTATION] !== desired.credentialsVersion)
+    return 'credentials-changed';
   return undefined;
 }
 
@@ -87,7 +109,12 @@ export function decideSecrets(
     }
     const adoptable = secret.annotations[ADOPT_ANNOTATION] === 'true';
     if (!isManaged(secret) && !adoptable) {
-      actions.push({ kind: 'conflict', registry, secretName, reason: 'a Secret with this name exists and is not managed by eatr' });
+      actions.push({
+        kind: 'conflict',
+        registry,
+        secretName,
+        reason: 'a Secret with this name exists and is not managed by eatr',
+      });
       continue;
     }
     if (secret.type !== DOCKER_CONFIG_JSON_TYPE) {
@@ -100,26 +127,47 @@ export function decideSecrets(
       continue;
     }
     const reason = renewReason(secret, want, now);
-    actions.push(reason ? { kind: 'renew', registry, secretName, reason } : { kind: 'leave', registry, secretName });
+    actions.push(
+      reason
+        ? { kind: 'renew', registry, secretName, reason }
+        : { kind: 'leave', registry, secretName },
+    );
   }
   const wanted = new Set(desired.map((d) => d.secretName));
   for (const secret of observed) {
     if (isManaged(secret) && !wanted.has(secret.name)) {
-      actions.push({ kind: 'delete', secretName: secret.name, registry: secret.annotations[REGISTRY_ANNOTATION] });
+      actions.push({
+        kind: 'delete',
+        secretName: secret.name,
+        registry: secret.annotations[REGISTRY_ANNOTATION],
+      });
     }
   }
   return actions;
 }
 
 /** Whether any Secret of a namespace needs a write (used by the sweep to enqueue only what is due). */
-export function needsSync(observed: readonly ObservedSecret[], desired: readonly DesiredSecret[], now: number): boolean {
-  return decideSecrets(observed, desired, now).some((a) => a.kind !== 'leave' && a.kind !== 'conflict');
+export function needsSync(
+  observed: readonly ObservedSecret[],
+  desired: readonly DesiredSecret[],
+  now: number,
+): boolean {
+  return decideSecrets(observed, desired, now).some(
+    (a) => a.kind !== 'leave' && a.kind !== 'conflict',
+  );
 }
 
 /**
  * When a token fetched at `fetchedAt` and valid until `expiresAt` should be replaced: after the renewal
  * interval, and never later than half its lifetime, so a short-lived token is still renewed in time.
  */
-export function renewAfter(fetchedAt: number, expiresAt: number, renewalIntervalMs: number): number {
-  return Math.min(fetchedAt + renewalIntervalMs, fetchedAt + Math.max(0, expiresAt - fetchedAt) / 2);
+export function renewAfter(
+  fetchedAt: number,
+  expiresAt: number,
+  renewalIntervalMs: number,
+): number {
+  return Math.min(
+    fetchedAt + renewalIntervalMs,
+    fetchedAt + Math.max(0, expiresAt - fetchedAt) / 2,
+  );
 }

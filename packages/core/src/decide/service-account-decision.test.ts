@@ -1,21 +1,79 @@
 import { describe, expect, it } from 'vitest';
-import { decideServiceAccounts, missingServiceAccounts, type ObservedServiceAccount } from './service-account-decision.js';
+import {
+  decideServiceAccounts,
+  missingServiceAccounts,
+  type ObservedServiceAccount,
+} from './service-account-decision.js';
 
-const sa = (name: string, imagePullSecrets: string[], addedByEatr: string[] = []): ObservedServiceAccount => ({ name, imagePullSecrets, addedByEatr });
+const sa = (
+  name: string,
+  imagePullSecrets: string[],
+  addedByEatr: string[] = [],
+): ObservedServiceAccount => ({ name, imagePullSecrets, addedByEatr });
 
 describe('decideServiceAccounts', () => {
-  it.each<[string, ObservedServiceAccount[], '*' | string[], string[], { name: string; imagePullSecrets: string[]; addedByEatr: string[] }[]]>([
-    ['appends to default', [sa('default', [])], ['default'], ['reg'], [{ name: 'default', imagePullSecrets: ['reg'], addedByEatr: ['reg'] }]],
-    ['keeps other entries', [sa('default', ['mine'])], ['default'], ['reg'], [{ name: 'default', imagePullSecrets: ['mine', 'reg'], addedByEatr: ['reg'] }]],
+  it.each<
+    [
+      string,
+      ObservedServiceAccount[],
+      '*' | string[],
+      string[],
+      { name: string; imagePullSecrets: string[]; addedByEatr: string[] }[],
+    ]
+  >([
+    [
+      'appends to default',
+      [sa('default', [])],
+      ['default'],
+      ['reg'],
+      [{ name: 'default', imagePullSecrets: ['reg'], addedByEatr: ['reg'] }],
+    ],
+    [
+      'keeps other entries',
+      [sa('default', ['mine'])],
+      ['default'],
+      ['reg'],
+      [{ name: 'default', imagePullSecrets: ['mine', 'reg'], addedByEatr: ['reg'] }],
+    ],
     ['no change when present', [sa('default', ['mine', 'reg'], ['reg'])], ['default'], ['reg'], []],
-    ['user entry of the same name is not claimed', [sa('default', ['reg'])], ['default'], ['reg'], []],
-    ['opt-out removes only eatr entries', [sa('default', ['mine', 'reg'], ['reg'])], ['default'], [], [{ name: 'default', imagePullSecrets: ['mine'], addedByEatr: [] }]],
+    [
+      'user entry of the same name is not claimed',
+      [sa('default', ['reg'])],
+      ['default'],
+      ['reg'],
+      [],
+    ],
+    [
+      'opt-out removes only eatr entries',
+      [sa('default', ['mine', 'reg'], ['reg'])],
+      ['default'],
+      [],
+      [{ name: 'default', imagePullSecrets: ['mine'], addedByEatr: [] }],
+    ],
     ['opt-out leaves a user-added same name', [sa('default', ['reg'])], ['default'], [], []],
     ['untargeted SA is left', [sa('builder', [])], ['default'], ['reg'], []],
-    ['untargeted SA loses eatr entries', [sa('builder', ['reg', 'x'], ['reg'])], ['default'], ['reg'], [{ name: 'builder', imagePullSecrets: ['x'], addedByEatr: [] }]],
-    ['all SAs with *', [sa('a', []), sa('b', ['reg'], ['reg'])], '*', ['reg'], [{ name: 'a', imagePullSecrets: ['reg'], addedByEatr: ['reg'] }]],
+    [
+      'untargeted SA loses eatr entries',
+      [sa('builder', ['reg', 'x'], ['reg'])],
+      ['default'],
+      ['reg'],
+      [{ name: 'builder', imagePullSecrets: ['x'], addedByEatr: [] }],
+    ],
+    [
+      'all SAs with *',
+      [sa('a', []), sa('b', ['reg'], ['reg'])],
+      '*',
+      ['reg'],
+      [{ name: 'a', imagePullSecrets: ['reg'], addedByEatr: ['reg'] }],
+    ],
     ['empty list: none', [sa('default', [])], [], ['reg'], []],
-    ['two registries, one removed', [sa('default', ['r1', 'u', 'r2'], ['r1', 'r2'])], ['default'], ['r2'], [{ name: 'default', imagePullSecrets: ['u', 'r2'], addedByEatr: ['r2'] }]],
+    [
+      'two registries, one removed',
+      [sa('default', ['r1', 'u', 'r2'], ['r1', 'r2'])],
+      ['default'],
+      ['r2'],
+      [{ name: 'default', imagePullSecrets: ['u', 'r2'], addedByEatr: ['r2'] }],
+    ],
   ])('%s', (_name, observed, targets, pullSecrets, expected) => {
     expect(decideServiceAccounts(observed, targets, pullSecrets)).toEqual(expected);
   });

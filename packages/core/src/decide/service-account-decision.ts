@@ -45,7 +45,10 @@ export function decideServiceAccounts(
 }
 
 /** Configured ServiceAccounts that do not exist (yet): a new namespace gets its `default` a moment later. */
-export function missingServiceAccounts(observed: readonly ObservedServiceAccount[], targets: '*' | readonly string[]): string[] {
+export function missingServiceAccounts(
+  observed: readonly ObservedServiceAccount[],
+  targets: '*' | readonly string[],
+): string[] {
   if (targets === '*') return [];
   const present = new Set(observed.map((sa) => sa.name));
   return targets.filter((name) => !present.has(name));

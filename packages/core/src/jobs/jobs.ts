@@ -13,7 +13,9 @@ export const SWEEP_SCHEDULER_ID = 'eatr-sweep';
 export type SyncReason = 'namespace' | 'credentials' | 'sweep' | 'startup' | 'follow-up';
 
 /** A sync job names a namespace and nothing else: the renewer re-reads everything when it runs. */
-export const syncJobData = z.object({ namespace: z.string().min(1).max(63), reason: z.string().max(32) }).strict();
+export const syncJobData = z
+  .object({ namespace: z.string().min(1).max(63), reason: z.string().max(32) })
+  .strict();
 export type SyncJobData = z.infer<typeof syncJobData>;
 
 export const sweepJobData = z.object({}).strict();
@@ -40,7 +42,11 @@ export function defaultJobOptions(settings: QueueSettings): JobsOptions {
 }
 
 export function createQueue(connection: ConnectionOptions, settings: QueueSettings): Queue {
-  return new Queue(QUEUE_NAME, { connection, prefix: settings.prefix, defaultJobOptions: defaultJobOptions(settings) });
+  return new Queue(QUEUE_NAME, {
+    connection,
+    prefix: settings.prefix,
+    defaultJobOptions: defaultJobOptions(settings),
+  });
 }
 
 /**

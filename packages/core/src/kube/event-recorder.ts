@@ -41,7 +41,10 @@ export class EventRecorder {
       await this.core.createNamespacedEvent({
         namespace: event.namespace,
         body: {
-          metadata: { name: `${event.namespace}.${now.toString(16)}${randomBytes(4).toString('hex')}`, namespace: event.namespace },
+          metadata: {
+            name: `${event.namespace}.${now.toString(16)}${randomBytes(4).toString('hex')}`,
+            namespace: event.namespace,
+          },
           involvedObject: { apiVersion: 'v1', kind: 'Namespace', name: event.namespace },
           type: event.type,
           reason: event.reason,
@@ -55,11 +58,15 @@ export class EventRecorder {
         },
       });
     } catch (error) {
-      this.log.warn({ namespace: event.namespace, reason: event.reason, err: String(error) }, 'could not record event');
+      this.log.warn(
+        { namespace: event.namespace, reason: event.reason, err: String(error) },
+        'could not record event',
+      );
     }
   }
 
   private prune(now: number): void {
-    for (const [key, at] of this.recent) if (now - at >= this.repeatWindowMs) this.recent.delete(key);
+    for (const [key, at] of this.recent)
+      if (now - at >= this.repeatWindowMs) this.recent.delete(key);
   }
 }

@@ -23,7 +23,11 @@ export function createRenewerMetrics(registry: Registry) {
       labelNames: ['namespace', 'name'],
       registers,
     }),
-    secretRenewals: new Counter({ name: 'secret_renewals_total', help: 'Number of secret renewals made (seed metric)', registers }),
+    secretRenewals: new Counter({
+      name: 'secret_renewals_total',
+      help: 'Number of secret renewals made (seed metric)',
+      registers,
+    }),
     ecrCalls: new Counter({
       name: 'eatr_ecr_calls_total',
       help: 'ECR GetAuthorizationToken calls by region and result',
@@ -37,14 +41,24 @@ export function createRenewerMetrics(registry: Registry) {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
-    syncs: new Counter({ name: 'eatr_syncs_total', help: 'Namespace sync jobs by result', labelNames: ['result'], registers }),
+    syncs: new Counter({
+      name: 'eatr_syncs_total',
+      help: 'Namespace sync jobs by result',
+      labelNames: ['result'],
+      registers,
+    }),
     syncDuration: new Histogram({
       name: 'eatr_sync_duration_seconds',
       help: 'Duration of namespace sync jobs',
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
-    secretActions: new Counter({ name: 'eatr_secret_actions_total', help: 'Secret decisions by action', labelNames: ['action'], registers }),
+    secretActions: new Counter({
+      name: 'eatr_secret_actions_total',
+      help: 'Secret decisions by action',
+      labelNames: ['action'],
+      registers,
+    }),
     ownershipConflicts: new Counter({
       name: 'eatr_ownership_conflicts_total',
       help: 'Secrets eatr would write but does not manage (left untouched)',
@@ -62,8 +76,17 @@ export function createRenewerMetrics(registry: Registry) {
       help: 'Namespace labels that look like an ECR host but are not one',
       registers,
     }),
-    sweeps: new Counter({ name: 'eatr_sweeps_total', help: 'Sweeps run, by result', labelNames: ['result'], registers }),
-    sweepEnqueued: new Counter({ name: 'eatr_sweep_enqueued_total', help: 'Namespaces a sweep found due and enqueued', registers }),
+    sweeps: new Counter({
+      name: 'eatr_sweeps_total',
+      help: 'Sweeps run, by result',
+      labelNames: ['result'],
+      registers,
+    }),
+    sweepEnqueued: new Counter({
+      name: 'eatr_sweep_enqueued_total',
+      help: 'Namespaces a sweep found due and enqueued',
+      registers,
+    }),
   };
 }
 export type RenewerMetrics = ReturnType<typeof createRenewerMetrics>;
@@ -78,7 +101,12 @@ export function createWatcherMetrics(registry: Registry) {
       labelNames: ['resource', 'type'],
       registers,
     }),
-    jobsEnqueued: new Counter({ name: 'eatr_jobs_enqueued_total', help: 'Sync jobs enqueued, by reason', labelNames: ['reason'], registers }),
+    jobsEnqueued: new Counter({
+      name: 'eatr_jobs_enqueued_total',
+      help: 'Sync jobs enqueued, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
     jobsDeduplicated: new Counter({
       name: 'eatr_jobs_deduplicated_total',
       help: 'Sync jobs not added because one was already waiting for that namespace',
@@ -90,7 +118,11 @@ export function createWatcherMetrics(registry: Registry) {
       labelNames: ['resource'],
       registers,
     }),
-    leader: new Gauge({ name: 'eatr_leader', help: '1 while this watcher holds the leader Lease', registers }),
+    leader: new Gauge({
+      name: 'eatr_leader',
+      help: '1 while this watcher holds the leader Lease',
+      registers,
+    }),
     ignoredLabels: new Counter({
       name: 'eatr_ignored_labels_total',
       help: 'Namespace labels that look like an ECR host but are not one',

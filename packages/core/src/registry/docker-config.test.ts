@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { buildDockerConfigJson, passwordFromAuthorizationToken, type DockerConfigJson } from './docker-config.js';
+import {
+  buildDockerConfigJson,
+  passwordFromAuthorizationToken,
+  type DockerConfigJson,
+} from './docker-config.js';
 
 describe('buildDockerConfigJson', () => {
   const host = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
@@ -7,12 +11,20 @@ describe('buildDockerConfigJson', () => {
   it('holds username AWS, the password and auth = base64(AWS:password)', () => {
     const config = JSON.parse(buildDockerConfigJson(host, 's3cr3t')) as DockerConfigJson;
     expect(config).toEqual({
-      auths: { [host]: { username: 'AWS', password: 's3cr3t', auth: Buffer.from('AWS:s3cr3t').toString('base64') } },
+      auths: {
+        [host]: {
+          username: 'AWS',
+          password: 's3cr3t',
+          auth: Buffer.from('AWS:s3cr3t').toString('base64'),
+        },
+      },
     });
   });
 
   it('adds email only when configured', () => {
-    const config = JSON.parse(buildDockerConfigJson(host, 'p', 'ops@example.com')) as DockerConfigJson;
+    const config = JSON.parse(
+      buildDockerConfigJson(host, 'p', 'ops@example.com'),
+    ) as DockerConfigJson;
     expect(config.auths[host]?.email).toBe('ops@example.com');
   });
 });

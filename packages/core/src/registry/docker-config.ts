@@ -25,5 +25,7 @@ export function buildDockerConfigJson(host: string, password: string, email?: st
 export function passwordFromAuthorizationToken(token: string): string | undefined {
   const decoded = Buffer.from(token, 'base64').toString('utf8');
   const prefix = `${ECR_USERNAME}:`;
-  return decoded.startsWith(prefix) && decoded.length > prefix.length ? decoded.slice(prefix.length) : undefined;
+  return decoded.startsWith(prefix) && decoded.length > prefix.length
+    ? decoded.slice(prefix.length)
+    : undefined;
 }

@@ -39,7 +39,9 @@ const FORMS: readonly HostForm[] = [
   { suffix: 'on.aws', fips: true, dualStack: true, pattern: /dkr-ecr-fips/ },
 ].map((form) => ({
   ...form,
-  pattern: new RegExp(`^${ACCOUNT}\\.${form.pattern.source}\\.${REGION}\\.${form.suffix.replaceAll('.', '\\.')}$`),
+  pattern: new RegExp(
+    `^${ACCOUNT}\\.${form.pattern.source}\\.${REGION}\\.${form.suffix.replaceAll('.', '\\.')}$`,
+  ),
 }));
 
 function partitionOf(region: string, suffix: string): Partition | undefined {

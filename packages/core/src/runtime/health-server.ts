@@ -26,13 +26,16 @@ export class HealthServer {
     const server = createServer((request, response) => {
       const path = (request.url ?? '/').split('?')[0];
       const answer = (ok: boolean) => {
-        response.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'not ready\n');
+        response
+          .writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' })
+          .end(ok ? 'ok\n' : 'not ready\n');
       };
       if (path === '/healthz') return answer(options.isHealthy?.() ?? true);
       if (path === '/readyz') return answer(options.isReady());
       if (path === '/metrics') {
         options.registry.metrics().then(
-          (text) => response.writeHead(200, { 'content-type': options.registry.contentType }).end(text),
+          (text) =>
+            response.writeHead(200, { 'content-type': options.registry.contentType }).end(text),
           (error: unknown) => response.writeHead(500).end(`metrics failed: ${String(error)}\n`),
         );
         return;

@@ -25,7 +25,11 @@ const REDACT = [
 ];
 
 /** The process logger: JSON lines on stdout, one line per decision. */
-export function createLogger(component: string, level: LogLevel, destination?: pino.DestinationStream): Logger {
+export function createLogger(
+  component: string,
+  level: LogLevel,
+  destination?: pino.DestinationStream,
+): Logger {
   return pino(
     {
       level,

@@ -5,7 +5,9 @@ import type { Logger } from 'pino';
 
 /** eatr's version, from the core package's package.json (the same for every component). */
 export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
 ).version;
 
 /** Something a process started and must stop on shutdown. `close()` must be safe to call twice. */
@@ -46,7 +48,10 @@ export async function runProcess<C>(options: ProcessOptions<C>): Promise<void> {
     const timeoutMs = options.shutdownTimeoutMs(config);
     log.info({ signal, timeoutMs }, 'shutting down');
     const timer = setTimeout(() => {
-      log.warn({ timeoutMs }, 'shutdown timed out; exiting with jobs still running (they return to the queue)');
+      log.warn(
+        { timeoutMs },
+        'shutdown timed out; exiting with jobs still running (they return to the queue)',
+      );
       process.exit(1);
     }, timeoutMs);
     timer.unref();
@@ -74,5 +79,4 @@ export async function runProcess<C>(options: ProcessOptions<C>): Promise<void> {
     log.fatal({ err: error }, 'failed to start');
     process.exit(1);
   }
-  if (stopping) await component.close();
 }

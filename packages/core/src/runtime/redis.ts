@@ -1,11 +1,15 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'bullmq';
+import { Redis } from 'ioredis';
 import type { CommonConfig } from '../config/config.js';
 
 /**
- * ioredis options for BullMQ. Workers (blocking connections) must retry forever
+ * Connection options for BullMQ (ioredis under the hood). Workers (blocking connections) must retry forever
  * (`maxRetriesPerRequest: null`); producers should fail fast so an enqueue error surfaces.
  */
-export function redisOptions(config: Pick<CommonConfig, 'redis'>, role: 'worker' | 'producer'): RedisOptions {
+export function redisOptions(
+  config: Pick<CommonConfig, 'redis'>,
+  role: 'worker' | 'producer',
+): RedisOptions {
   const url = new URL(config.redis.url);
   const options: RedisOptions = {
     host: url.hostname,
@@ -16,7 +20,8 @@ export function redisOptions(config: Pick<CommonConfig, 'redis'>, role: 'worker'
     retryStrategy: (times) => Math.min(times * 200, 5000),
   };
   const username = decodeURIComponent(url.username);
-  const password = config.redis.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
+  const password =
+    config.redis.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
   if (username) options.username = username;
   if (password) options.password = password;
   if (url.protocol === 'rediss:') options.tls = { servername: url.hostname };
@@ -30,7 +35,9 @@ export async function checkEvictionPolicy(options: RedisOptions): Promise<string
     await client.connect();
     const reply = (await client.config('GET', 'maxmemory-policy')) as string[];
     const policy = reply[1];
-    return policy && policy !== 'noeviction' ? `Redis maxmemory-policy is ${policy}; BullMQ needs noeviction or jobs may be lost` : undefined;
+    return policy && policy !== 'noeviction'
+      ? `Redis maxmemory-policy is ${policy}; BullMQ needs noeviction or jobs may be lost`
+      : undefined;
   } catch {
     return undefined; // CONFIG may be disabled on managed Redis; nothing to check then.
   } finally {

@@ -1,0 +1,125 @@
+import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import { fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
+import type { NodeHttpHandler } from '@smithy/node-http-handler';
+import { passwordFromAuthorizationToken } from '@eatr/core';
+import type { CredentialSpec } from '../credentials/credential-secret.js';
+
+/** A registry token: the password for user `AWS`, and when ECR says it expires. */
+export interface EcrToken {
+  readonly password: string;
+  readonly expiresAt: number;
+  /** When eatr received it (local clock). */
+  readonly fetchedAt: number;
+}
+
+/** The one thing eatr asks of ECR. */
+export interface EcrTokenClient {
+  getAuthorizationToken(credentials: CredentialSpec, region: string): Promise<EcrToken>;
+}
+
+export interface SdkEcrTokenClientOptions {
+  readonly requestHandler: NodeHttpHandler;
+  readonly maxAttempts: number;
+  /** Builds the ECR client; injectable for tests of the wiring. Default: `new ECRClient(config)`. */
+  readonly createClient?: (config: ConstructorParameters<typeof ECRClient>[0]) => ECRClient;
+  readonly now?: () => number;
+}
+
+const MAX_CLIENTS = 256;
+
+/**
+ * GetAuthorizationToken through the AWS SDK. Endpoints come from the SDK's own settings
+ * (`AWS_ENDPOINT_URL_ECR`, `AWS_ENDPOINT_URL_STS`, FIPS/dual-stack flags); every client, STS included,
+ * uses the proxy-aware request handler.
+ */
+export class SdkEcrTokenClient implements EcrTokenClient {
+  private readonly clients = new Map<string, ECRClient>();
+  private podIdentity: AwsCredentialIdentityProvider | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly options: SdkEcrTokenClientOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async getAuthorizationToken(credentials: CredentialSpec, region: string): Promise<EcrToken> {
+    const client = this.clientFor(credentials, region);
+    const response = await client.send(new GetAuthorizationTokenCommand({}));
+    const data = response.authorizationData?.[0];
+    const password = data?.authorizationToken
+      ? passwordFromAuthorizationToken(data.authorizationToken)
+      : undefined;
+    if (!data || !password || !data.expiresAt) {
+      throw Object.assign(new Error('ECR returned no usable authorization token'), {
+        name: 'InvalidResponse',
+        $metadata: { httpStatusCode: 502 },
+      });
+    }
+    return { password, expiresAt: data.expiresAt.getTime(), fetchedAt: this.now() };
+  }
+
+  /** Releases every SDK client (sockets). */
+  destroy(): void {
+    for (const client of this.clients.values()) client.destroy();
+    this.clients.clear();
+  }
+
+  // One client per (credentials, region): SDK clients bind credentials at construction and cache
+  // assumed-role sessions, so reusing them avoids an STS call per token.
+  private clientFor(spec: CredentialSpec, region: string): ECRClient {
+    const key = `${region}\u0000${spec.keys?.accessKeyId ?? 'pod'}\u0000${spec.keys?.secretAccessKey ?? ''}\u0000${spec.keys?.sessionToken ?? ''}\u0000${spec.roleArn ?? ''}\u0000${spec.externalId ?? ''}`;
+    const existing = this.clients.get(key);
+    if (existing) return existing;
+    if (this.clients.size >= MAX_CLIENTS) {
+      const [oldestKey, oldest] = this.clients.entries().next().value ?? [];
+      if (oldestKey !== undefined) this.clients.delete(oldestKey);
+      oldest?.destroy();
+    }
+    const config = {
+      region,
+      maxAttempts: this.options.maxAttempts,
+      requestHandler: this.options.requestHandler,
+      credentials: this.credentialsFor(spec, region),
+    };
+    const client = this.options.createClient
+      ? this.options.createClient(config)
+      : new ECRClient(config);
+    this.clients.set(key, client);
+    return client;
+  }
+
+  private credentialsFor(
+    spec: CredentialSpec,
+    region: string,
+  ): AwsCredentialIdentity | AwsCredentialIdentityProvider {
+    const base: AwsCredentialIdentity | AwsCredentialIdentityProvider =
+      spec.keys ?? this.podIdentityProvider();
+    if (!spec.roleArn) return base;
+    return fromTemporaryCredentials({
+      masterCredentials: base,
+      params: {
+        RoleArn: spec.roleArn,
+        RoleSessionName: 'eatr',
+        ...(spec.externalId ? { ExternalId: spec.externalId } : {}),
+        DurationSeconds: 3600,
+      },
+      clientConfig: {
+        region,
+        requestHandler: this.options.requestHandler,
+        maxAttempts: this.options.maxAttempts,
+      },
+    });
+  }
+
+  // The SDK default chain: environment, web identity token file (OIDC-federated clusters), shared
+  // config and credential_process. One instance, so its own cache serves every registry.
+  private podIdentityProvider(): AwsCredentialIdentityProvider {
+    this.podIdentity ??= fromNodeProviderChain({
+      clientConfig: {
+        requestHandler: this.options.requestHandler,
+        maxAttempts: this.options.maxAttempts,
+      },
+    });
+    return this.podIdentity;
+  }
+}

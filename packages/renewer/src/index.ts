@@ -1,0 +1,8 @@
+export { Renewer, type RenewerOptions } from './renewer.js';
+export { SdkEcrTokenClient, type EcrToken, type EcrTokenClient } from './aws/ecr-token-client.js';
+export {
+  parseCredentialSecret,
+  type CredentialSpec,
+  type StaticKeys,
+} from './credentials/credential-secret.js';
+export { TokenCache } from './tokens/token-cache.js';

@@ -1,0 +1,216 @@
+import { CoreV1Api } from '@kubernetes/client-node';
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import {
+  EventRecorder,
+  HealthServer,
+  PermanentError,
+  QUEUE_NAME,
+  SWEEP_JOB,
+  SYNC_JOB,
+  VERSION,
+  checkEvictionPolicy,
+  createQueue,
+  createRegistry,
+  createRenewerMetrics,
+  enqueueSync,
+  loadKubeConfig,
+  redisOptions,
+  syncJobData,
+  type Closable,
+  type Logger,
+  type RenewerConfig,
+  type RenewerMetrics,
+} from '@eatr/core';
+import { createRequestHandler } from './aws/proxy.js';
+import { SdkEcrTokenClient, type EcrTokenClient } from './aws/ecr-token-client.js';
+import { CredentialResolver } from './credentials/credential-resolver.js';
+import { registerExpiryGauge } from './expiry-gauge.js';
+import { NamespaceSync, asEatrError } from './sync/namespace-sync.js';
+import { sweep } from './sync/sweep.js';
+import { TokenCache } from './tokens/token-cache.js';
+import { TokenService } from './tokens/token-service.js';
+
+export interface RenewerOptions {
+  /** ECR client; default: the AWS SDK with the configured proxy, timeouts and attempts. */
+  readonly ecr?: EcrTokenClient;
+}
+
+/**
+ * A renewer process: a BullMQ worker running sync and sweep jobs, with /metrics, /healthz and /readyz.
+ * Stateless: any number may run against one queue.
+ */
+export class Renewer implements Closable {
+  private closing: Promise<void> | undefined;
+  private ready = false;
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly queue: Queue,
+    private readonly health: HealthServer,
+    private readonly ecr: EcrTokenClient,
+    private readonly log: Logger,
+  ) {}
+
+  /** The port /metrics is served on (useful with metrics-port 0). */
+  get metricsPort(): number {
+    return this.health.port;
+  }
+
+  static async start(
+    config: RenewerConfig,
+    log: Logger,
+    options: RenewerOptions = {},
+  ): Promise<Renewer> {
+    const kc = loadKubeConfig(config.kubeconfig);
+    const core = kc.makeApiClient(CoreV1Api);
+    const registry = createRegistry('renewer', VERSION);
+    const metrics = createRenewerMetrics(registry);
+    registerExpiryGauge(registry, core, log);
+
+    const ecr =
+      options.ecr ??
+      new SdkEcrTokenClient({
+        requestHandler: createRequestHandler(config.proxy, config.ecrTimeoutMs),
+        maxAttempts: config.ecrMaxAttempts,
+      });
+    const tokens = new TokenService(
+      ecr,
+      new TokenCache({ renewalIntervalMs: config.renewalIntervalMs }),
+      metrics,
+    );
+    const events = new EventRecorder(core, 'renewer', config.podName, log);
+    const sync = new NamespaceSync({
+      core,
+      config,
+      credentials: new CredentialResolver(core, config.hostNamespace, config.usePodIdentity),
+      tokens,
+      events,
+      metrics,
+      log,
+    });
+
+    const queue = createQueue(redisOptions(config, 'producer'), {
+      prefix: config.queuePrefix,
+      jobAttempts: config.jobAttempts,
+      jobBackoffMs: config.jobBackoffMs,
+    });
+    const evictionWarning = await checkEvictionPolicy(redisOptions(config, 'producer'));
+    if (evictionWarning) log.warn(evictionWarning);
+
+    const processor = (job: Job) => runJob(job, { sync, queue, core, config, metrics, log });
+    const worker = new Worker(QUEUE_NAME, processor, {
+      connection: redisOptions(config, 'worker'),
+      prefix: config.queuePrefix,
+      concurrency: config.concurrency,
+      autorun: false,
+    });
+    worker.on('error', (error) => log.error({ err: error.message }, 'worker error'));
+    worker.on('failed', (job, error) => {
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1))
+        log.error(
+          {
+            job: job.name,
+            namespace: (job.data as { namespace?: string }).namespace,
+            err: error.message,
+          },
+          'job failed for good',
+        );
+    });
+
+    const holder: { renewer?: Renewer } = {};
+    const health = await HealthServer.start({
+      host: config.metrics.host,
+      port: config.metrics.port,
+      registry,
+      isReady: () => holder.renewer?.ready ?? false,
+      isHealthy: () => !worker.closing,
+    });
+    const renewer = new Renewer(worker, queue, health, ecr, log);
+    holder.renewer = renewer;
+    void worker.run();
+    await worker.waitUntilReady();
+    renewer.ready = true;
+    log.info(
+      {
+        version: VERSION,
+        concurrency: config.concurrency,
+        metricsPort: health.port,
+        queuePrefix: config.queuePrefix,
+      },
+      'renewer started',
+    );
+    return renewer;
+  }
+
+  /** Stops taking jobs, waits for running ones, and releases everything. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.ready = false;
+      await this.worker.close();
+      await this.queue.close();
+      await this.health.close();
+      if (this.ecr instanceof SdkEcrTokenClient) this.ecr.destroy();
+      this.log.info('renewer stopped');
+    })();
+    return this.closing;
+  }
+}
+
+interface JobContext {
+  readonly sync: NamespaceSync;
+  readonly queue: Queue;
+  readonly core: CoreV1Api;
+  readonly config: RenewerConfig;
+  readonly metrics: RenewerMetrics;
+  readonly log: Logger;
+}
+
+/** Runs one job. Outcomes: done (returns), retry with backoff (throws), permanent (UnrecoverableError). */
+async function runJob(job: Job, c: JobContext): Promise<unknown> {
+  if (job.name === SWEEP_JOB) {
+    try {
+      const result = await sweep({
+        core: c.core,
+        queue: c.queue,
+        config: c.config,
+        metrics: c.metrics,
+        log: c.log,
+      });
+      c.metrics.sweeps.inc({ result: 'success' });
+      c.log.info({ decision: 'sweep', ...result }, 'sweep done');
+      return result;
+    } catch (error) {
+      c.metrics.sweeps.inc({ result: 'error' });
+      throw error;
+    }
+  }
+  if (job.name !== SYNC_JOB) throw new UnrecoverableError(`unknown job ${job.name}`);
+  const parsed = syncJobData.safeParse(job.data);
+  if (!parsed.success)
+    throw new UnrecoverableError(
+      `malformed sync job data: ${parsed.error.issues[0]?.message ?? ''}`,
+    );
+  const { namespace } = parsed.data;
+  const stopTimer = c.metrics.syncDuration.startTimer();
+  try {
+    const result = await c.sync.run(namespace);
+    c.metrics.syncs.inc({ result: result.result });
+    if (result.followUpDelayMs !== undefined)
+      await enqueueSync(c.queue, { namespace, reason: 'follow-up' }, result.followUpDelayMs);
+    return result;
+  } catch (error) {
+    const failure = asEatrError(error, { namespace });
+    c.metrics.syncs.inc({ result: failure.errorClass });
+    if (failure.errorClass === 'gone') return { result: 'gone' };
+    if (failure instanceof PermanentError) {
+      c.log.error(
+        { namespace, reason: failure.reason, err: failure.message },
+        'sync failed permanently',
+      );
+      throw new UnrecoverableError(failure.message);
+    }
+    throw failure;
+  } finally {
+    stopTimer();
+  }
+}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { buildPullSecret } from './pull-secret.js';
+
+const REG = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+const H = 3_600_000;
+
+describe('buildPullSecret', () => {
+  const token = {
+    password: 'pw',
+    fetchedAt: Date.parse('2026-11-23T00:00:00Z'),
+    expiresAt: Date.parse('2026-11-23T12:00:00Z'),
+  };
+  const secret = buildPullSecret({
+    namespace: 'a',
+    secretName: REG,
+    registry: REG,
+    token,
+    credentialsVersion: 'u/1',
+    renewalIntervalMs: 6 * H,
+    email: undefined,
+  });
+
+  it('is a dockerconfigjson Secret that kubelet can use', () => {
+    expect(secret.type).toBe('kubernetes.io/dockerconfigjson');
+    const config = JSON.parse(
+      Buffer.from(secret.data?.['.dockerconfigjson'] ?? '', 'base64').toString(),
+    ) as { auths: Record<string, { auth: string }> };
+    expect(Buffer.from(config.auths[REG]?.auth ?? '', 'base64').toString()).toBe('AWS:pw');
+  });
+
+  it('carries the managed-by label and expiry annotations', () => {
+    expect(secret.metadata?.labels).toEqual({ 'app.kubernetes.io/managed-by': 'eatr' });
+    expect(secret.metadata?.annotations).toEqual({
+      'eatr.io/registry': REG,
+      'eatr.io/expires-at': '2026-11-23T12:00:00.000Z',
+      'eatr.io/renew-after': '2026-11-23T06:00:00.000Z',
+      'eatr.io/credentials-version': 'u/1',
+    });
+  });
+
+  it('keeps the labels and annotations of the Secret it updates', () => {
+    const updated = buildPullSecret({
+      namespace: 'a',
+      secretName: REG,
+      registry: REG,
+      token,
+      credentialsVersion: 'u/2',
+      renewalIntervalMs: 6 * H,
+      email: 'e@x',
+      existing: {
+        metadata: { resourceVersion: '7', labels: { team: 'a' }, annotations: { note: 'keep' } },
+      },
+    });
+    expect(updated.metadata?.resourceVersion).toBe('7');
+    expect(updated.metadata?.labels).toMatchObject({
+      team: 'a',
+      'app.kubernetes.io/managed-by': 'eatr',
+    });
+    expect(updated.metadata?.annotations).toMatchObject({
+      note: 'keep',
+      'eatr.io/credentials-version': 'u/2',
+    });
+  });
+});

@@ -1,0 +1,58 @@
+import type { V1Secret } from '@kubernetes/client-node';
+import {
+  CREDENTIALS_VERSION_ANNOTATION,
+  DOCKER_CONFIG_JSON_KEY,
+  DOCKER_CONFIG_JSON_TYPE,
+  EXPIRES_AT_ANNOTATION,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  REGISTRY_ANNOTATION,
+  RENEW_AFTER_ANNOTATION,
+  buildDockerConfigJson,
+  renewAfter,
+} from '@eatr/core';
+import type { EcrToken } from '../aws/ecr-token-client.js';
+
+export interface PullSecretInput {
+  readonly namespace: string;
+  readonly secretName: string;
+  readonly registry: string;
+  readonly token: EcrToken;
+  readonly credentialsVersion: string;
+  readonly renewalIntervalMs: number;
+  readonly email: string | undefined;
+  /** The Secret being updated, if any: its other labels and annotations are kept. */
+  readonly existing?: V1Secret;
+}
+
+/** The `kubernetes.io/dockerconfigjson` Secret eatr writes for one registry. */
+export function buildPullSecret(input: PullSecretInput): V1Secret {
+  const { existing, token } = input;
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: DOCKER_CONFIG_JSON_TYPE,
+    metadata: {
+      name: input.secretName,
+      namespace: input.namespace,
+      ...(existing?.metadata?.resourceVersion
+        ? { resourceVersion: existing.metadata.resourceVersion }
+        : {}),
+      labels: { ...existing?.metadata?.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+      annotations: {
+        ...existing?.metadata?.annotations,
+        [REGISTRY_ANNOTATION]: input.registry,
+        [EXPIRES_AT_ANNOTATION]: new Date(token.expiresAt).toISOString(),
+        [RENEW_AFTER_ANNOTATION]: new Date(
+          renewAfter(token.fetchedAt, token.expiresAt, input.renewalIntervalMs),
+        ).toISOString(),
+        [CREDENTIALS_VERSION_ANNOTATION]: input.credentialsVersion,
+      },
+    },
+    data: {
+      [DOCKER_CONFIG_JSON_KEY]: Buffer.from(
+        buildDockerConfigJson(input.registry, token.password, input.email),
+      ).toString('base64'),
+    },
+  };
+}

@@ -1,0 +1,85 @@
+import { PermanentError, renewAfter } from '@eatr/core';
+import type { EcrToken } from '../aws/ecr-token-client.js';
+
+export interface TokenCacheOptions {
+  /** A cached token is reused until it is this old (or half its lifetime): the Secrets' renewal rule. */
+  readonly renewalIntervalMs: number;
+  /** How long a permanent failure (bad keys, access denied) is remembered, so sweeps cause no retry storm. Default 10 minutes. */
+  readonly failureTtlMs?: number;
+  readonly now?: () => number;
+  /** Most entries kept; the oldest go first. Default 10,000. */
+  readonly maxEntries?: number;
+}
+
+type Entry =
+  | { readonly kind: 'token'; readonly token: EcrToken }
+  | { readonly kind: 'failure'; readonly error: PermanentError; readonly until: number };
+
+/**
+ * In-process cache of ECR tokens keyed by (credentials, region): one ECR call serves every namespace
+ * and registry those credentials reach in that region. Concurrent requests for a key share one call
+ * (single flight). Tokens live only in this process's memory: never in Redis, logs or job data.
+ */
+export class TokenCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly inFlight = new Map<string, Promise<EcrToken>>();
+  private readonly now: () => number;
+  private readonly failureTtlMs: number;
+  private readonly maxEntries: number;
+
+  constructor(private readonly options: TokenCacheOptions) {
+    this.now = options.now ?? Date.now;
+    this.failureTtlMs = options.failureTtlMs ?? 10 * 60_000;
+    this.maxEntries = options.maxEntries ?? 10_000;
+  }
+
+  /**
+   * A token that is not itself due for renewal, from the cache or from `fetch`. A permanent failure is
+   * remembered for the failure TTL and thrown again without calling ECR.
+   */
+  async get(key: string, fetch: () => Promise<EcrToken>): Promise<EcrToken> {
+    const now = this.now();
+    const entry = this.entries.get(key);
+    if (
+      entry?.kind === 'token' &&
+      now < renewAfter(entry.token.fetchedAt, entry.token.expiresAt, this.options.renewalIntervalMs)
+    ) {
+      return entry.token;
+    }
+    if (entry?.kind === 'failure' && now < entry.until) throw entry.error;
+    const running = this.inFlight.get(key);
+    if (running) return running;
+    const call = fetch().then(
+      (token) => {
+        this.store(key, { kind: 'token', token });
+        return token;
+      },
+      (error: unknown) => {
+        if (error instanceof PermanentError)
+          this.store(key, { kind: 'failure', error, until: this.now() + this.failureTtlMs });
+        else this.entries.delete(key);
+        throw error;
+      },
+    );
+    this.inFlight.set(key, call);
+    try {
+      return await call;
+    } finally {
+      this.inFlight.delete(key);
+    }
+  }
+
+  /** Number of cached entries (tokens and remembered failures). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private store(key: string, entry: Entry): void {
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    if (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+  }
+}
