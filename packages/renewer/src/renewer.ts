@@ -1,5 +1,6 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Registry } from 'prom-client';
 import {
   EventRecorder,
   HealthServer,
@@ -33,6 +34,10 @@ import { TokenService } from './tokens/token-service.js';
 export interface RenewerOptions {
   /** ECR client; default: the AWS SDK with the configured proxy, timeouts and attempts. */
   readonly ecr?: EcrTokenClient;
+  /** Metrics registry to register on; default: a new one. The all-in-one process shares one. */
+  readonly registry?: Registry;
+  /** Serve /metrics, /healthz, /readyz on the configured port. Default true. */
+  readonly serveHealth?: boolean;
 }
 
 /**
@@ -46,14 +51,19 @@ export class Renewer implements Closable {
   private constructor(
     private readonly worker: Worker,
     private readonly queue: Queue,
-    private readonly health: HealthServer,
+    private readonly health: HealthServer | undefined,
     private readonly ecr: EcrTokenClient,
     private readonly log: Logger,
   ) {}
 
   /** The port /metrics is served on (useful with metrics-port 0). */
-  get metricsPort(): number {
-    return this.health.port;
+  get metricsPort(): number | undefined {
+    return this.health?.port;
+  }
+
+  /** Ready once the worker is connected and taking jobs. */
+  get isReady(): boolean {
+    return this.ready;
   }
 
   static async start(
@@ -63,7 +73,7 @@ export class Renewer implements Closable {
   ): Promise<Renewer> {
     const kc = loadKubeConfig(config.kubeconfig);
     const core = kc.makeApiClient(CoreV1Api);
-    const registry = createRegistry('renewer', VERSION);
+    const registry = options.registry ?? createRegistry('renewer', VERSION);
     const metrics = createRenewerMetrics(registry);
     registerExpiryGauge(registry, core, log);
 
@@ -118,13 +128,16 @@ export class Renewer implements Closable {
     });
 
     const holder: { renewer?: Renewer } = {};
-    const health = await HealthServer.start({
-      host: config.metrics.host,
-      port: config.metrics.port,
-      registry,
-      isReady: () => holder.renewer?.ready ?? false,
-      isHealthy: () => !worker.closing,
-    });
+    const health =
+      (options.serveHealth ?? true)
+        ? await HealthServer.start({
+            host: config.metrics.host,
+            port: config.metrics.port,
+            registry,
+            isReady: () => holder.renewer?.ready ?? false,
+            isHealthy: () => !worker.closing,
+          })
+        : undefined;
     const renewer = new Renewer(worker, queue, health, ecr, log);
     holder.renewer = renewer;
     void worker.run();
@@ -134,7 +147,7 @@ export class Renewer implements Closable {
       {
         version: VERSION,
         concurrency: config.concurrency,
-        metricsPort: health.port,
+        metricsPort: health?.port,
         queuePrefix: config.queuePrefix,
       },
       'renewer started',
@@ -148,7 +161,7 @@ export class Renewer implements Closable {
       this.ready = false;
       await this.worker.close();
       await this.queue.close();
-      await this.health.close();
+      await this.health?.close();
       if (this.ecr instanceof SdkEcrTokenClient) this.ecr.destroy();
       this.log.info('renewer stopped');
     })();

@@ -123,11 +123,6 @@ export function createWatcherMetrics(registry: Registry) {
       help: '1 while this watcher holds the leader Lease',
       registers,
     }),
-    ignoredLabels: new Counter({
-      name: 'eatr_ignored_labels_total',
-      help: 'Namespace labels that look like an ECR host but are not one',
-      registers,
-    }),
   };
 }
 export type WatcherMetrics = ReturnType<typeof createWatcherMetrics>;

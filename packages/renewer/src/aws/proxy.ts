@@ -40,7 +40,13 @@ export function proxyFor(url: string, settings: ProxySettings): string {
  * ignores HTTPS_PROXY by itself, so the proxy is applied here, with NO_PROXY honoured per request.
  */
 export function createRequestHandler(settings: ProxySettings, timeoutMs: number): NodeHttpHandler {
-  const options = { requestTimeout: timeoutMs, connectionTimeout: Math.min(timeoutMs, 5000) };
+  // Without throwOnRequestTimeout the handler only logs a warning when requestTimeout passes and keeps
+  // waiting: a hung ECR or STS call would stall the job.
+  const options = {
+    requestTimeout: timeoutMs,
+    connectionTimeout: Math.min(timeoutMs, 5000),
+    throwOnRequestTimeout: true,
+  };
   if (!settings.https && !settings.http) return new NodeHttpHandler(options);
   const agent = new ProxyAgent({
     getProxyForUrl: (url: string) => proxyFor(url, settings),

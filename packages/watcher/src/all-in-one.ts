@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// The watcher and a renewer in one process, with one metrics port: how the seed controller ran
+// (`./eatr -auth-token-renewal-interval 20s ...`), for a laptop or a small cluster. Accepts the
+// settings of both components.
+import {
+  HealthServer,
+  VERSION,
+  argsForComponent,
+  createLogger,
+  createRegistry,
+  loadConfig,
+  runProcess,
+} from '@eatr/core';
+import { Renewer } from '@eatr/renewer';
+import { Watcher } from './watcher.js';
+
+await runProcess({
+  name: 'eatr',
+  loadConfig: () => {
+    const argv = process.argv.slice(2);
+    return {
+      watcher: loadConfig('watcher', argsForComponent('watcher', argv)),
+      renewer: loadConfig('renewer', argsForComponent('renewer', argv)),
+    };
+  },
+  shutdownTimeoutMs: (config) => config.renewer.shutdownTimeoutMs,
+  createLogger: (config) => createLogger('eatr', config.watcher.logLevel),
+  start: async (config, log) => {
+    const registry = createRegistry('all-in-one', VERSION);
+    const renewer = await Renewer.start(config.renewer, log.child({ component: 'renewer' }), {
+      registry,
+      serveHealth: false,
+    });
+    const watcher = await Watcher.start(config.watcher, log.child({ component: 'watcher' }), {
+      registry,
+      serveHealth: false,
+    });
+    const health = await HealthServer.start({
+      host: config.watcher.metrics.host,
+      port: config.watcher.metrics.port,
+      registry,
+      isReady: () => watcher.isReady && renewer.isReady,
+    });
+    log.info({ metricsPort: health.port }, 'eatr running (watcher + renewer)');
+    let closing: Promise<void> | undefined;
+    return {
+      close: () =>
+        (closing ??= (async () => {
+          await watcher.close();
+          await renewer.close();
+          await health.close();
+        })()),
+    };
+  },
+});

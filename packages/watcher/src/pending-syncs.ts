@@ -1,0 +1,70 @@
+import { describeError, type Logger, type SyncReason } from '@eatr/core';
+import { backoffDelay, sleep } from './watch/backoff.js';
+
+/**
+ * Namespaces waiting to be enqueued. Watch handlers only add here, so a Redis outage never loses an
+ * event: the flush loop retries with backoff until every namespace is enqueued.
+ */
+export class PendingSyncs {
+  private readonly pending = new Map<string, SyncReason>();
+  private readonly stopper = new AbortController();
+  private wake: (() => void) | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly enqueue: (namespace: string, reason: SyncReason) => Promise<void>,
+    private readonly log: Logger,
+  ) {}
+
+  add(namespace: string, reason: SyncReason): void {
+    this.pending.set(namespace, reason);
+    this.wake?.();
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  /** Stops flushing; what is still pending is dropped (the next sweep covers it). Safe to call twice. */
+  async stop(): Promise<void> {
+    this.stopper.abort();
+    this.wake?.();
+    await this.running;
+  }
+
+  // A getter, so the check inside the loop is not narrowed away: stop() flips it while we await.
+  private get stopped(): boolean {
+    return this.stopper.signal.aborted;
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopper.signal.aborted) {
+      if (this.pending.size === 0) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = undefined;
+        continue;
+      }
+      try {
+        for (const [namespace, reason] of [...this.pending]) {
+          if (this.stopped) return;
+          await this.enqueue(namespace, reason);
+          // A newer event for the same namespace may have arrived meanwhile; it stays pending.
+          if (this.pending.get(namespace) === reason) this.pending.delete(namespace);
+        }
+        failures = 0;
+      } catch (error) {
+        const delay = backoffDelay(failures++, 250, 10_000);
+        this.log.warn(
+          { err: describeError(error), pending: this.pending.size, retryInMs: delay },
+          'could not enqueue; will retry',
+        );
+        await sleep(delay, this.stopper.signal);
+      }
+    }
+  }
+}

@@ -1,0 +1,259 @@
+import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import { describeError, kubeStatus, type Logger } from '@eatr/core';
+import { backoffDelay, sleep } from './backoff.js';
+
+/** The part of a Kubernetes object a watch needs. */
+export interface WatchedObject {
+  metadata?: { name?: string; resourceVersion?: string };
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface ListPage<T> {
+  readonly items: T[];
+  readonly metadata?: { resourceVersion?: string; _continue?: string };
+}
+
+export interface ResilientWatchOptions<T extends WatchedObject> {
+  /** Label for logs and the restart metric, e.g. `namespaces`. */
+  readonly resource: string;
+  /** API path to watch, e.g. `/api/v1/namespaces`. */
+  readonly path: string;
+  readonly list: (page: { limit: number; _continue?: string }) => Promise<ListPage<T>>;
+  readonly kubeConfig: KubeConfig;
+  /**
+   * Called for every change, also for differences found by a relist (so an event missed while the
+   * watch was down is still seen). `previous` is the last known version of the object.
+   */
+  readonly onEvent: (
+    type: WatchEventType,
+    object: T,
+    previous: T | undefined,
+  ) => void | Promise<void>;
+  /** Called once the first list has been delivered. */
+  readonly onSynced?: () => void;
+  readonly onRestart?: (reason: string) => void;
+  /** Restart a watch that delivered nothing (not even a bookmark) for this long. */
+  readonly stallTimeoutMs: number;
+  readonly log: Logger;
+  /** Backoff after failures: first delay ceiling and maximum. Defaults 500 ms and 30 s. */
+  readonly backoffBaseMs?: number;
+  readonly backoffMaxMs?: number;
+}
+
+class WatchEnded extends Error {
+  constructor(
+    readonly reason: 'expired' | 'gone' | 'stall' | 'error',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * List, then watch from the list's resourceVersion, forever: a watch that ends normally resumes, a 410
+ * Gone relists (and reports what changed meanwhile), errors and API server restarts back off with
+ * jitter, and a watchdog restarts a watch that went silent (half-open connections). `stop()` ends it.
+ */
+export class ResilientWatch<T extends WatchedObject> {
+  private readonly known = new Map<string, T>();
+  private readonly stopper = new AbortController();
+  private current: AbortController | undefined;
+  private running: Promise<void> | undefined;
+  private synced = false;
+
+  constructor(private readonly options: ResilientWatchOptions<T>) {}
+
+  get isSynced(): boolean {
+    return this.synced;
+  }
+
+  /** The last known state of every object. */
+  get objects(): ReadonlyMap<string, T> {
+    return this.known;
+  }
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopper.abort();
+    this.current?.abort();
+    await this.running;
+  }
+
+  // A getter, so the check inside the loop is not narrowed away: stop() flips it while we await.
+  private get stopped(): boolean {
+    return this.stopper.signal.aborted;
+  }
+
+  private async loop(): Promise<void> {
+    const { log, resource } = this.options;
+    let failures = 0;
+    let resourceVersion: string | undefined;
+    while (!this.stopper.signal.aborted) {
+      try {
+        resourceVersion ??= await this.relist();
+        const started = Date.now();
+        resourceVersion = await this.watchOnce(resourceVersion);
+        if (Date.now() - started > 10_000) failures = 0;
+      } catch (error) {
+        if (this.stopped) break;
+        const ended =
+          error instanceof WatchEnded ? error : new WatchEnded('error', describeError(error));
+        if (ended.reason === 'expired') continue; // normal end of a watch: resume from the last version
+        if (ended.reason === 'gone') resourceVersion = undefined;
+        this.options.onRestart?.(ended.reason);
+        const delay =
+          ended.reason === 'gone'
+            ? 0
+            : backoffDelay(
+                failures++,
+                this.options.backoffBaseMs ?? 500,
+                this.options.backoffMaxMs ?? 30_000,
+              );
+        log.warn(
+          { resource, reason: ended.reason, err: ended.message, retryInMs: delay },
+          'watch restarting',
+        );
+        await sleep(delay, this.stopper.signal);
+        // After an error the stream may have missed events: relist unless the watch can resume.
+        if (ended.reason !== 'stall') resourceVersion = undefined;
+      }
+    }
+  }
+
+  /** Lists everything, reports differences from what was known, and returns the list's version. */
+  private async relist(): Promise<string> {
+    const items: T[] = [];
+    let _continue: string | undefined;
+    let resourceVersion = '';
+    do {
+      const page = await this.options.list({ limit: 500, ...(_continue ? { _continue } : {}) });
+      items.push(...page.items);
+      resourceVersion ||= page.metadata?.resourceVersion ?? '';
+      _continue = page.metadata?._continue;
+    } while (_continue);
+    const seen = new Set<string>();
+    for (const item of items) {
+      const name = item.metadata?.name;
+      if (!name) continue;
+      seen.add(name);
+      const previous = this.known.get(name);
+      this.known.set(name, item);
+      if (!previous) await this.options.onEvent('ADDED', item, undefined);
+      else if (previous.metadata?.resourceVersion !== item.metadata?.resourceVersion)
+        await this.options.onEvent('MODIFIED', item, previous);
+    }
+    for (const [name, previous] of [...this.known]) {
+      if (seen.has(name)) continue;
+      this.known.delete(name);
+      await this.options.onEvent('DELETED', previous, previous);
+    }
+    if (!this.synced) {
+      this.synced = true;
+      this.options.onSynced?.();
+    }
+    this.options.log.debug(
+      { resource: this.options.resource, count: items.length, resourceVersion },
+      'listed',
+    );
+    return resourceVersion;
+  }
+
+  /** One watch from `resourceVersion`; resolves with the last version seen, or throws WatchEnded. */
+  private watchOnce(resourceVersion: string): Promise<string> {
+    const { kubeConfig, path, stallTimeoutMs } = this.options;
+    let lastVersion = resourceVersion;
+    return new Promise<string>((resolve, reject) => {
+      let settled = false;
+      let watchdog: NodeJS.Timeout | undefined;
+      const onStop = () => finish(new WatchEnded('expired', 'stopped'));
+      const finish = (error?: WatchEnded) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(watchdog);
+        this.stopper.signal.removeEventListener('abort', onStop);
+        this.current?.abort();
+        if (error) reject(error);
+        else resolve(lastVersion);
+      };
+      const petWatchdog = () => {
+        clearTimeout(watchdog);
+        watchdog = setTimeout(
+          () => finish(new WatchEnded('stall', `no event for ${stallTimeoutMs} ms`)),
+          stallTimeoutMs,
+        );
+      };
+      // Chain events so handlers run in order even when they are async.
+      let chain = Promise.resolve();
+      const onEvent = (type: string, object: unknown) => {
+        petWatchdog();
+        chain = chain
+          .then(() => this.handle(type, object))
+          .then(
+            (version) => {
+              if (version) lastVersion = version;
+            },
+            (error: unknown) =>
+              finish(
+                error instanceof WatchEnded ? error : new WatchEnded('error', describeError(error)),
+              ),
+          );
+      };
+      const onDone = (error: unknown) => {
+        void chain.then(() => {
+          if (error === null || error === undefined)
+            return finish(new WatchEnded('expired', 'watch ended'));
+          if (kubeStatus(error) === 410)
+            return finish(new WatchEnded('gone', 'resource version too old'));
+          finish(new WatchEnded('error', describeError(error)));
+        });
+      };
+      petWatchdog();
+      new Watch(kubeConfig)
+        .watch(
+          path,
+          {
+            resourceVersion,
+            allowWatchBookmarks: true,
+            // End a healthy watch well before the watchdog fires; it then resumes from lastVersion.
+            timeoutSeconds: Math.max(1, Math.floor((stallTimeoutMs * 0.8) / 1000)),
+          },
+          onEvent,
+          onDone,
+        )
+        .then(
+          (controller) => {
+            this.current = controller;
+            if (settled || this.stopper.signal.aborted) controller.abort();
+          },
+          (error: unknown) => onDone(error),
+        );
+      this.stopper.signal.addEventListener('abort', onStop, { once: true });
+    });
+  }
+
+  /** Applies one watch event; returns its resourceVersion. */
+  private async handle(type: string, raw: unknown): Promise<string | undefined> {
+    const object = raw as T;
+    const version = object.metadata?.resourceVersion;
+    if (type === 'BOOKMARK') return version;
+    if (type === 'ERROR') {
+      const status = raw as { code?: number; message?: string };
+      throw new WatchEnded(status.code === 410 ? 'gone' : 'error', status.message ?? 'watch error');
+    }
+    const name = object.metadata?.name;
+    if (!name) return version;
+    const previous = this.known.get(name);
+    if (type === 'DELETED') {
+      this.known.delete(name);
+      await this.options.onEvent('DELETED', object, previous);
+    } else if (type === 'ADDED' || type === 'MODIFIED') {
+      this.known.set(name, object);
+      await this.options.onEvent(previous ? 'MODIFIED' : 'ADDED', object, previous);
+    }
+    return version;
+  }
+}
