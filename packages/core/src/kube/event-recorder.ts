@@ -45,7 +45,9 @@ export class EventRecorder {
             name: `${event.namespace}.${now.toString(16)}${randomBytes(4).toString('hex')}`,
             namespace: event.namespace,
           },
-          involvedObject: { apiVersion: 'v1', kind: 'Namespace', name: event.namespace },
+          // A cluster-scoped involvedObject would force the Event into `default`; naming the namespace
+          // keeps it where users look (`kubectl get events -n <namespace>`).
+          involvedObject: { apiVersion: 'v1', kind: 'Namespace', name: event.namespace, namespace: event.namespace },
           type: event.type,
           reason: event.reason,
           message: event.message,
