@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
+import {
+  V1MicroTime,
+  type CoordinationV1Api,
+  type V1Lease,
+  type V1LeaseSpec,
+} from '@kubernetes/client-node';
 import { describeError, kubeStatus, type Logger } from '@eatr/core';
 import { sleep } from '../watch/backoff.js';
 
@@ -105,7 +110,7 @@ export class LeaseElector {
   /** Returns true when this process holds the Lease after the attempt. */
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { api, namespace, name, identity } = this.o;
-    const now = new Date();
+    const now = new V1MicroTime();
     const durationSeconds = Math.max(1, Math.ceil(this.o.leaseDurationMs / 1000));
     let lease: V1Lease;
     try {
@@ -142,7 +147,7 @@ export class LeaseElector {
     if (holder !== identity && !expired) return false;
     const body: V1Lease = {
       ...lease,
-      spec: {
+      spec: microTimes({
         ...spec,
         holderIdentity: identity,
         leaseDurationSeconds: durationSeconds,
@@ -150,7 +155,7 @@ export class LeaseElector {
         ...(holder !== identity
           ? { acquireTime: now, leaseTransitions: (spec.leaseTransitions ?? 0) + 1 }
           : {}),
-      },
+      }),
     };
     try {
       await api.replaceNamespacedLease({ name, namespace, body });
@@ -171,12 +176,12 @@ export class LeaseElector {
         namespace,
         body: {
           ...lease,
-          spec: {
+          spec: microTimes({
             ...lease.spec,
             holderIdentity: '',
-            renewTime: new Date(),
+            renewTime: new V1MicroTime(),
             leaseDurationSeconds: 1,
-          },
+          }),
         },
       });
       this.o.log.info('released the lease');
@@ -195,4 +200,16 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
     timer = setTimeout(() => reject(new Error(message)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Lease times are MicroTime (six fractional digits); the API server rejects the three a Date gives.
+ * Times read back from the API are plain Dates, so every write re-wraps them.
+ */
+function microTimes(spec: V1LeaseSpec): V1LeaseSpec {
+  return {
+    ...spec,
+    ...(spec.acquireTime ? { acquireTime: new V1MicroTime(spec.acquireTime.getTime()) } : {}),
+    ...(spec.renewTime ? { renewTime: new V1MicroTime(spec.renewTime.getTime()) } : {}),
+  };
 }
