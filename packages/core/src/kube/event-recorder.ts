@@ -47,7 +47,12 @@ export class EventRecorder {
           },
           // A cluster-scoped involvedObject would force the Event into `default`; naming the namespace
           // keeps it where users look (`kubectl get events -n <namespace>`).
-          involvedObject: { apiVersion: 'v1', kind: 'Namespace', name: event.namespace, namespace: event.namespace },
+          involvedObject: {
+            apiVersion: 'v1',
+            kind: 'Namespace',
+            name: event.namespace,
+            namespace: event.namespace,
+          },
           type: event.type,
           reason: event.reason,
           message: event.message,
