@@ -1,0 +1,382 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
+import { QUEUE_NAME, SYNC_JOB } from '@eatr/core';
+import {
+  KEYS,
+  OTHER_KEYS,
+  Scenario,
+  decodedAuth,
+  dumpRedis,
+  registry,
+} from './support/scenario.js';
+
+const EU = registry('eu-west-1');
+const EU_OTHER = registry('eu-west-1', '210987654321');
+const US = registry('us-east-1');
+
+let s: Scenario;
+beforeEach(async () => {
+  s = await Scenario.create();
+});
+afterEach(async () => {
+  await s.close();
+});
+
+const password = (host: string, secret: Parameters<typeof decodedAuth>[0]) =>
+  decodedAuth(secret, host).replace(/^AWS:/, '');
+
+describe('renewer', () => {
+  it('writes a dockerconfigjson Secret for a labelled namespace and adds it to the default ServiceAccount', async () => {
+    await s.createCredentialSecret(EU);
+    await s.start('renewer');
+    const ns = await s.createNamespace('team-a', [EU], ['existing-entry']);
+    await s.enqueue(ns);
+
+    const secret = await s.waitForSecret(ns, EU);
+    const issued = s.aws.issuedTokens();
+    expect(issued).toHaveLength(1);
+    expect(secret.type).toBe('kubernetes.io/dockerconfigjson');
+    expect(decodedAuth(secret, EU)).toBe(`AWS:${issued[0]?.password}`);
+    const config = JSON.parse(
+      Buffer.from(secret.data?.['.dockerconfigjson'] ?? '', 'base64').toString(),
+    ) as { auths: Record<string, { username: string; password: string }> };
+    expect(config.auths[EU]).toMatchObject({ username: 'AWS', password: issued[0]?.password });
+    expect(secret.metadata?.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'eatr' });
+    expect(secret.metadata?.annotations?.['eatr.io/registry']).toBe(EU);
+    expect(Date.parse(secret.metadata?.annotations?.['eatr.io/expires-at'] ?? '')).toBe(
+      issued[0]?.expiresAt.getTime(),
+    );
+    expect(Date.parse(secret.metadata?.annotations?.['eatr.io/renew-after'] ?? '')).toBeGreaterThan(
+      Date.now(),
+    );
+
+    const sa = await s.waitFor('the ServiceAccount entry', async () => {
+      const account = await s.core.readNamespacedServiceAccount({ namespace: ns, name: 'default' });
+      return account.imagePullSecrets?.some((r) => r.name === EU) ? account : undefined;
+    });
+    expect(sa.imagePullSecrets?.map((r) => r.name)).toEqual(['existing-entry', EU]);
+    expect((await s.events(ns, 'SecretCreated')).length).toBe(1);
+  });
+
+  it('accepts the Rancher recipe key names and its EMAIL', async () => {
+    await s.createCredentialSecret(EU, KEYS, { EMAIL: 'ops@example.com' }, 'rancher');
+    await s.start('renewer');
+    const ns = await s.createNamespace('rancher', [EU]);
+    await s.enqueue(ns);
+    const secret = await s.waitForSecret(ns, EU);
+    const config = JSON.parse(
+      Buffer.from(secret.data?.['.dockerconfigjson'] ?? '', 'base64').toString(),
+    ) as { auths: Record<string, { email?: string }> };
+    expect(config.auths[EU]?.email).toBe('ops@example.com');
+  });
+
+  it('calls ECR once for two registries in one region, and once per region', async () => {
+    await s.createCredentialSecret(EU);
+    await s.createCredentialSecret(EU_OTHER);
+    await s.createCredentialSecret(US);
+    await s.start('renewer');
+    const one = await s.createNamespace('two-regs', [EU, EU_OTHER]);
+    const two = await s.createNamespace('two-regs-b', [EU, EU_OTHER]);
+    await s.enqueue(one);
+    await s.enqueue(two);
+    await Promise.all([
+      s.waitForSecret(one, EU),
+      s.waitForSecret(one, EU_OTHER),
+      s.waitForSecret(two, EU),
+      s.waitForSecret(two, EU_OTHER),
+    ]);
+    expect(s.aws.callCount({ action: 'GetAuthorizationToken', region: 'eu-west-1' })).toBe(1);
+
+    const three = await s.createNamespace('two-regions', [EU, US]);
+    await s.enqueue(three);
+    await s.waitForSecret(three, US);
+    expect(s.aws.callCount({ action: 'GetAuthorizationToken', region: 'eu-west-1' })).toBe(1);
+    expect(s.aws.callCount({ action: 'GetAuthorizationToken', region: 'us-east-1' })).toBe(1);
+  });
+
+  it('renews after the renewal interval and writes nothing before it', async () => {
+    await s.createCredentialSecret(EU);
+    await s.start('renewer', { EATR_RENEWAL_INTERVAL: '4s' });
+    const ns = await s.createNamespace('renew', [EU]);
+    await s.enqueue(ns);
+    const first = await s.waitForSecret(ns, EU);
+
+    await s.enqueue(ns);
+    await s.enqueue(ns);
+    await s.drained();
+    const untouched = await s.readSecret(ns, EU);
+    expect(untouched?.metadata?.resourceVersion).toBe(first.metadata?.resourceVersion);
+    expect(s.aws.callCount({ action: 'GetAuthorizationToken' })).toBe(1);
+
+    const renewAfter = Date.parse(first.metadata?.annotations?.['eatr.io/renew-after'] ?? '');
+    await new Promise((r) => setTimeout(r, Math.max(0, renewAfter - Date.now()) + 100));
+    await s.enqueue(ns);
+    const renewed = await s.waitForSecret(
+      ns,
+      EU,
+      (x) => x.metadata?.resourceVersion !== first.metadata?.resourceVersion,
+    );
+    expect(password(EU, renewed)).not.toBe(password(EU, first));
+    expect(password(EU, renewed)).toBe(s.aws.issuedTokens()[1]?.password);
+    expect((await s.events(ns, 'SecretRenewed')).length).toBe(1);
+  });
+
+  it('deletes its Secret and only its ServiceAccount entry when the label is removed', async () => {
+    await s.createCredentialSecret(EU);
+    await s.start('renewer');
+    const ns = await s.createNamespace('optout', [EU], ['mine']);
+    await s.enqueue(ns);
+    await s.waitForSecret(ns, EU);
+    await s.waitFor(
+      'SA entry',
+      async () =>
+        (await s.core.readNamespacedServiceAccount({ namespace: ns, name: 'default' }))
+          .imagePullSecrets?.length === 2,
+    );
+
+    await s.setLabels(ns, { [EU]: null });
+    await s.enqueue(ns);
+    await s.waitFor(
+      'the Secret to be deleted',
+      async () => (await s.readSecret(ns, EU)) === undefined,
+    );
+    const sa = await s.waitFor('SA entry removed', async () => {
+      const account = await s.core.readNamespacedServiceAccount({ namespace: ns, name: 'default' });
+      return account.imagePullSecrets?.length === 1 ? account : undefined;
+    });
+    expect(sa.imagePullSecrets).toEqual([{ name: 'mine' }]);
+    expect(sa.metadata?.annotations?.['eatr.io/image-pull-secrets']).toBeUndefined();
+  });
+
+  it('leaves an unmanaged same-named Secret untouched and raises a Warning Event', async () => {
+    await s.createCredentialSecret(EU);
+    await s.start('renewer');
+    const ns = await s.createNamespace('conflict', [EU]);
+    const theirs = await s.core.createNamespacedSecret({
+      namespace: ns,
+      body: {
+        metadata: { name: EU },
+        type: 'kubernetes.io/dockerconfigjson',
+        stringData: { '.dockerconfigjson': '{"auths":{}}' },
+      },
+    });
+    await s.enqueue(ns);
+    const events = await s.waitFor('a conflict Event', async () => {
+      const list = await s.events(ns, 'SecretConflict');
+      return list.length > 0 ? list : undefined;
+    });
+    expect(events[0]?.type).toBe('Warning');
+    expect((await s.readSecret(ns, EU))?.metadata?.resourceVersion).toBe(
+      theirs.metadata?.resourceVersion,
+    );
+    const sa = await s.core.readNamespacedServiceAccount({ namespace: ns, name: 'default' });
+    expect(sa.imagePullSecrets ?? []).toEqual([]);
+  });
+
+  it('treats a same-named Opaque Secret as a conflict, not a crash, and adopts it when annotated', async () => {
+    await s.createCredentialSecret(EU);
+    const renewer = await s.start('renewer');
+    const ns = await s.createNamespace('opaque', [EU]);
+    await s.core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: EU }, type: 'Opaque', stringData: { note: 'mine' } },
+    });
+    await s.enqueue(ns);
+    await s.waitFor(
+      'a conflict Event',
+      async () => (await s.events(ns, 'SecretConflict')).length > 0,
+    );
+    expect((await s.readSecret(ns, EU))?.type).toBe('Opaque');
+    expect(await renewer.metricValue('eatr_ownership_conflicts_total', { namespace: ns })).toBe(1);
+
+    const opaque = await s.readSecret(ns, EU);
+    await s.core.replaceNamespacedSecret({
+      namespace: ns,
+      name: EU,
+      body: {
+        ...opaque,
+        metadata: { ...opaque?.metadata, annotations: { 'eatr.io/adopt': 'true' } },
+      },
+    });
+    await s.enqueue(ns);
+    const adopted = await s.waitForSecret(
+      ns,
+      EU,
+      (x) => x.type === 'kubernetes.io/dockerconfigjson',
+    );
+    expect(adopted.metadata?.labels?.['app.kubernetes.io/managed-by']).toBe('eatr');
+  });
+
+  it('writes the Secret after ECR throttles twice', async () => {
+    await s.createCredentialSecret(EU);
+    s.aws.failNext(2, 'throttle');
+    await s.start('renewer');
+    const ns = await s.createNamespace('throttled', [EU]);
+    await s.enqueue(ns);
+    await s.waitForSecret(ns, EU, () => true, 30_000);
+    expect(s.aws.callCount({ action: 'GetAuthorizationToken' })).toBe(3);
+  });
+
+  it('keeps the previous Secret on AccessDenied, raises an Event, and does not retry in a storm', async () => {
+    await s.createCredentialSecret(EU);
+    const renewer = await s.start('renewer', { EATR_RENEWAL_INTERVAL: '2s' });
+    const ns = await s.createNamespace('denied', [EU]);
+    await s.enqueue(ns);
+    const good = await s.waitForSecret(ns, EU);
+
+    s.aws.setBehaviour(KEYS.accessKeyId, 'access-denied');
+    await new Promise((r) => setTimeout(r, 2100));
+    for (let i = 0; i < 5; i++) {
+      await s.enqueue(ns);
+      await s.drained();
+    }
+    const events = await s.waitFor('a TokenFailed Event', async () => {
+      const list = await s.events(ns, 'TokenFailed');
+      return list.length > 0 ? list : undefined;
+    });
+    expect(events[0]?.type).toBe('Warning');
+    expect(events[0]?.message).toContain('AccessDenied');
+    const after = await s.readSecret(ns, EU);
+    expect(after?.metadata?.resourceVersion).toBe(good.metadata?.resourceVersion);
+    expect(password(EU, after ?? {})).toBe(password(EU, good));
+    // One good call, then one denied call: the failure is remembered, five more syncs call nothing.
+    expect(s.aws.callCount({ action: 'GetAuthorizationToken' })).toBe(2);
+    expect(
+      await renewer.metricValue('eatr_credential_errors_total', { registry: EU, reason: 'denied' }),
+    ).toBeGreaterThanOrEqual(1);
+  });
+
+  it('writes the Secret once its missing credential Secret is created', async () => {
+    const renewer = await s.start('renewer');
+    const ns = await s.createNamespace('nocreds', [EU]);
+    await s.enqueue(ns);
+    await s.waitFor(
+      'a TokenFailed Event',
+      async () => (await s.events(ns, 'TokenFailed')).length > 0,
+    );
+    expect(await s.readSecret(ns, EU)).toBeUndefined();
+    expect(
+      await renewer.metricValue('eatr_credential_errors_total', { reason: 'missing-credentials' }),
+    ).toBe(1);
+
+    await s.createCredentialSecret(EU);
+    await s.enqueue(ns); // what the watcher does when the credential Secret appears
+    await s.waitForSecret(ns, EU);
+  });
+
+  it('one bad credential does not block other registries', async () => {
+    await s.createCredentialSecret(EU, {
+      accessKeyId: 'AKIAEATRUNKNOWNKEY99',
+      secretAccessKey: 'nope',
+    });
+    await s.createCredentialSecret(US, OTHER_KEYS);
+    await s.start('renewer');
+    const ns = await s.createNamespace('mixed', [EU, US]);
+    await s.enqueue(ns);
+    await s.waitForSecret(ns, US);
+    await s.waitFor(
+      'a TokenFailed Event',
+      async () => (await s.events(ns, 'TokenFailed')).length > 0,
+    );
+    expect(await s.readSecret(ns, EU)).toBeUndefined();
+  });
+
+  it('assumes a role with an external id through STS, and goes through HTTP_PROXY', async () => {
+    const role = 'arn:aws:iam::210987654321:role/ecr-pull';
+    s.aws.addRole({ arn: role, externalId: 'ext-1', trustedAccessKeyIds: [KEYS.accessKeyId] });
+    await s.createCredentialSecret(EU, KEYS, { aws_role_arn: role, aws_external_id: 'ext-1' });
+    // Unresolvable endpoints: requests can only arrive through the proxy (the fake endpoint is one too).
+    await s.start('renewer', {
+      AWS_ENDPOINT_URL_ECR: 'http://ecr.eatr.invalid',
+      AWS_ENDPOINT_URL_STS: 'http://sts.eatr.invalid',
+      HTTP_PROXY: s.aws.url,
+      NO_PROXY: 'localhost',
+    });
+    const ns = await s.createNamespace('role', [EU]);
+    await s.enqueue(ns);
+    await s.waitForSecret(ns, EU);
+    const sts = s.aws.calls({ action: 'AssumeRole' });
+    const ecr = s.aws.calls({ action: 'GetAuthorizationToken' });
+    expect(sts).toHaveLength(1);
+    expect(ecr).toHaveLength(1);
+    expect(ecr[0]?.accessKeyId).toMatch(/^ASIA/);
+    expect([...sts, ...ecr].every((c) => c.viaProxy !== undefined)).toBe(true);
+  });
+
+  it('uses the pod identity (SDK default chain) for registries with no credential Secret when enabled', async () => {
+    await s.start('renewer', {
+      EATR_USE_POD_IDENTITY: 'true',
+      AWS_ACCESS_KEY_ID: OTHER_KEYS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: OTHER_KEYS.secretAccessKey,
+    });
+    const ns = await s.createNamespace('podid', [EU]);
+    await s.enqueue(ns);
+    const secret = await s.waitForSecret(ns, EU);
+    expect(secret.metadata?.annotations?.['eatr.io/credentials-version']).toBe('pod-identity');
+    expect(s.aws.calls({ action: 'GetAuthorizationToken' })[0]?.accessKeyId).toBe(
+      OTHER_KEYS.accessKeyId,
+    );
+  });
+
+  it('writes each due Secret once with two renewers and a burst of duplicate jobs', async () => {
+    await s.createCredentialSecret(EU);
+    const a = await s.start('renewer', { EATR_CONCURRENCY: '4' });
+    const b = await s.start('renewer', { EATR_CONCURRENCY: '4' });
+    const namespaces = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => s.createNamespace(`burst-${i}`, [EU])),
+    );
+    // Raw duplicates, not deduplicated: the renewers themselves must not write twice.
+    const raw = new Queue(QUEUE_NAME, { connection: { url: s.redisUrl }, prefix: s.queuePrefix });
+    await raw.addBulk(
+      namespaces.flatMap((namespace) =>
+        Array.from({ length: 5 }, () => ({
+          name: SYNC_JOB,
+          data: { namespace, reason: 'namespace' },
+        })),
+      ),
+    );
+    await raw.close();
+    await Promise.all(namespaces.map((ns) => s.waitForSecret(ns, EU)));
+    await s.drained(30_000);
+    const writes =
+      (await a.metricValue('secrets_created_total')) +
+      (await b.metricValue('secrets_created_total'));
+    expect(writes).toBe(namespaces.length);
+    for (const ns of namespaces) expect((await s.events(ns, 'SecretCreated')).length).toBe(1);
+    // Each process holds its own token cache: at most one ECR call each.
+    expect(s.aws.callCount({ action: 'GetAuthorizationToken' })).toBeLessThanOrEqual(2);
+  });
+
+  it('never puts a token, access key or dockerconfigjson into logs or Redis', async () => {
+    await s.createCredentialSecret(EU);
+    await s.createCredentialSecret(US, OTHER_KEYS);
+    await s.start('renewer', { EATR_LOG_LEVEL: 'trace' });
+    const namespaces = await Promise.all([
+      s.createNamespace('leak-a', [EU, US]),
+      s.createNamespace('leak-b', [EU]),
+    ]);
+    for (const ns of namespaces) await s.enqueue(ns);
+    const secret = await s.waitForSecret(namespaces[0], US);
+    await s.drained();
+
+    const dockerconfig = secret.data?.['.dockerconfigjson'] ?? '';
+    const forbidden = [
+      ...s.aws.issuedTokens().flatMap((t) => [t.password, t.authorizationToken]),
+      KEYS.accessKeyId,
+      KEYS.secretAccessKey,
+      OTHER_KEYS.accessKeyId,
+      OTHER_KEYS.secretAccessKey,
+      dockerconfig,
+      Buffer.from(dockerconfig, 'base64').toString(),
+    ];
+    expect(forbidden.length).toBeGreaterThan(6);
+    const logs = s.allLogLines.join('\n');
+    const redis = await dumpRedis(s.redisUrl);
+    expect(logs.length).toBeGreaterThan(0);
+    expect(redis).toContain(s.queuePrefix);
+    for (const value of forbidden) {
+      expect(logs).not.toContain(value);
+      expect(redis).not.toContain(value);
+    }
+  });
+});

@@ -1,0 +1,246 @@
+import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { QUEUE_NAME, enqueueSync } from '@eatr/core';
+import { FakeAwsEndpoint, type CredentialConfig } from '../../harness/aws/index.js';
+import { EatrProcess, type EatrComponent } from '../../harness/eatr-process.js';
+import { harness, kubeClients, uniqueName } from '../../harness/index.js';
+
+/** A registry host in the fake endpoint's default account. */
+export const registry = (region: string, account = '123456789012') =>
+  `${account}.dkr.ecr.${region}.amazonaws.com`;
+
+export const KEYS: CredentialConfig = {
+  accessKeyId: 'AKIAEATRTESTKEY00001',
+  secretAccessKey: 'eatr-test-secret-key-1/abcdefghijklmnop',
+};
+export const OTHER_KEYS: CredentialConfig = {
+  accessKeyId: 'AKIAEATRTESTKEY00002',
+  secretAccessKey: 'eatr-test-secret-key-2/qrstuvwxyz012345',
+};
+
+/**
+ * One test's world on the shared cluster and Redis: its own host namespace, queue prefix and AWS
+ * endpoint, the processes it started, and helpers to act like a user. `close()` stops everything.
+ */
+export class Scenario {
+  readonly hostNamespace = uniqueName('host');
+  readonly queuePrefix = `{${uniqueName('q')}}`;
+  readonly core: CoreV1Api;
+  readonly kubeconfigPath: string;
+  readonly redisUrl: string;
+  readonly queue: Queue;
+  private readonly processes: EatrProcess[] = [];
+
+  private constructor(readonly aws: FakeAwsEndpoint) {
+    const h = harness();
+    this.kubeconfigPath = h.kubeconfigPath;
+    this.redisUrl = h.redisUrl;
+    this.core = kubeClients(h.kubeconfigPath).core;
+    this.queue = new Queue(QUEUE_NAME, {
+      connection: { url: h.redisUrl },
+      prefix: this.queuePrefix,
+    });
+  }
+
+  static async create(credentials: CredentialConfig[] = [KEYS, OTHER_KEYS]): Promise<Scenario> {
+    const aws = await FakeAwsEndpoint.start({ credentials });
+    const scenario = new Scenario(aws);
+    await scenario.core.createNamespace({ body: { metadata: { name: scenario.hostNamespace } } });
+    return scenario;
+  }
+
+  /** Environment for eatr processes: this scenario's Redis prefix, host namespace and AWS endpoint. */
+  env(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      KUBECONFIG: this.kubeconfigPath,
+      EATR_REDIS_URL: this.redisUrl,
+      EATR_QUEUE_PREFIX: this.queuePrefix,
+      EATR_HOST_NAMESPACE: this.hostNamespace,
+      EATR_METRICS_PORT: '0',
+      EATR_METRICS_HOST: '127.0.0.1',
+      EATR_LOG_LEVEL: 'debug',
+      EATR_JOB_BACKOFF: '200ms',
+      ...this.aws.env(),
+      ...extra,
+    };
+  }
+
+  async start(
+    component: EatrComponent,
+    extraEnv: Record<string, string> = {},
+    args: string[] = [],
+  ): Promise<EatrProcess> {
+    const p = await EatrProcess.start(component, { env: this.env(extraEnv), args });
+    this.processes.push(p);
+    return p;
+  }
+
+  get allLogLines(): string[] {
+    return this.processes.flatMap((p) => p.lines);
+  }
+
+  async createCredentialSecret(
+    host: string,
+    keys: CredentialConfig = KEYS,
+    extra: Record<string, string> = {},
+    style: 'seed' | 'rancher' = 'seed',
+  ): Promise<V1Secret> {
+    const region = /\.dkr\.ecr\.([^.]+)\./.exec(host)?.[1] ?? 'eu-west-1';
+    const stringData =
+      style === 'seed'
+        ? {
+            aws_access_key_id: keys.accessKeyId,
+            aws_secret_access_key: keys.secretAccessKey,
+            aws_region: region,
+            ...extra,
+          }
+        : {
+            AWS_ACCESS_KEY_ID: keys.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: keys.secretAccessKey,
+            AWS_DEFAULT_REGION: region,
+            AWS_ACCOUNT_NUMBER: '123456789012',
+            ...extra,
+          };
+    return this.core.createNamespacedSecret({
+      namespace: this.hostNamespace,
+      body: { metadata: { name: `eatr-aws-credentials-${host}` }, stringData },
+    });
+  }
+
+  /** A namespace asking for `hosts`, with a `default` ServiceAccount (no controller-manager makes one here). */
+  async createNamespace(
+    prefix: string,
+    hosts: string[],
+    serviceAccountPullSecrets: string[] = [],
+  ): Promise<string> {
+    const name = uniqueName(prefix);
+    await this.core.createNamespace({
+      body: { metadata: { name, labels: Object.fromEntries(hosts.map((h) => [h, 'true'])) } },
+    });
+    await this.core.createNamespacedServiceAccount({
+      namespace: name,
+      body: {
+        metadata: { name: 'default' },
+        imagePullSecrets: serviceAccountPullSecrets.map((n) => ({ name: n })),
+      },
+    });
+    return name;
+  }
+
+  async setLabels(namespace: string, labels: Record<string, string | null>): Promise<void> {
+    const ns = await this.core.readNamespace({ name: namespace });
+    const merged = Object.entries({ ...ns.metadata?.labels, ...labels });
+    const next = Object.fromEntries(merged.filter((e): e is [string, string] => e[1] !== null));
+    await this.core.replaceNamespace({
+      name: namespace,
+      body: { ...ns, metadata: { ...ns.metadata, labels: next } },
+    });
+  }
+
+  async enqueue(namespace: string): Promise<void> {
+    await enqueueSync(this.queue, { namespace, reason: 'namespace' });
+  }
+
+  async readSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
+    try {
+      return await this.core.readNamespacedSecret({ namespace, name });
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Polls until the Secret satisfies `predicate` (default: exists). */
+  async waitForSecret(
+    namespace: string,
+    name: string,
+    predicate: (s: V1Secret) => boolean = () => true,
+    timeoutMs = 15_000,
+  ): Promise<V1Secret> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const secret = await this.readSecret(namespace, name);
+      if (secret && predicate(secret)) return secret;
+      if (Date.now() > deadline)
+        throw new Error(
+          `Secret ${namespace}/${name} not as expected within ${timeoutMs} ms (exists: ${String(Boolean(secret))})`,
+        );
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async waitFor<T>(
+    what: string,
+    probe: () => Promise<T | undefined | false>,
+    timeoutMs = 15_000,
+  ): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Waits until the queue has no waiting, active or delayed jobs. */
+  async drained(timeoutMs = 15_000): Promise<void> {
+    await this.waitFor(
+      'the queue to drain',
+      async () => {
+        const c = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+        return Object.values(c).every((n) => n === 0);
+      },
+      timeoutMs,
+    );
+  }
+
+  async events(namespace: string, reason?: string) {
+    const list = await this.core.listNamespacedEvent({ namespace });
+    return list.items.filter((e) => reason === undefined || e.reason === reason);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.processes.map((p) => p.stop()));
+    await this.queue.obliterate({ force: true }).catch(() => undefined);
+    await this.queue.close();
+    await this.aws.stop();
+  }
+}
+
+/** The password in a pull Secret for `host`, decoded from `auth` (which kubelet uses). */
+export function decodedAuth(secret: V1Secret, host: string): string {
+  const json = Buffer.from(secret.data?.['.dockerconfigjson'] ?? '', 'base64').toString('utf8');
+  const config = JSON.parse(json) as {
+    auths: Record<string, { auth: string; username: string; password: string }>;
+  };
+  const entry = config.auths[host];
+  if (!entry) throw new Error(`no auths entry for ${host}`);
+  return Buffer.from(entry.auth, 'base64').toString('utf8');
+}
+
+/** Every key and value in Redis, as text (for the secret-leak scan). */
+export async function dumpRedis(url: string): Promise<string> {
+  const redis = new Redis(url);
+  const parts: string[] = [];
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) {
+        parts.push(key);
+        const type = await redis.type(key);
+        if (type === 'string') parts.push((await redis.get(key)) ?? '');
+        else if (type === 'hash') parts.push(JSON.stringify(await redis.hgetall(key)));
+        else if (type === 'list') parts.push(JSON.stringify(await redis.lrange(key, 0, -1)));
+        else if (type === 'set') parts.push(JSON.stringify(await redis.smembers(key)));
+        else if (type === 'zset') parts.push(JSON.stringify(await redis.zrange(key, 0, -1)));
+        else if (type === 'stream') parts.push(JSON.stringify(await redis.xrange(key, '-', '+')));
+      }
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  return parts.join('\n');
+}

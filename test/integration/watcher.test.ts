@@ -1,0 +1,220 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SWEEP_SCHEDULER_ID } from '@eatr/core';
+import { flushRedis, restartApiServer, restartRedis } from '../harness/index.js';
+import { KEYS, OTHER_KEYS, Scenario, decodedAuth, registry } from './support/scenario.js';
+
+const EU = registry('eu-west-1');
+const US = registry('us-east-1');
+
+let s: Scenario;
+beforeEach(async () => {
+  s = await Scenario.create();
+});
+afterEach(async () => {
+  await s.close();
+});
+
+const leaseEnv = (name: string) => ({ EATR_LEASE_NAME: name, EATR_LEASE_DURATION: '3s' });
+
+describe('watcher', () => {
+  it('writes the Secret within a second of a namespace being labelled', async () => {
+    await s.createCredentialSecret(EU);
+    await s.start('renewer');
+    const watcher = await s.start('watcher', leaseEnv('latency'));
+    await s.waitFor('leadership and synced watches', () => watcher.ready());
+    // Warm up connections and the token cache, as a running system would be.
+    const warm = await s.createNamespace('warm', [EU]);
+    await s.waitForSecret(warm, EU);
+
+    const ns = await s.createNamespace('latency', []);
+    const started = Date.now();
+    await s.setLabels(ns, { [EU]: 'true' });
+    await s.waitForSecret(ns, EU, () => true, 5000);
+    const latencyMs = Date.now() - started;
+    console.log(`label-to-Secret latency: ${latencyMs} ms`);
+    expect(latencyMs).toBeLessThan(1000);
+  });
+
+  it('turns 100 rapid label flips into a bounded number of jobs and ends in the final state', async () => {
+    await s.createCredentialSecret(EU);
+    const renewer = await s.start('renewer');
+    const watcher = await s.start('watcher', leaseEnv('flips'));
+    await s.waitFor('leadership', () => watcher.ready());
+    const ns = await s.createNamespace('flips', []);
+    for (let i = 0; i < 100; i++) await s.setLabels(ns, { [EU]: i % 2 === 0 ? 'true' : null });
+    // 100 flips end with the label removed (the last flip, i = 99, removes it); then set it once more.
+    await s.setLabels(ns, { [EU]: 'true' });
+    await s.waitForSecret(ns, EU);
+    await s.drained();
+    const enqueued = await watcher.metricValue('eatr_jobs_enqueued_total');
+    const syncs = await renewer.metricValue('eatr_syncs_total');
+    console.log(`101 label changes -> ${enqueued} jobs enqueued, ${syncs} syncs run`);
+    expect(enqueued).toBeGreaterThan(0);
+    expect(syncs).toBeLessThanOrEqual(enqueued);
+    expect(enqueued).toBeLessThan(101);
+
+    await s.setLabels(ns, { [EU]: null });
+    await s.waitFor('the Secret to go', async () => (await s.readSecret(ns, EU)) === undefined);
+  });
+
+  it('handles changes made after the API server restarted', async () => {
+    await s.createCredentialSecret(EU);
+    await s.start('renewer');
+    const watcher = await s.start('watcher', {
+      ...leaseEnv('apirestart'),
+      EATR_WATCH_TIMEOUT: '10s',
+    });
+    await s.waitFor('leadership', () => watcher.ready());
+    const before = await s.createNamespace('before-restart', [EU]);
+    await s.waitForSecret(before, EU);
+
+    await restartApiServer();
+    const after = await s.createNamespace('after-restart', [EU]);
+    await s.waitForSecret(after, EU, () => true, 45_000);
+    expect(await watcher.metricValue('eatr_watch_restarts_total')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('recovers from a Redis restart and a flush, and the next sweep heals every Secret', async () => {
+    await s.createCredentialSecret(EU);
+    await s.start('renewer');
+    const watcher = await s.start('watcher', { ...leaseEnv('redis'), EATR_SWEEP_INTERVAL: '2s' });
+    await s.waitFor('leadership', () => watcher.ready());
+    const namespaces = await Promise.all([
+      s.createNamespace('redis-a', [EU]),
+      s.createNamespace('redis-b', [EU]),
+    ]);
+    await Promise.all(namespaces.map((ns) => s.waitForSecret(ns, EU)));
+
+    await restartRedis();
+    for (const ns of namespaces) await s.core.deleteNamespacedSecret({ namespace: ns, name: EU });
+    await Promise.all(namespaces.map((ns) => s.waitForSecret(ns, EU, () => true, 30_000)));
+
+    await flushRedis();
+    for (const ns of namespaces) await s.core.deleteNamespacedSecret({ namespace: ns, name: EU });
+    await Promise.all(namespaces.map((ns) => s.waitForSecret(ns, EU, () => true, 30_000)));
+    const scheduler = await s.queue.getJobScheduler(SWEEP_SCHEDULER_ID);
+    expect(scheduler?.every).toBe(2000);
+  });
+
+  it('renews every namespace of a registry promptly when its credential Secret is rotated', async () => {
+    await s.createCredentialSecret(EU, KEYS);
+    await s.createCredentialSecret(US, KEYS);
+    await s.start('renewer');
+    const watcher = await s.start('watcher', leaseEnv('rotate'));
+    await s.waitFor('leadership', () => watcher.ready());
+    const eu = await Promise.all([
+      s.createNamespace('rot-a', [EU]),
+      s.createNamespace('rot-b', [EU, US]),
+    ]);
+    const first = await Promise.all(eu.map((ns) => s.waitForSecret(ns, EU)));
+    const usBefore = await s.waitForSecret(eu[1], US);
+
+    const name = `eatr-aws-credentials-${EU}`;
+    const current = await s.core.readNamespacedSecret({ namespace: s.hostNamespace, name });
+    await s.core.replaceNamespacedSecret({
+      namespace: s.hostNamespace,
+      name,
+      body: {
+        ...current,
+        data: undefined,
+        stringData: {
+          aws_access_key_id: OTHER_KEYS.accessKeyId,
+          aws_secret_access_key: OTHER_KEYS.secretAccessKey,
+        },
+      },
+    });
+    const renewed = await Promise.all(
+      eu.map((ns, i) =>
+        s.waitForSecret(
+          ns,
+          EU,
+          (x) => x.metadata?.resourceVersion !== first[i]?.metadata?.resourceVersion,
+          5000,
+        ),
+      ),
+    );
+    const newTokens = s.aws
+      .issuedTokens()
+      .filter((t) => t.accessKeyId === OTHER_KEYS.accessKeyId)
+      .map((t) => `AWS:${t.password}`);
+    for (const secret of renewed) expect(newTokens).toContain(decodedAuth(secret, EU));
+    expect((await s.readSecret(eu[1], US))?.metadata?.resourceVersion).toBe(
+      usBefore.metadata?.resourceVersion,
+    );
+  });
+
+  it('elects one leader of two, and the other takes over within the lease duration after a SIGKILL', async () => {
+    await s.createCredentialSecret(EU);
+    await s.start('renewer');
+    const a = await s.start('watcher', { ...leaseEnv('failover'), POD_NAME: 'watcher-a' });
+    const b = await s.start('watcher', { ...leaseEnv('failover'), POD_NAME: 'watcher-b' });
+    const leaders = async () => [
+      (await a.metricValue('eatr_leader')) === 1,
+      (await b.metricValue('eatr_leader')) === 1,
+    ];
+    await s.waitFor('a leader', async () => (await leaders()).some(Boolean));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await leaders()).filter(Boolean)).toHaveLength(1);
+    expect(await s.queue.getJobSchedulersCount()).toBe(1);
+
+    const [leader, standby] = (await a.metricValue('eatr_leader')) === 1 ? [a, b] : [b, a];
+    await leader.kill();
+    const killedAt = Date.now();
+    await s.waitFor(
+      'the standby to lead',
+      async () => (await standby.metricValue('eatr_leader')) === 1,
+      10_000,
+    );
+    const failoverMs = Date.now() - killedAt;
+    console.log(`leader failover after SIGKILL: ${failoverMs} ms (lease duration 3000 ms)`);
+    expect(failoverMs).toBeLessThan(3000 + 1500);
+
+    const ns = await s.createNamespace('after-failover', [EU]);
+    await s.waitForSecret(ns, EU);
+    expect(await s.queue.getJobSchedulersCount()).toBe(1);
+  });
+
+  it('uses the new sweep interval after a restart with a changed setting', async () => {
+    const first = await s.start('watcher', { ...leaseEnv('interval'), EATR_SWEEP_INTERVAL: '1m' });
+    await s.waitFor(
+      'the scheduler',
+      async () => (await s.queue.getJobScheduler(SWEEP_SCHEDULER_ID))?.every === 60_000,
+    );
+    await first.stop();
+    await s.start('watcher', { ...leaseEnv('interval'), EATR_SWEEP_INTERVAL: '30s' });
+    await s.waitFor(
+      'the new interval',
+      async () => (await s.queue.getJobScheduler(SWEEP_SCHEDULER_ID))?.every === 30_000,
+    );
+    expect(await s.queue.getJobSchedulersCount()).toBe(1);
+  });
+
+  it('accepts the seed controller command line, all in one process on one metrics port', async () => {
+    await s.createCredentialSecret(EU);
+    const eatr = await s.start('all-in-one', leaseEnv('seed'), [
+      '-auth-token-renewal-interval',
+      '20s',
+      '-informers-resync-interval',
+      '5s',
+      '-logging-verbosity-level',
+      '6',
+    ]);
+    const ns = await s.createNamespace('seed', [EU]);
+    await s.waitForSecret(ns, EU);
+    const metrics = await eatr.metrics();
+    for (const name of [
+      'secrets_created_total',
+      'secret_renewals_total',
+      'eatr_leader',
+      'eatr_queue_jobs',
+      'eatr_ecr_calls_total',
+    ])
+      expect(metrics).toContain(name);
+    expect(
+      await s.waitFor(
+        'a sweep',
+        async () => (await eatr.metricValue('eatr_sweeps_total', { result: 'success' })) >= 1,
+      ),
+    ).toBe(true);
+  });
+});
