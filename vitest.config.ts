@@ -1,21 +1,29 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+const src = (pkg: string) =>
+  fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
 
 // Unit tests (pure logic, no I/O) live beside the code; integration tests live in test/ and share one
 // real Redis and one real kube-apiserver + etcd started by the global setup. Integration files run one
 // at a time: they start watcher and renewer processes that see the whole (shared) cluster.
 export default defineConfig({
   resolve: {
-    alias: { '@eatr/core': src('core'), '@eatr/renewer': src('renewer'), '@eatr/watcher': src('watcher') },
+    alias: {
+      '@eatr/core': src('core'),
+      '@eatr/renewer': src('renewer'),
+      '@eatr/watcher': src('watcher'),
+    },
   },
   test: {
     reporters: ['default', './test/harness/closing-line-reporter.ts'],
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['packages/*/src/**/*.test.ts', 'test/harness/**/*.test.ts'] },
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts', 'test/harness/**/*.test.ts'],
+        },
       },
       {
         extends: true,
@@ -27,6 +35,11 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 180_000,
         },
+      },
+      {
+        extends: true,
+        // The Helm chart, the image bundle, alert rules and dashboard: helm, promtool and pnpm, no cluster.
+        test: { name: 'chart', include: ['test/chart/**/*.test.ts'], testTimeout: 120_000 },
       },
     ],
   },

@@ -1,0 +1,355 @@
+{{/*
+The chart name (app.kubernetes.io/name).
+*/}}
+{{- define "eatr.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+The resource name prefix: <release>-eatr, or the release name when it already contains the chart name.
+Kept at 50 characters so "-watcher" / "-renewer" / "-leader-election" suffixes still fit in 63.
+*/}}
+{{- define "eatr.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 50 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Chart name and version (helm.sh/chart).
+*/}}
+{{- define "eatr.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+Selector labels shared by every component: name and instance.
+*/}}
+{{- define "eatr.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "eatr.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/*
+Standard labels on every resource. Never `app.kubernetes.io/managed-by: eatr`: that label marks the
+image pull Secrets eatr itself writes.
+*/}}
+{{- define "eatr.labels" -}}
+helm.sh/chart: {{ include "eatr.chart" . }}
+{{ include "eatr.selectorLabels" . }}
+{{- if .Chart.AppVersion }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: eatr
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Selector labels of one component. Call with (dict "root" $ "component" "watcher").
+*/}}
+{{- define "eatr.componentSelectorLabels" -}}
+{{ include "eatr.selectorLabels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/*
+Labels of one component's resources. Call with (dict "root" $ "component" "watcher").
+*/}}
+{{- define "eatr.componentLabels" -}}
+{{ include "eatr.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/*
+ServiceAccount names.
+*/}}
+{{- define "eatr.watcher.serviceAccountName" -}}
+{{- if .Values.watcher.serviceAccount.create -}}
+{{- default (printf "%s-watcher" (include "eatr.fullname" .)) .Values.watcher.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.watcher.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "eatr.renewer.serviceAccountName" -}}
+{{- if .Values.renewer.serviceAccount.create -}}
+{{- default (printf "%s-renewer" (include "eatr.fullname" .)) .Values.renewer.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.renewer.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Namespace of the credential Secrets (EATR_HOST_NAMESPACE).
+*/}}
+{{- define "eatr.hostNamespace" -}}
+{{- default .Release.Namespace .Values.hostNamespace -}}
+{{- end -}}
+
+{{/*
+Namespace of the watcher's leader Lease (EATR_LEADER_ELECTION_NAMESPACE).
+*/}}
+{{- define "eatr.leaderElectionNamespace" -}}
+{{- default (include "eatr.hostNamespace" .) .Values.watcher.leaderElection.namespace -}}
+{{- end -}}
+
+{{/*
+The eatr image reference.
+*/}}
+{{- define "eatr.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Name of the bundled Redis (Service, StatefulSet, ServiceAccount).
+*/}}
+{{- define "eatr.redis.fullname" -}}
+{{- printf "%s-redis" (include "eatr.fullname" .) -}}
+{{- end -}}
+
+{{/*
+The Redis URL eatr connects to.
+*/}}
+{{- define "eatr.redis.url" -}}
+{{- if .Values.redis.enabled -}}
+{{- printf "redis://%s.%s.svc:6379" (include "eatr.redis.fullname" .) .Release.Namespace -}}
+{{- else -}}
+{{- .Values.externalRedis.url -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The Secret and key holding the Redis password, as "name/key", or "" for none.
+*/}}
+{{- define "eatr.redis.passwordRef" -}}
+{{- if .Values.redis.enabled -}}
+{{- with .Values.redis.auth.existingSecret -}}{{ . }}/{{ $.Values.redis.auth.existingSecretPasswordKey }}{{- end -}}
+{{- else -}}
+{{- with .Values.externalRedis.existingSecret -}}{{ . }}/{{ $.Values.externalRedis.existingSecretPasswordKey }}{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The port eatr pods reach Redis on (for the egress NetworkPolicy).
+*/}}
+{{- define "eatr.redis.port" -}}
+{{- if .Values.redis.enabled -}}
+6379
+{{- else -}}
+{{- $host := (urlParse .Values.externalRedis.url).host -}}
+{{- $parts := splitList ":" $host -}}
+{{- if gt (len $parts) 1 }}{{ last $parts }}{{ else }}6379{{ end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Fails the render on combinations the schema cannot express.
+*/}}
+{{- define "eatr.validate" -}}
+{{- if and (not .Values.redis.enabled) (not .Values.externalRedis.url) -}}
+{{- fail "externalRedis.url is required when redis.enabled is false (redis://host:6379 or rediss://host:6380)" -}}
+{{- end -}}
+{{- if and .Values.redis.enabled .Values.externalRedis.url -}}
+{{- fail "set either redis.enabled=true (bundled Redis) or externalRedis.url, not both" -}}
+{{- end -}}
+{{- if and .Values.externalRedis.url (regexMatch "^rediss?://[^/@]*:[^/@]*@" .Values.externalRedis.url) -}}
+{{- fail "externalRedis.url must not carry a password: put it in a Secret and name it in externalRedis.existingSecret" -}}
+{{- end -}}
+{{- if and .Values.aws.webIdentity.roleArn (not .Values.aws.usePodIdentity) -}}
+{{- fail "aws.webIdentity.roleArn needs aws.usePodIdentity=true: eatr uses the pod's identity only when that is on" -}}
+{{- end -}}
+{{- if and .Values.externalRedis.tls.caSecret (not (hasPrefix "rediss://" .Values.externalRedis.url)) -}}
+{{- fail "externalRedis.tls.caSecret is set but externalRedis.url is not a rediss:// (TLS) URL" -}}
+{{- end -}}
+{{- $hpa := .Values.renewer.autoscaling -}}
+{{- if and $hpa.enabled (not $hpa.targetCPUUtilizationPercentage) (not $hpa.targetMemoryUtilizationPercentage) -}}
+{{- fail "renewer.autoscaling needs targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage" -}}
+{{- end -}}
+{{- if and $hpa.enabled (gt (int $hpa.minReplicas) (int $hpa.maxReplicas)) -}}
+{{- fail "renewer.autoscaling.minReplicas must not exceed maxReplicas" -}}
+{{- end -}}
+{{- range $i, $c := .Values.credentials -}}
+{{- if and (not $c.accessKeyId) (not $c.roleArn) -}}
+{{- fail (printf "credentials[%d] (%s): needs accessKeyId and secretAccessKey, or roleArn" $i $c.registry) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Environment both components read. Call with the root context.
+*/}}
+{{- define "eatr.commonEnv" -}}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: EATR_REDIS_URL
+  value: {{ include "eatr.redis.url" . | quote }}
+{{- with include "eatr.redis.passwordRef" . }}
+- name: EATR_REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ (splitList "/" .) | first }}
+      key: {{ (splitList "/" .) | last }}
+{{- end }}
+- name: EATR_QUEUE_PREFIX
+  value: {{ .Values.config.queuePrefix | quote }}
+- name: EATR_HOST_NAMESPACE
+  value: {{ include "eatr.hostNamespace" . | quote }}
+- name: EATR_METRICS_PORT
+  value: {{ .Values.metrics.port | quote }}
+- name: EATR_LOG_LEVEL
+  value: {{ .Values.config.logLevel | quote }}
+- name: EATR_RENEWAL_INTERVAL
+  value: {{ .Values.config.renewalInterval | quote }}
+- name: EATR_SHUTDOWN_TIMEOUT
+  value: {{ .Values.config.shutdownTimeout | quote }}
+- name: EATR_REGISTRIES
+  value: {{ join "," .Values.config.registries | quote }}
+- name: EATR_INCLUDE_NAMESPACES
+  value: {{ join "," .Values.config.includeNamespaces | quote }}
+- name: EATR_EXCLUDE_NAMESPACES
+  value: {{ join "," .Values.config.excludeNamespaces | quote }}
+- name: EATR_JOB_ATTEMPTS
+  value: {{ .Values.config.jobAttempts | quote }}
+- name: EATR_JOB_BACKOFF
+  value: {{ .Values.config.jobBackoff | quote }}
+{{- if and (not .Values.redis.enabled) .Values.externalRedis.tls.caSecret }}
+- name: NODE_EXTRA_CA_CERTS
+  value: /etc/eatr/redis-ca/ca.crt
+{{- end }}
+{{- end -}}
+
+{{/*
+Volumes both components mount: a writable /tmp (the root filesystem is read-only) and the Redis CA.
+*/}}
+{{- define "eatr.commonVolumes" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: 64Mi
+{{- if and (not .Values.redis.enabled) .Values.externalRedis.tls.caSecret }}
+- name: redis-ca
+  secret:
+    secretName: {{ .Values.externalRedis.tls.caSecret }}
+    items:
+      - key: {{ .Values.externalRedis.tls.caSecretKey }}
+        path: ca.crt
+{{- end }}
+{{- end -}}
+
+{{- define "eatr.commonVolumeMounts" -}}
+- name: tmp
+  mountPath: /tmp
+{{- if and (not .Values.redis.enabled) .Values.externalRedis.tls.caSecret }}
+- name: redis-ca
+  mountPath: /etc/eatr/redis-ca
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{/*
+The metrics port and the two probes of an eatr container. Call with (dict "root" $ "values" .Values.watcher).
+*/}}
+{{- define "eatr.probes" -}}
+livenessProbe:
+  httpGet:
+    path: /healthz
+    port: metrics
+  {{- toYaml .values.livenessProbe | nindent 2 }}
+readinessProbe:
+  httpGet:
+    path: /readyz
+    port: metrics
+  {{- toYaml .values.readinessProbe | nindent 2 }}
+{{- end -}}
+
+{{/*
+A PodDisruptionBudget's budget. Call with the component's podDisruptionBudget values.
+*/}}
+{{- define "eatr.pdbBudget" -}}
+{{- if not (kindIs "invalid" .minAvailable) -}}
+minAvailable: {{ .minAvailable }}
+{{- else -}}
+maxUnavailable: {{ .maxUnavailable }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+imagePullSecrets of a pod spec; items may be names or {name: ...} objects.
+*/}}
+{{- define "eatr.imagePullSecrets" -}}
+{{- with .Values.imagePullSecrets -}}
+imagePullSecrets:
+{{- range . }}
+  - name: {{ if kindIs "string" . }}{{ . }}{{ else }}{{ .name }}{{ end }}
+{{- end }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A NetworkPolicy `ports` list. Call with (dict "ports" (list 53) "protocols" (list "UDP" "TCP")).
+*/}}
+{{- define "eatr.networkPolicyPorts" -}}
+{{- $protocols := .protocols | default (list "TCP") -}}
+{{- range $port := .ports }}
+{{- range $protocols }}
+- port: {{ $port }}
+  protocol: {{ . }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Egress rules of an eatr pod: DNS, the API server, Redis, and (for the renewer) AWS.
+Call with (dict "root" $ "aws" true).
+*/}}
+{{- define "eatr.egressRules" -}}
+{{- $root := .root -}}
+{{- $egress := $root.Values.networkPolicy.egress -}}
+- to:
+    {{- toYaml $egress.dns.to | nindent 4 }}
+  ports:
+    {{- include "eatr.networkPolicyPorts" (dict "ports" $egress.dns.ports "protocols" (list "UDP" "TCP")) | trim | nindent 4 }}
+- to:
+    {{- toYaml $egress.apiServer.to | nindent 4 }}
+  ports:
+    {{- include "eatr.networkPolicyPorts" (dict "ports" $egress.apiServer.ports) | trim | nindent 4 }}
+{{- if $root.Values.redis.enabled }}
+- to:
+    - podSelector:
+        matchLabels:
+          {{- include "eatr.componentSelectorLabels" (dict "root" $root "component" "redis") | nindent 10 }}
+  ports:
+    - port: 6379
+      protocol: TCP
+{{- else }}
+- to:
+    {{- toYaml $egress.externalRedis.to | nindent 4 }}
+  ports:
+    - port: {{ include "eatr.redis.port" $root }}
+      protocol: TCP
+{{- end }}
+{{- if .aws }}
+- to:
+    {{- toYaml $egress.aws.to | nindent 4 }}
+  ports:
+    {{- include "eatr.networkPolicyPorts" (dict "ports" $egress.aws.ports) | trim | nindent 4 }}
+{{- end }}
+{{- with $egress.extraRules }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}

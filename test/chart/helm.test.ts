@@ -1,0 +1,559 @@
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { SETTINGS } from '@eatr/core';
+import {
+  CHART,
+  KUBE_VERSION,
+  containers,
+  envOf,
+  field,
+  find,
+  helm,
+  podSpec,
+  render,
+  renderError,
+  rulesOf,
+  type Rendered,
+} from './support.js';
+
+const REGISTRY = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+const OTHER_REGISTRY = '210987654321.dkr.ecr.us-east-1.amazonaws.com';
+const ACCESS_KEY = 'AKIACHARTTESTKEY0001';
+const SECRET_KEY = 'chart-test-secret/abcdefghijklmnopqrstu';
+const SESSION_TOKEN = 'chart-test-session-token-0123456789';
+
+/** Every optional part switched on: the renders below check each one. */
+const EVERYTHING = {
+  redis: { enabled: false },
+  externalRedis: {
+    url: 'rediss://redis.example.com:6380/0',
+    existingSecret: 'eatr-redis',
+    tls: { caSecret: 'eatr-redis-ca' },
+  },
+  renewer: { autoscaling: { enabled: true, targetMemoryUtilizationPercentage: 80 } },
+  metrics: {
+    serviceMonitor: { enabled: true, labels: { release: 'prometheus' } },
+    prometheusRule: { enabled: true },
+    grafanaDashboard: { enabled: true, namespace: 'monitoring' },
+  },
+  credentials: [
+    {
+      registry: REGISTRY,
+      accessKeyId: ACCESS_KEY,
+      secretAccessKey: SECRET_KEY,
+      sessionToken: SESSION_TOKEN,
+    },
+    { registry: OTHER_REGISTRY, roleArn: 'arn:aws:iam::210987654321:role/pull', externalId: 'x-1' },
+  ],
+  aws: {
+    usePodIdentity: true,
+    region: 'eu-west-1',
+    webIdentity: { roleArn: 'arn:aws:iam::123456789012:role/eatr' },
+  },
+  proxy: { httpsProxy: 'http://proxy.corp:3128', noProxy: '.svc,.cluster.local' },
+  networkPolicy: { egress: { enabled: true } },
+};
+
+/** Settings a component reads, by environment variable name. */
+function settingsOf(component: 'watcher' | 'renewer'): Set<string> {
+  const names = new Set<string>();
+  for (const setting of SETTINGS) {
+    if ((setting.components as readonly string[]).includes(component))
+      for (const env of setting.env) names.add(env);
+  }
+  return names;
+}
+
+const kinds = (objects: readonly Rendered[]) =>
+  objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+
+describe('helm lint', () => {
+  it('passes on the defaults and with every option on', async () => {
+    const defaults = await helm(['lint', CHART, '--strict', '--kube-version', KUBE_VERSION]);
+    expect(defaults.stdout + defaults.stderr).toContain('0 chart(s) failed');
+    expect(defaults.code).toBe(0);
+    const all = await helm([
+      'lint',
+      CHART,
+      '--strict',
+      '--kube-version',
+      KUBE_VERSION,
+      '--set',
+      'redis.enabled=false,externalRedis.url=redis://r:6379,renewer.autoscaling.enabled=true',
+      '--set',
+      'metrics.serviceMonitor.enabled=true,metrics.prometheusRule.enabled=true,metrics.grafanaDashboard.enabled=true',
+    ]);
+    expect(all.stdout + all.stderr).toContain('0 chart(s) failed');
+  });
+});
+
+describe('helm template: defaults', () => {
+  it('renders the watcher, the renewers, a Redis, their RBAC and policies, and nothing optional', async () => {
+    const objects = await render();
+    expect(kinds(objects)).toEqual(
+      [
+        'ClusterRole/eatr-renewer',
+        'ClusterRole/eatr-watcher',
+        'ClusterRoleBinding/eatr-renewer',
+        'ClusterRoleBinding/eatr-watcher',
+        'Deployment/eatr-renewer',
+        'Deployment/eatr-watcher',
+        'NetworkPolicy/eatr-redis',
+        'NetworkPolicy/eatr-renewer',
+        'NetworkPolicy/eatr-watcher',
+        'PodDisruptionBudget/eatr-renewer',
+        'PodDisruptionBudget/eatr-watcher',
+        'Role/eatr-watcher-credentials',
+        'Role/eatr-watcher-leader-election',
+        'RoleBinding/eatr-watcher-credentials',
+        'RoleBinding/eatr-watcher-leader-election',
+        'Service/eatr-redis',
+        'Service/eatr-renewer',
+        'Service/eatr-watcher',
+        'ServiceAccount/eatr-redis',
+        'ServiceAccount/eatr-renewer',
+        'ServiceAccount/eatr-watcher',
+        'StatefulSet/eatr-redis',
+      ].sort(),
+    );
+    const watcher = find(objects, 'Deployment', 'eatr-watcher');
+    const renewer = find(objects, 'Deployment', 'eatr-renewer');
+    expect(field(watcher, 'spec', 'replicas')).toBe(1);
+    expect(field(renewer, 'spec', 'replicas')).toBe(2);
+    expect(containers(watcher)[0]?.command).toEqual(['node', '/app/bin/eatr-watcher.js']);
+    expect(containers(renewer)[0]?.command).toEqual(['node', '/app/bin/eatr-renewer.js']);
+    expect(containers(watcher)[0]?.image).toBe('eatr:0.1.0');
+    for (const workload of [watcher, renewer]) {
+      const env = envOf(workload);
+      expect(env.get('EATR_REDIS_URL')).toBe('redis://eatr-redis.eatr-system.svc:6379');
+      expect(env.get('EATR_HOST_NAMESPACE')).toBe('ci-cd');
+      expect(env.get('EATR_METRICS_PORT')).toBe('5000');
+      expect(env.get('POD_NAME')).toBe('field:metadata.name');
+      expect(env.has('EATR_REDIS_PASSWORD')).toBe(false);
+    }
+    expect(envOf(watcher).get('EATR_LEADER_ELECTION_NAMESPACE')).toBe('ci-cd');
+    expect(envOf(renewer).get('EATR_SERVICE_ACCOUNTS')).toBe('default');
+    expect(envOf(renewer).get('AWS_EC2_METADATA_DISABLED')).toBe('true');
+  });
+
+  it('sets only environment variables the component reads (names from the config SETTINGS)', async () => {
+    const objects = await render({ values: EVERYTHING });
+    // Read by the Node runtime or the AWS SDK, not by eatr's own settings.
+    const runtime = new Set([
+      'NODE_EXTRA_CA_CERTS',
+      'AWS_EC2_METADATA_DISABLED',
+      'AWS_REGION',
+      'AWS_ROLE_ARN',
+      'AWS_WEB_IDENTITY_TOKEN_FILE',
+      'AWS_ROLE_SESSION_NAME',
+      'AWS_STS_REGIONAL_ENDPOINTS',
+    ]);
+    for (const component of ['watcher', 'renewer'] as const) {
+      const known = settingsOf(component);
+      const env = envOf(find(objects, 'Deployment', `eatr-${component}`));
+      const unknown = [...env.keys()].filter((name) => !known.has(name) && !runtime.has(name));
+      expect(unknown, `${component} env`).toEqual([]);
+    }
+    const watcherEnv = envOf(find(objects, 'Deployment', 'eatr-watcher'));
+    expect(
+      [...watcherEnv.keys()].filter((n) => n.startsWith('AWS_') || n.endsWith('PROXY')),
+    ).toEqual([]);
+  });
+
+  it('runs every container non-root with a read-only root filesystem, no capabilities and RuntimeDefault seccomp', async () => {
+    for (const values of [{}, EVERYTHING, { redis: { persistence: { enabled: true } } }]) {
+      const objects = await render({ values });
+      const workloads = objects.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet');
+      expect(workloads.length).toBeGreaterThanOrEqual(2);
+      for (const workload of workloads) {
+        const name = `${workload.kind}/${workload.metadata.name}`;
+        const pod = podSpec(workload);
+        expect(field(pod, 'securityContext', 'runAsNonRoot'), name).toBe(true);
+        expect(field(pod, 'securityContext', 'seccompProfile', 'type'), name).toBe(
+          'RuntimeDefault',
+        );
+        expect(pod.hostNetwork, name).toBeUndefined();
+        expect(pod.hostPID, name).toBeUndefined();
+        for (const container of containers(workload)) {
+          const sc = container.securityContext ?? {};
+          expect(sc.readOnlyRootFilesystem, name).toBe(true);
+          expect(sc.allowPrivilegeEscalation, name).toBe(false);
+          expect(sc.runAsNonRoot, name).toBe(true);
+          expect(sc.privileged, name).toBeUndefined();
+          expect(field(sc, 'capabilities', 'drop'), name).toEqual(['ALL']);
+          expect(field(sc, 'capabilities', 'add'), name).toBeUndefined();
+          expect(field(sc, 'seccompProfile', 'type'), name).toBe('RuntimeDefault');
+          expect(field(container.resources, 'requests', 'memory'), name).toBeDefined();
+          expect(field(container.resources, 'limits', 'memory'), name).toBeDefined();
+          expect(container.livenessProbe, name).toBeDefined();
+          expect(container.readinessProbe, name).toBeDefined();
+        }
+      }
+    }
+  });
+
+  it('probes /healthz and /readyz on the metrics port, which the metrics Services expose', async () => {
+    const objects = await render({ values: { metrics: { port: 9100 } } });
+    for (const component of ['watcher', 'renewer']) {
+      const [container] = containers(find(objects, 'Deployment', `eatr-${component}`));
+      expect(container?.ports).toEqual([{ name: 'metrics', containerPort: 9100, protocol: 'TCP' }]);
+      expect(field(container?.livenessProbe, 'httpGet')).toEqual({
+        path: '/healthz',
+        port: 'metrics',
+      });
+      expect(field(container?.readinessProbe, 'httpGet')).toEqual({
+        path: '/readyz',
+        port: 'metrics',
+      });
+      const service = find(objects, 'Service', `eatr-${component}`);
+      expect(field(service, 'spec', 'ports')).toEqual([
+        { name: 'metrics', port: 9100, targetPort: 'metrics', protocol: 'TCP' },
+      ]);
+      expect(field(service, 'spec', 'selector', 'app.kubernetes.io/component')).toBe(component);
+    }
+  });
+
+  it('runs Redis with noeviction, no persistence by default, and its own token-less ServiceAccount', async () => {
+    const objects = await render();
+    const redis = find(objects, 'StatefulSet', 'eatr-redis');
+    const [container] = containers(redis);
+    expect(container?.image).toBe('redis:7.4-alpine');
+    const args = container?.args ?? [];
+    expect(
+      args.slice(args.indexOf('--maxmemory-policy'), args.indexOf('--maxmemory-policy') + 2),
+    ).toEqual(['--maxmemory-policy', 'noeviction']);
+    expect(args).toContain('--protected-mode');
+    expect(podSpec(redis).automountServiceAccountToken).toBe(false);
+    expect(podSpec(redis).serviceAccountName).toBe('eatr-redis');
+    expect(field(redis, 'spec', 'volumeClaimTemplates')).toBeUndefined();
+
+    const persistent = await render({
+      values: {
+        redis: {
+          persistence: { enabled: true, size: '2Gi', storageClass: 'fast' },
+          auth: { existingSecret: 'redis-auth' },
+          image: { repository: 'mirror.example.com/redis', tag: '7.4.2-alpine' },
+        },
+      },
+    });
+    const withDisk = find(persistent, 'StatefulSet', 'eatr-redis');
+    const [diskContainer] = containers(withDisk);
+    expect(diskContainer?.image).toBe('mirror.example.com/redis:7.4.2-alpine');
+    expect(diskContainer?.args).toEqual(
+      expect.arrayContaining(['--appendonly', 'yes', '--requirepass', '$(REDIS_PASSWORD)']),
+    );
+    expect(diskContainer?.args).not.toContain('--protected-mode');
+    expect(field(withDisk, 'spec', 'volumeClaimTemplates', 0, 'spec')).toMatchObject({
+      storageClassName: 'fast',
+      resources: { requests: { storage: '2Gi' } },
+    });
+    for (const name of ['eatr-watcher', 'eatr-renewer'])
+      expect(envOf(find(persistent, 'Deployment', name)).get('EATR_REDIS_PASSWORD')).toBe(
+        'secret:redis-auth/password',
+      );
+  });
+
+  it('labels every resource with the standard labels, never with managed-by=eatr', async () => {
+    const objects = await render({ values: EVERYTHING });
+    for (const o of objects) {
+      const labels = o.metadata.labels ?? {};
+      const name = `${o.kind}/${o.metadata.name}`;
+      expect(labels, name).toMatchObject({
+        'app.kubernetes.io/name': 'eatr',
+        'app.kubernetes.io/instance': 'eatr',
+        'app.kubernetes.io/version': '0.1.0',
+        'app.kubernetes.io/managed-by': 'Helm',
+        'app.kubernetes.io/part-of': 'eatr',
+        'helm.sh/chart': 'eatr-0.1.0',
+      });
+    }
+  });
+
+  it('keeps one kind of resource per template file', async () => {
+    const objects = await render({ values: EVERYTHING });
+    const bySource = new Map<string, Set<string>>();
+    for (const o of objects)
+      bySource.set(o.source, (bySource.get(o.source) ?? new Set()).add(o.kind));
+    for (const [source, found] of bySource) expect([...found], source).toHaveLength(1);
+    const files = (await readdir(join(CHART, 'templates'))).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThanOrEqual(25);
+  });
+});
+
+describe('helm template: value combinations', () => {
+  it('uses an external Redis: URL, password from a Secret, TLS CA, and no bundled Redis', async () => {
+    const objects = await render({ values: EVERYTHING });
+    expect(objects.filter((o) => o.metadata.name.startsWith('eatr-redis'))).toEqual([]);
+    for (const name of ['eatr-watcher', 'eatr-renewer']) {
+      const workload = find(objects, 'Deployment', name);
+      const env = envOf(workload);
+      expect(env.get('EATR_REDIS_URL')).toBe('rediss://redis.example.com:6380/0');
+      expect(env.get('EATR_REDIS_PASSWORD')).toBe('secret:eatr-redis/password');
+      expect(env.get('NODE_EXTRA_CA_CERTS')).toBe('/etc/eatr/redis-ca/ca.crt');
+      expect(containers(workload)[0]?.volumeMounts).toContainEqual({
+        name: 'redis-ca',
+        mountPath: '/etc/eatr/redis-ca',
+        readOnly: true,
+      });
+    }
+  });
+
+  it('scales renewers with an HPA and then leaves replicas to it', async () => {
+    const objects = await render({ values: EVERYTHING });
+    const hpa = find(objects, 'HorizontalPodAutoscaler', 'eatr-renewer');
+    expect(hpa.apiVersion).toBe('autoscaling/v2');
+    expect(field(hpa, 'spec', 'scaleTargetRef')).toEqual({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      name: 'eatr-renewer',
+    });
+    expect(field(hpa, 'spec', 'minReplicas')).toBe(2);
+    expect((field(hpa, 'spec', 'metrics') as unknown[]).length).toBe(2);
+    expect(field(find(objects, 'Deployment', 'eatr-renewer'), 'spec', 'replicas')).toBeUndefined();
+  });
+
+  it('with monitoring on: a ServiceMonitor for both metrics Services, the alert file verbatim, the dashboard', async () => {
+    const objects = await render({ values: EVERYTHING });
+    const monitor = find(objects, 'ServiceMonitor', 'eatr');
+    expect(monitor.metadata.labels?.release).toBe('prometheus');
+    const selector = field(monitor, 'spec', 'selector', 'matchLabels') as Record<string, string>;
+    const services = objects.filter(
+      (o) =>
+        o.kind === 'Service' &&
+        Object.entries(selector).every(([k, v]) => o.metadata.labels?.[k] === v) &&
+        ['watcher', 'renewer'].includes(o.metadata.labels?.['app.kubernetes.io/component'] ?? ''),
+    );
+    expect(services.map((s) => s.metadata.name).sort()).toEqual(['eatr-renewer', 'eatr-watcher']);
+    expect(field(monitor, 'spec', 'endpoints', 0, 'port')).toBe('metrics');
+
+    const rule = find(objects, 'PrometheusRule', 'eatr');
+    const alerts: unknown = parse(await readFile(join(CHART, 'files/alerts.yaml'), 'utf8'));
+    expect(rule.spec).toEqual(alerts);
+
+    const dashboard = find(objects, 'ConfigMap', 'eatr-dashboard');
+    expect(dashboard.metadata.namespace).toBe('monitoring');
+    expect(dashboard.metadata.labels?.grafana_dashboard).toBe('1');
+    const json = field(dashboard, 'data', 'eatr.json');
+    expect(typeof json).toBe('string');
+    expect(JSON.parse(json as string)).toEqual(
+      JSON.parse(await readFile(join(CHART, 'dashboards/eatr.json'), 'utf8')),
+    );
+  });
+
+  it('creates credential Secrets from values in the host namespace, and holds secret values nowhere else', async () => {
+    const objects = await render({ values: EVERYTHING });
+    const secrets = objects.filter((o) => o.kind === 'Secret');
+    expect(secrets.map((s) => `${s.metadata.namespace}/${s.metadata.name}`).sort()).toEqual([
+      `ci-cd/eatr-aws-credentials-${REGISTRY}`,
+      `ci-cd/eatr-aws-credentials-${OTHER_REGISTRY}`,
+    ]);
+    const decode = (s: Rendered) =>
+      Object.fromEntries(
+        Object.entries((s.data ?? {}) as Record<string, string>).map(([k, v]) => [
+          k,
+          Buffer.from(v, 'base64').toString('utf8'),
+        ]),
+      );
+    expect(decode(find(objects, 'Secret', `eatr-aws-credentials-${REGISTRY}`))).toEqual({
+      aws_access_key_id: ACCESS_KEY,
+      aws_secret_access_key: SECRET_KEY,
+      aws_session_token: SESSION_TOKEN,
+    });
+    expect(decode(find(objects, 'Secret', `eatr-aws-credentials-${OTHER_REGISTRY}`))).toEqual({
+      aws_role_arn: 'arn:aws:iam::210987654321:role/pull',
+      aws_external_id: 'x-1',
+    });
+    const elsewhere = JSON.stringify(objects.filter((o) => o.kind !== 'Secret'));
+    for (const value of [ACCESS_KEY, SECRET_KEY, SESSION_TOKEN]) {
+      expect(elsewhere).not.toContain(value);
+      expect(elsewhere).not.toContain(Buffer.from(value).toString('base64'));
+    }
+    // Without credentials in values, the chart renders no Secret at all.
+    expect((await render()).filter((o) => o.kind === 'Secret')).toEqual([]);
+  });
+
+  it('gives the renewer a pod AWS identity: web identity token, role, region', async () => {
+    const objects = await render({
+      values: {
+        ...EVERYTHING,
+        renewer: {
+          serviceAccount: {
+            annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::1:role/x' },
+          },
+        },
+      },
+    });
+    const renewer = find(objects, 'Deployment', 'eatr-renewer');
+    const env = envOf(renewer);
+    expect(env.get('EATR_USE_POD_IDENTITY')).toBe('true');
+    expect(env.get('AWS_ROLE_ARN')).toBe('arn:aws:iam::123456789012:role/eatr');
+    expect(env.get('AWS_REGION')).toBe('eu-west-1');
+    const tokenFile = env.get('AWS_WEB_IDENTITY_TOKEN_FILE') ?? '';
+    const mount = containers(renewer)[0]?.volumeMounts?.find(
+      (m) => m.name === 'aws-web-identity-token',
+    );
+    expect(tokenFile).toBe(`${mount?.mountPath ?? '?'}/token`);
+    const volume = (podSpec(renewer).volumes as { name: string }[]).find(
+      (v) => v.name === 'aws-web-identity-token',
+    );
+    expect(field(volume, 'projected', 'sources', 0, 'serviceAccountToken')).toEqual({
+      audience: 'sts.amazonaws.com',
+      expirationSeconds: 86400,
+      path: 'token',
+    });
+    expect(find(objects, 'ServiceAccount', 'eatr-renewer').metadata.annotations).toEqual({
+      'eks.amazonaws.com/role-arn': 'arn:aws:iam::1:role/x',
+    });
+    expect(env.get('HTTPS_PROXY')).toBe('http://proxy.corp:3128');
+    expect(env.get('NO_PROXY')).toBe('.svc,.cluster.local');
+  });
+
+  it('restricts egress to DNS, the API server, Redis and (renewer only) AWS when asked', async () => {
+    const objects = await render({ values: EVERYTHING });
+    const ports = (name: string) =>
+      (field(find(objects, 'NetworkPolicy', name), 'spec', 'egress') as { ports: unknown[] }[]).map(
+        (rule) => rule.ports,
+      );
+    const dns = [
+      { port: 53, protocol: 'UDP' },
+      { port: 53, protocol: 'TCP' },
+    ];
+    const api = [
+      { port: 443, protocol: 'TCP' },
+      { port: 6443, protocol: 'TCP' },
+    ];
+    const redis = [{ port: 6380, protocol: 'TCP' }];
+    expect(ports('eatr-watcher')).toEqual([dns, api, redis]);
+    expect(ports('eatr-renewer')).toEqual([dns, api, redis, [{ port: 443, protocol: 'TCP' }]]);
+
+    // By default only ingress is restricted: metrics from anywhere, Redis from eatr pods only.
+    const defaults = await render();
+    const watcherPolicy = find(defaults, 'NetworkPolicy', 'eatr-watcher');
+    expect(field(watcherPolicy, 'spec', 'policyTypes')).toEqual(['Ingress']);
+    expect(field(watcherPolicy, 'spec', 'ingress')).toEqual([
+      { ports: [{ port: 'metrics', protocol: 'TCP' }] },
+    ]);
+    const redisPolicy = find(defaults, 'NetworkPolicy', 'eatr-redis');
+    expect(field(redisPolicy, 'spec', 'egress')).toEqual([]);
+    expect(field(redisPolicy, 'spec', 'ingress', 0, 'from', 0, 'podSelector')).toEqual({
+      matchLabels: { 'app.kubernetes.io/name': 'eatr', 'app.kubernetes.io/instance': 'eatr' },
+      matchExpressions: [
+        { key: 'app.kubernetes.io/component', operator: 'In', values: ['watcher', 'renewer'] },
+      ],
+    });
+  });
+
+  it('places the Roles in the host and leader-election namespaces', async () => {
+    const objects = await render({
+      values: { hostNamespace: '', watcher: { leaderElection: { namespace: 'leases' } } },
+      namespace: 'platform',
+    });
+    expect(find(objects, 'Role', 'eatr-watcher-credentials').metadata.namespace).toBe('platform');
+    expect(find(objects, 'RoleBinding', 'eatr-watcher-credentials').metadata.namespace).toBe(
+      'platform',
+    );
+    expect(find(objects, 'Role', 'eatr-watcher-leader-election').metadata.namespace).toBe('leases');
+    const env = envOf(find(objects, 'Deployment', 'eatr-watcher'));
+    expect(env.get('EATR_HOST_NAMESPACE')).toBe('platform');
+    expect(env.get('EATR_LEADER_ELECTION_NAMESPACE')).toBe('leases');
+  });
+});
+
+describe('helm template: RBAC', () => {
+  it('grants each component exactly the rules the code needs, and no wildcard', async () => {
+    const objects = await render();
+    const rules = (kind: string, name: string) =>
+      rulesOf(find(objects, kind, name)).map((r) => ({
+        apiGroups: r.apiGroups,
+        resources: r.resources,
+        verbs: r.verbs,
+        ...(r.resourceNames ? { resourceNames: r.resourceNames } : {}),
+      }));
+    expect(rules('ClusterRole', 'eatr-renewer')).toEqual([
+      {
+        apiGroups: [''],
+        resources: ['secrets'],
+        verbs: ['get', 'list', 'create', 'update', 'delete'],
+      },
+      { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['list', 'update'] },
+      { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+    ]);
+    expect(rules('ClusterRole', 'eatr-watcher')).toEqual([
+      { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] },
+    ]);
+    expect(rules('Role', 'eatr-watcher-credentials')).toEqual([
+      { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] },
+    ]);
+    expect(rules('Role', 'eatr-watcher-leader-election')).toEqual([
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+      {
+        apiGroups: ['coordination.k8s.io'],
+        resources: ['leases'],
+        verbs: ['get', 'update'],
+        resourceNames: ['eatr-watcher'],
+      },
+    ]);
+    for (const role of objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role'))
+      for (const rule of rulesOf(role)) {
+        expect([...rule.verbs, ...(rule.resources ?? []), ...(rule.apiGroups ?? [])]).not.toContain(
+          '*',
+        );
+        expect(rule.verbs).not.toEqual(expect.arrayContaining(['escalate']));
+        expect(rule.verbs).not.toEqual(expect.arrayContaining(['bind']));
+        expect(rule.verbs).not.toEqual(expect.arrayContaining(['impersonate']));
+      }
+    // Bindings name the chart's own ServiceAccounts in the release namespace.
+    for (const binding of objects.filter((o) => o.kind.endsWith('Binding'))) {
+      const subjects = binding.subjects as { kind: string; name: string; namespace: string }[];
+      expect(subjects).toHaveLength(1);
+      expect(subjects[0]?.namespace).toBe('eatr-system');
+      expect(['eatr-watcher', 'eatr-renewer']).toContain(subjects[0]?.name);
+    }
+  });
+
+  it('renders no RBAC with rbac.create=false, and uses a given ServiceAccount name', async () => {
+    const objects = await render({
+      values: {
+        rbac: { create: false },
+        watcher: { serviceAccount: { create: false, name: 'my-watcher' } },
+      },
+    });
+    expect(objects.filter((o) => /Role/.test(o.kind))).toEqual([]);
+    expect(podSpec(find(objects, 'Deployment', 'eatr-watcher')).serviceAccountName).toBe(
+      'my-watcher',
+    );
+    expect(
+      objects.some((o) => o.kind === 'ServiceAccount' && o.metadata.name === 'my-watcher'),
+    ).toBe(false);
+  });
+});
+
+describe('helm template: combinations the schema cannot catch fail with a clear message', () => {
+  it.each([
+    [{ redis: { enabled: false } }, 'externalRedis.url is required when redis.enabled is false'],
+    [
+      { externalRedis: { url: 'redis://r:6379' } },
+      'set either redis.enabled=true (bundled Redis) or externalRedis.url, not both',
+    ],
+    [
+      { redis: { enabled: false }, externalRedis: { url: 'redis://:hunter2@r:6379' } },
+      'externalRedis.url must not carry a password',
+    ],
+    [
+      { aws: { webIdentity: { roleArn: 'arn:aws:iam::123456789012:role/eatr' } } },
+      'aws.webIdentity.roleArn needs aws.usePodIdentity=true',
+    ],
+    [
+      { renewer: { autoscaling: { enabled: true, targetCPUUtilizationPercentage: null } } },
+      'renewer.autoscaling needs targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage',
+    ],
+    [{ credentials: [{ registry: REGISTRY }] }, 'credentials[0]'],
+  ])('%j', async (values, message) => {
+    const error = await renderError({ values });
+    expect(error).toContain(message);
+    expect(error).not.toContain('hunter2');
+  });
+});
