@@ -139,7 +139,7 @@ export class LeaseElector {
     }
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ?? '';
-    const record = `${holder}|${String(spec.renewTime?.getTime())}|${spec.leaseTransitions ?? 0}`;
+    const record = `${holder}|${String(millis(spec.renewTime))}|${spec.leaseTransitions ?? 0}`;
     if (this.observed?.record !== record) this.observed = { record, at: Date.now() };
     const expired =
       holder === '' ||
@@ -204,12 +204,22 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
 
 /**
  * Lease times are MicroTime (six fractional digits); the API server rejects the three a Date gives.
- * Times read back from the API are plain Dates, so every write re-wraps them.
+ * @kubernetes/client-node 2.0 types them as Date but hands them back as the raw string (its
+ * serializer has no mapping for V1MicroTime), so read either and re-wrap both on every write.
  */
 function microTimes(spec: V1LeaseSpec): V1LeaseSpec {
+  const acquireTime = millis(spec.acquireTime);
+  const renewTime = millis(spec.renewTime);
   return {
     ...spec,
-    ...(spec.acquireTime ? { acquireTime: new V1MicroTime(spec.acquireTime.getTime()) } : {}),
-    ...(spec.renewTime ? { renewTime: new V1MicroTime(spec.renewTime.getTime()) } : {}),
+    ...(acquireTime !== undefined ? { acquireTime: new V1MicroTime(acquireTime) } : {}),
+    ...(renewTime !== undefined ? { renewTime: new V1MicroTime(renewTime) } : {}),
   };
+}
+
+/** Milliseconds since the epoch of a Lease time, whether the client gave a Date or a string. */
+function millis(time: Date | string | undefined): number | undefined {
+  if (time === undefined) return undefined;
+  const ms = time instanceof Date ? time.getTime() : Date.parse(time);
+  return Number.isNaN(ms) ? undefined : ms;
 }
