@@ -6,7 +6,9 @@ import { backoffDelay, sleep } from './watch/backoff.js';
  * event: the flush loop retries with backoff until every namespace is enqueued.
  */
 export class PendingSyncs {
-  private readonly pending = new Map<string, SyncReason>();
+  /** Latest reason per namespace, with a generation that tells a newer add from the one in flight. */
+  private readonly pending = new Map<string, { reason: SyncReason; generation: number }>();
+  private generation = 0;
   private readonly stopper = new AbortController();
   private wake: (() => void) | undefined;
   private running: Promise<void> | undefined;
@@ -17,7 +19,7 @@ export class PendingSyncs {
   ) {}
 
   add(namespace: string, reason: SyncReason): void {
-    this.pending.set(namespace, reason);
+    this.pending.set(namespace, { reason, generation: ++this.generation });
     this.wake?.();
   }
 
@@ -50,11 +52,13 @@ export class PendingSyncs {
         continue;
       }
       try {
-        for (const [namespace, reason] of [...this.pending]) {
+        for (const [namespace, { reason, generation }] of [...this.pending]) {
           if (this.stopped) return;
           await this.enqueue(namespace, reason);
-          // A newer event for the same namespace may have arrived meanwhile; it stays pending.
-          if (this.pending.get(namespace) === reason) this.pending.delete(namespace);
+          // An event that arrived while this one was being enqueued stays pending: the job just added
+          // may already be running on the state from before it.
+          if (this.pending.get(namespace)?.generation === generation)
+            this.pending.delete(namespace);
         }
         failures = 0;
       } catch (error) {
