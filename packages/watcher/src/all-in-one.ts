@@ -41,7 +41,7 @@ await runProcess({
       registry,
       isReady: () => watcher.isReady && renewer.isReady,
     });
-    log.info({ metricsPort: health.port }, 'eatr running (watcher + renewer)');
+    log.info({ metricsPort: health.port, components: ['watcher', 'renewer'] }, 'eatr running');
     let closing: Promise<void> | undefined;
     return {
       close: () =>
