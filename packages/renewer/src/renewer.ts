@@ -181,6 +181,7 @@ interface JobContext {
 /** Runs one job. Outcomes: done (returns), retry with backoff (throws), permanent (UnrecoverableError). */
 async function runJob(job: Job, c: JobContext): Promise<unknown> {
   if (job.name === SWEEP_JOB) {
+    const started = performance.now();
     try {
       const result = await sweep({
         core: c.core,
@@ -190,7 +191,8 @@ async function runJob(job: Job, c: JobContext): Promise<unknown> {
         log: c.log,
       });
       c.metrics.sweeps.inc({ result: 'success' });
-      c.log.info({ decision: 'sweep', ...result }, 'sweep done');
+      const durationMs = Math.round(performance.now() - started);
+      c.log.info({ decision: 'sweep', ...result, durationMs }, 'sweep done');
       return result;
     } catch (error) {
       c.metrics.sweeps.inc({ result: 'error' });
