@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SWEEP_SCHEDULER_ID } from '@eatr/core';
+import { SWEEP_SCHEDULER_ID, SYNC_JOB, type SyncJobData } from '@eatr/core';
 import { flushRedis, restartApiServer, restartRedis } from '../harness/index.js';
 import { KEYS, OTHER_KEYS, Scenario, decodedAuth, registry } from './support/scenario.js';
 
@@ -45,8 +45,11 @@ describe('watcher', () => {
     let maxWaiting = 0;
     for (let i = 0; i < 100; i++) {
       await s.setLabels(ns, { [EU]: i % 2 === 0 ? 'true' : null });
-      const counts = await s.queue.getJobCounts('waiting', 'prioritized');
-      maxWaiting = Math.max(maxWaiting, (counts.waiting ?? 0) + (counts.prioritized ?? 0));
+      const waiting = await s.queue.getJobs(['waiting', 'prioritized']);
+      const mine = waiting.filter(
+        (j) => j.name === SYNC_JOB && (j.data as SyncJobData).namespace === ns,
+      );
+      maxWaiting = Math.max(maxWaiting, mine.length);
     }
     // 100 flips end with the label removed (the last flip, i = 99, removes it); then set it once more.
     await s.setLabels(ns, { [EU]: 'true' });
