@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, argsForComponent, loadConfig } from './config.js';
 
@@ -69,7 +72,12 @@ describe('loadConfig', () => {
   });
 
   it.each([
-    [['-auth-token-renewal-interval', '13h'], /auth-token-renewal-interval/],
+    [
+      ['-auth-token-renewal-interval', '13h'],
+      /auth-token-renewal-interval: 13h is out of range; it must be between 1s and 719m \(ECR tokens expire after 12h\)/,
+    ],
+    [['--ecr-timeout', '10ms'], /ecr-timeout: 10ms is out of range; it must be at least 100ms/],
+    [['--kubeconfig', '/no/such/kubeconfig'], /kubeconfig: \/no\/such\/kubeconfig does not exist/],
     [
       ['-auth-token-renewal-interval', 'soon'],
       /auth-token-renewal-interval: "soon" is not a duration/,
@@ -85,6 +93,18 @@ describe('loadConfig', () => {
   ])('rejects %j with a message naming the setting', (argv, message) => {
     expect(() => loadConfig('renewer', argv, {})).toThrow(ConfigError);
     expect(() => loadConfig('renewer', argv, {})).toThrow(message);
+  });
+
+  it('reads the first file of a KUBECONFIG list, as kubectl writes to it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eatr-config-'));
+    const first = join(dir, 'first');
+    writeFileSync(first, 'apiVersion: v1\nkind: Config\n');
+    try {
+      const c = loadConfig('renewer', [], { KUBECONFIG: `${first}:${join(dir, 'second')}` });
+      expect(c.kubeconfig).toBe(first);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   });
 
   it('rejects a bad environment value, naming it', () => {

@@ -1,7 +1,8 @@
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { z } from 'zod';
-import { parseGoDuration } from './duration.js';
+import { formatDuration, parseGoDuration } from './duration.js';
 import { parseRegistryHost } from '../registry/registry-host.js';
 import { isValidSecretName, outputSecretName } from '../naming.js';
 
@@ -18,7 +19,14 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 
 const TWELVE_HOURS = 12 * 3_600_000;
 
-const duration = (setting: string, { min = 1, max = Number.MAX_SAFE_INTEGER } = {}) =>
+const duration = (
+  setting: string,
+  {
+    min = 1,
+    max = Number.MAX_SAFE_INTEGER,
+    why = '',
+  }: { min?: number; max?: number; why?: string } = {},
+) =>
   z.string().transform((text, ctx) => {
     const ms = parseGoDuration(text);
     if (ms === undefined) {
@@ -29,11 +37,31 @@ const duration = (setting: string, { min = 1, max = Number.MAX_SAFE_INTEGER } = 
       return z.NEVER;
     }
     if (ms < min || ms > max) {
-      ctx.addIssue({ code: 'custom', message: `${setting}: ${text} is out of range` });
+      const range =
+        max === Number.MAX_SAFE_INTEGER
+          ? `at least ${formatDuration(min)}`
+          : `between ${formatDuration(min)} and ${formatDuration(max)}`;
+      ctx.addIssue({
+        code: 'custom',
+        message: `${setting}: ${text} is out of range; it must be ${range}${why}`,
+      });
       return z.NEVER;
     }
     return ms;
   });
+
+/**
+ * KUBECONFIG may list several files (kubectl merges them); eatr reads the first, the one kubectl
+ * writes to. A missing file is a configuration error, not a crash at start-up.
+ */
+const kubeconfigPath = z.string().transform((text, ctx) => {
+  const first = text.split(':')[0] ?? text;
+  if (!existsSync(first)) {
+    ctx.addIssue({ code: 'custom', message: `kubeconfig: ${first} does not exist` });
+    return z.NEVER;
+  }
+  return first;
+});
 
 const integer = (setting: string, min: number, max: number) =>
   z.string().transform((text, ctx) => {
@@ -328,7 +356,7 @@ const proxyUrl = (setting: string) =>
 
 const schema = z
   .object({
-    kubeconfig: z.string().optional(),
+    kubeconfig: kubeconfigPath.optional(),
     'redis-url': z.string().refine((v) => /^rediss?:\/\//.test(v) && URL.canParse(v), {
       message: 'redis-url: must be a redis:// or rediss:// URL',
     }),
@@ -343,6 +371,7 @@ const schema = z
     'renewal-interval': duration('auth-token-renewal-interval', {
       min: 1000,
       max: TWELVE_HOURS - 60_000,
+      why: ' (ECR tokens expire after 12h)',
     }),
     'sweep-interval': duration('sweep-interval', { min: 1000 }),
     'shutdown-timeout': duration('shutdown-timeout', { min: 0 }),

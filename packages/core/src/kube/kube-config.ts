@@ -35,9 +35,7 @@ export class PooledKubeConfig extends KubeConfig {
 export function loadKubeConfig(path: string | undefined): KubeConfig {
   const kc = new PooledKubeConfig();
   if (path) {
-    // KUBECONFIG may list several files; the first is the one kubectl writes to and reads contexts from.
-    const first = path.split(':')[0] ?? path;
-    kc.loadFromFile(first);
+    kc.loadFromFile(path); // config validation already picked the first of a KUBECONFIG list
   } else if (existsSync(IN_CLUSTER_TOKEN)) {
     kc.loadFromCluster();
   } else {
