@@ -217,6 +217,10 @@ describe('watcher', () => {
     ]);
     const ns = await s.createNamespace('seed', [EU]);
     await s.waitForSecret(ns, EU);
+    // Each line is one JSON object naming its component once (log shippers reject duplicate keys).
+    const components = eatr.logs.map((l) => l.component);
+    expect(new Set(components)).toEqual(new Set(['eatr', 'watcher', 'renewer']));
+    expect(eatr.lines.filter((l) => l.split('"component":').length !== 2)).toEqual([]);
     const metrics = await eatr.metrics();
     for (const name of [
       'secrets_created_total',

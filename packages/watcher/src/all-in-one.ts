@@ -27,14 +27,23 @@ await runProcess({
   createLogger: (config) => createLogger('eatr', config.watcher.logLevel),
   start: async (config, log) => {
     const registry = createRegistry('all-in-one', VERSION);
-    const renewer = await Renewer.start(config.renewer, log.child({ component: 'renewer' }), {
-      registry,
-      serveHealth: false,
-    });
-    const watcher = await Watcher.start(config.watcher, log.child({ component: 'watcher' }), {
-      registry,
-      serveHealth: false,
-    });
+    // One logger per component (not children of `log`, which would repeat the `component` key).
+    const renewer = await Renewer.start(
+      config.renewer,
+      createLogger('renewer', config.renewer.logLevel),
+      {
+        registry,
+        serveHealth: false,
+      },
+    );
+    const watcher = await Watcher.start(
+      config.watcher,
+      createLogger('watcher', config.watcher.logLevel),
+      {
+        registry,
+        serveHealth: false,
+      },
+    );
     const health = await HealthServer.start({
       host: config.watcher.metrics.host,
       port: config.watcher.metrics.port,
