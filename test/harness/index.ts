@@ -8,7 +8,7 @@ export type {
 } from './control-plane.js';
 export { findKubeBinaries } from './kube-binaries.js';
 export type { KubeBinaries } from './kube-binaries.js';
-export { kubeClients } from './kube-clients.js';
+export { apiOutcome, kubeClients } from './kube-clients.js';
 export type { KubeClients } from './kube-clients.js';
 export { writeKubeconfig } from './kubeconfig-file.js';
 export type { KubeconfigSpec } from './kubeconfig-file.js';

@@ -1,4 +1,5 @@
 import {
+  ApiException,
   CoordinationV1Api,
   CoreV1Api,
   KubeConfig,
@@ -22,4 +23,15 @@ export function kubeClients(kubeconfigPath: string): KubeClients {
     rbac: kubeConfig.makeApiClient(RbacAuthorizationV1Api),
     coordination: kubeConfig.makeApiClient(CoordinationV1Api),
   };
+}
+
+/** Runs an API request for an RBAC check: 'allowed', or the HTTP status of the refusal. */
+export async function apiOutcome(request: Promise<unknown>): Promise<'allowed' | number> {
+  try {
+    await request;
+    return 'allowed';
+  } catch (error) {
+    if (error instanceof ApiException) return error.code;
+    throw error;
+  }
 }

@@ -3,7 +3,6 @@ import { request, type RequestOptions } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  ApiException,
   ApiextensionsV1Api,
   AuthorizationV1Api,
   KubernetesObjectApi,
@@ -15,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeAwsEndpoint } from '../harness/aws/index.js';
 import { EatrProcess } from '../harness/eatr-process.js';
 import {
+  apiOutcome as outcome,
   harness,
   kubeClients,
   kubeconfigForServiceAccount,
@@ -68,17 +68,6 @@ async function helmAdmin(args: string[]) {
 
 async function createNamespace(name: string, labels: Record<string, string> = {}): Promise<void> {
   await admin.core.createNamespace({ body: { metadata: { name, labels } } });
-}
-
-/** 'allowed', or the HTTP status of the refusal. */
-async function outcome(request: Promise<unknown>): Promise<'allowed' | number> {
-  try {
-    await request;
-    return 'allowed';
-  } catch (error) {
-    if (error instanceof ApiException) return error.code;
-    throw error;
-  }
 }
 
 beforeAll(async () => {
@@ -491,17 +480,7 @@ describe("what the chart's RBAC refuses", () => {
         }),
       ),
     ).toBe(403);
-    expect(
-      await outcome(
-        sa.rbac.createClusterRoleBinding({
-          body: {
-            metadata: { name: uniqueName('eatr-escalation') },
-            roleRef: { apiGroup: rbac, kind: 'ClusterRole', name: 'cluster-admin' },
-            subjects: [{ kind: 'ServiceAccount', name: 'eatr-watcher', namespace }],
-          },
-        }),
-      ),
-    ).toBe(403);
+    expect(await bindClusterAdmin(sa, 'eatr-watcher', namespace)).toBe(403);
   });
 
   it('the renewer: Secrets, ServiceAccount entries and Events where namespaces ask; no Leases, namespaces or RBAC', async () => {
@@ -589,17 +568,7 @@ describe("what the chart's RBAC refuses", () => {
       ),
     ).toBe(403);
     expect(await outcome(sa.core.deleteNamespace({ name: team }))).toBe(403);
-    expect(
-      await outcome(
-        sa.rbac.createClusterRoleBinding({
-          body: {
-            metadata: { name: uniqueName('eatr-escalation') },
-            roleRef: { apiGroup: rbac, kind: 'ClusterRole', name: 'cluster-admin' },
-            subjects: [{ kind: 'ServiceAccount', name: 'eatr-renewer', namespace }],
-          },
-        }),
-      ),
-    ).toBe(403);
+    expect(await bindClusterAdmin(sa, 'eatr-renewer', namespace)).toBe(403);
     expect(
       await outcome(
         sa.core.createNamespacedServiceAccountToken({
@@ -696,4 +665,21 @@ async function ensureMonitoringCrds(): Promise<void> {
       )
       .toBe('True');
   }
+}
+
+/** Tries to escalate: bind `cluster-admin` to the component's own ServiceAccount. */
+function bindClusterAdmin(sa: KubeClients, serviceAccount: string, namespace: string) {
+  return outcome(
+    sa.rbac.createClusterRoleBinding({
+      body: {
+        metadata: { name: uniqueName('eatr-escalation') },
+        roleRef: {
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'ClusterRole',
+          name: 'cluster-admin',
+        },
+        subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace }],
+      },
+    }),
+  );
 }

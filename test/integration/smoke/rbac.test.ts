@@ -1,22 +1,12 @@
-import { ApiException, AuthenticationV1Api } from '@kubernetes/client-node';
+import { AuthenticationV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import {
+  apiOutcome as outcome,
   harness,
   kubeClients,
   kubeconfigForServiceAccount,
   uniqueName,
 } from '../../harness/index.js';
-
-/** 'allowed', or the HTTP status of the ApiException. */
-async function outcome(request: Promise<unknown>): Promise<string | number> {
-  try {
-    await request;
-    return 'allowed';
-  } catch (error) {
-    if (error instanceof ApiException) return error.code;
-    throw error;
-  }
-}
 
 describe('harness kube-apiserver: RBAC', () => {
   it('denies a ServiceAccount a call RBAC does not grant (403), and allows it after a RoleBinding', async () => {
