@@ -10,7 +10,7 @@ export { findKubeBinaries } from './kube-binaries.js';
 export type { KubeBinaries } from './kube-binaries.js';
 export { apiOutcome, kubeClients } from './kube-clients.js';
 export type { KubeClients } from './kube-clients.js';
-export { writeKubeconfig } from './kubeconfig-file.js';
+export { kubeconfigWithServer, writeKubeconfig } from './kubeconfig-file.js';
 export type { KubeconfigSpec } from './kubeconfig-file.js';
 export {
   flushRedis,
@@ -21,6 +21,7 @@ export {
 } from './provided.js';
 export type { HarnessCoordinates } from './provided.js';
 export { RedisServer } from './redis-server.js';
+export { TcpProxy } from './tcp-proxy.js';
 export type { RedisServerOptions } from './redis-server.js';
 export { writeServiceAccountKubeconfig } from './service-account-kubeconfig.js';
 export type { ServiceAccountKubeconfigOptions } from './service-account-kubeconfig.js';

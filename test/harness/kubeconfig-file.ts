@@ -1,4 +1,5 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { parse } from 'yaml';
 
 export interface KubeconfigSpec {
   readonly server: string;
@@ -42,4 +43,22 @@ export async function writeKubeconfig(path: string, spec: KubeconfigSpec): Promi
     preferences: {},
   };
   await writeFile(path, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+}
+
+/**
+ * Copies a kubeconfig with its cluster's server replaced (the same CA and credentials), e.g. to send
+ * one process through a TcpProxy. Writes `<path>.<suffix>` and returns that path.
+ */
+export async function kubeconfigWithServer(
+  path: string,
+  server: string,
+  suffix: string,
+): Promise<string> {
+  const config = parse(await readFile(path, 'utf8')) as {
+    clusters: { cluster: { server: string } }[];
+  };
+  for (const entry of config.clusters) entry.cluster.server = server;
+  const copy = `${path}.${suffix}`;
+  await writeFile(copy, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  return copy;
 }
