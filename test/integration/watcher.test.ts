@@ -1,6 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SWEEP_SCHEDULER_ID, SYNC_JOB, type SyncJobData } from '@eatr/core';
-import { flushRedis, restartApiServer, restartRedis } from '../harness/index.js';
+import {
+  TcpProxy,
+  flushRedis,
+  kubeconfigWithServer,
+  restartApiServer,
+  restartRedis,
+  uniqueName,
+} from '../harness/index.js';
 import { KEYS, OTHER_KEYS, Scenario, decodedAuth, registry } from './support/scenario.js';
 
 const EU = registry('eu-west-1');
@@ -191,6 +198,66 @@ describe('watcher', () => {
     const ns = await s.createNamespace('after-failover', [EU]);
     await s.waitForSecret(ns, EU);
     expect(await s.queue.getJobSchedulersCount()).toBe(1);
+  });
+
+  it('hands leadership over when the leader is cut off from the API server, and the old leader steps down first', async () => {
+    await s.createCredentialSecret(EU);
+    await s.start('renewer');
+    const api = new URL(s.apiServerUrl);
+    const proxy = await TcpProxy.start({ host: api.hostname, port: Number(api.port) });
+    try {
+      const viaProxy = await kubeconfigWithServer(
+        s.kubeconfigPath,
+        `https://127.0.0.1:${proxy.port}`,
+        uniqueName('via-proxy'),
+      );
+      const a = await s.start('watcher', {
+        ...leaseEnv('partition'),
+        POD_NAME: 'watcher-a',
+        KUBECONFIG: viaProxy,
+        EATR_WATCH_TIMEOUT: '10s',
+      });
+      await s.waitFor('watcher-a to lead', async () => (await a.metricValue('eatr_leader')) === 1);
+      const b = await s.start('watcher', { ...leaseEnv('partition'), POD_NAME: 'watcher-b' });
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(await b.metricValue('eatr_leader')).toBe(0);
+
+      proxy.cut();
+      const cutAt = Date.now();
+      // Sample both gauges until b leads: a must have stepped down before (never two leaders).
+      let bothLed = false;
+      await s.waitFor(
+        'watcher-b to lead',
+        async () => {
+          const [leadsA, leadsB] = await Promise.all([
+            a.metricValue('eatr_leader'),
+            b.metricValue('eatr_leader'),
+          ]);
+          if (leadsA === 1 && leadsB === 1) bothLed = true;
+          return leadsB === 1;
+        },
+        15_000,
+      );
+      const takeoverMs = Date.now() - cutAt;
+      console.log(`leader takeover after a partition: ${takeoverMs} ms (lease duration 3000 ms)`);
+      expect(bothLed).toBe(false);
+      expect(await a.metricValue('eatr_leader')).toBe(0);
+      expect(takeoverMs).toBeLessThan(3000 + 1500); // as in the SIGKILL test
+
+      const ns = await s.createNamespace('after-partition', [EU]);
+      await s.waitForSecret(ns, EU);
+
+      // Back on the network, the old leader finds the Lease held and stays a standby.
+      proxy.restore();
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(await a.metricValue('eatr_leader')).toBe(0);
+      expect(await b.metricValue('eatr_leader')).toBe(1);
+      expect(await s.queue.getJobSchedulersCount()).toBe(1);
+    } finally {
+      proxy.restore(); // let the processes shut down cleanly, also when the test failed mid-cut
+      await s.close();
+      await proxy.close();
+    }
   });
 
   it('uses the new sweep interval after a restart with a changed setting', async () => {

@@ -28,13 +28,16 @@ export class Scenario {
   readonly queuePrefix = `{${uniqueName('q')}}`;
   readonly core: CoreV1Api;
   readonly kubeconfigPath: string;
+  readonly apiServerUrl: string;
   readonly redisUrl: string;
   readonly queue: Queue;
   private readonly processes: EatrProcess[] = [];
+  private closing: Promise<void> | undefined;
 
   private constructor(readonly aws: FakeAwsEndpoint) {
     const h = harness();
     this.kubeconfigPath = h.kubeconfigPath;
+    this.apiServerUrl = h.apiServerUrl;
     this.redisUrl = h.redisUrl;
     this.core = kubeClients(h.kubeconfigPath).core;
     this.queue = new Queue(QUEUE_NAME, {
@@ -212,11 +215,15 @@ export class Scenario {
     return list.items.filter((e) => reason === undefined || e.reason === reason);
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.processes.map((p) => p.stop()));
-    await this.queue.obliterate({ force: true }).catch(() => undefined);
-    await this.queue.close();
-    await this.aws.stop();
+  /** Stops everything this scenario started. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all(this.processes.map((p) => p.stop()));
+      await this.queue.obliterate({ force: true }).catch(() => undefined);
+      await this.queue.close();
+      await this.aws.stop();
+    })();
+    return this.closing;
   }
 }
 
