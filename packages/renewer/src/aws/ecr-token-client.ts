@@ -71,9 +71,10 @@ export class SdkEcrTokenClient implements EcrTokenClient {
     const existing = this.clients.get(key);
     if (existing) return existing;
     if (this.clients.size >= MAX_CLIENTS) {
-      const [oldestKey, oldest] = this.clients.entries().next().value ?? [];
+      // Drop the oldest without destroy(): it would destroy the request handler, which every client
+      // (and STS) shares, and break their calls in flight. The GC takes the client itself.
+      const oldestKey = this.clients.keys().next().value;
       if (oldestKey !== undefined) this.clients.delete(oldestKey);
-      oldest?.destroy();
     }
     const config = {
       region,
