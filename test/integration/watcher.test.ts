@@ -42,6 +42,23 @@ describe('watcher', () => {
     expect(latencyMs).toBeLessThan(1000);
   });
 
+  it('keeps a quiet watch open with the default settings, and still acts at once after 40 s of silence', async () => {
+    await s.createCredentialSecret(EU);
+    await s.start('renewer');
+    const watcher = await s.start('watcher', leaseEnv('quiet')); // default watch timeout (5m)
+    await s.waitFor('leadership and synced watches', () => watcher.ready());
+    const ns = await s.createNamespace('quiet', []);
+    // Longer than client-node's own 30 s inactivity abort; the API server sends bookmarks only
+    // about once a minute, so nothing may arrive on these watches meanwhile.
+    await new Promise((r) => setTimeout(r, 40_000));
+    expect(await watcher.metricValue('eatr_watch_restarts_total')).toBe(0);
+    const started = Date.now();
+    await s.setLabels(ns, { [EU]: 'true' });
+    await s.waitForSecret(ns, EU, () => true, 5000); // no sweep runs for 5 minutes: the watch did it
+    console.log(`label-to-Secret latency after 40 s of silence: ${Date.now() - started} ms`);
+    expect(await watcher.metricValue('eatr_watch_restarts_total')).toBe(0);
+  }, 90_000);
+
   it('turns 100 rapid label flips into a bounded number of jobs and ends in the final state', async () => {
     await s.createCredentialSecret(EU);
     const renewer = await s.start('renewer');

@@ -41,7 +41,10 @@ export interface ResilientWatchOptions<T extends WatchedObject> {
   readonly backoffMaxMs?: number;
 }
 
+/** Why one watch ended, and the last resourceVersion it delivered (where a resume starts). */
 class WatchEnded extends Error {
+  resumeFrom: string | undefined;
+
   constructor(
     readonly reason: 'expired' | 'gone' | 'stall' | 'error',
     message: string,
@@ -49,6 +52,11 @@ class WatchEnded extends Error {
     super(message);
   }
 }
+
+/** A watch shorter than this that ends "normally" is treated as a failure (no hot loop). */
+const SHORTEST_HEALTHY_WATCH_MS = 1000;
+/** A watch that ran this long was healthy: the next failure backs off from the start again. */
+const HEALTHY_WATCH_MS = 10_000;
 
 /**
  * List, then watch from the list's resourceVersion, forever: a watch that ends normally resumes, a 410
@@ -93,34 +101,36 @@ export class ResilientWatch<T extends WatchedObject> {
     let failures = 0;
     let resourceVersion: string | undefined;
     while (!this.stopper.signal.aborted) {
+      const started = Date.now();
+      let ended: WatchEnded;
       try {
         resourceVersion ??= await this.relist();
-        const started = Date.now();
-        resourceVersion = await this.watchOnce(resourceVersion);
-        if (Date.now() - started > 10_000) failures = 0;
+        ended = await this.watchOnce(resourceVersion);
       } catch (error) {
-        if (this.stopped) break;
-        const ended =
-          error instanceof WatchEnded ? error : new WatchEnded('error', describeError(error));
-        if (ended.reason === 'expired') continue; // normal end of a watch: resume from the last version
-        if (ended.reason === 'gone') resourceVersion = undefined;
-        this.options.onRestart?.(ended.reason);
-        const delay =
-          ended.reason === 'gone'
-            ? 0
-            : backoffDelay(
-                failures++,
-                this.options.backoffBaseMs ?? 500,
-                this.options.backoffMaxMs ?? 30_000,
-              );
-        log.warn(
-          { resource, reason: ended.reason, err: ended.message, retryInMs: delay },
-          'watch restarting',
-        );
-        await sleep(delay, this.stopper.signal);
-        // After an error the stream may have missed events: relist unless the watch can resume.
-        if (ended.reason !== 'stall') resourceVersion = undefined;
+        ended = new WatchEnded('error', describeError(error)); // the list failed
       }
+      if (this.stopped) break;
+      const lastedMs = Date.now() - started;
+      if (lastedMs >= HEALTHY_WATCH_MS) failures = 0;
+      // A normal end or a stall resumes from the last version delivered; after 410 Gone or an error
+      // the stream may have missed events, so relist (which reports what changed meanwhile).
+      resourceVersion =
+        ended.reason === 'expired' || ended.reason === 'stall' ? ended.resumeFrom : undefined;
+      if (ended.reason === 'expired' && lastedMs >= SHORTEST_HEALTHY_WATCH_MS) continue;
+      this.options.onRestart?.(ended.reason);
+      const delay =
+        ended.reason === 'gone'
+          ? 0
+          : backoffDelay(
+              failures++,
+              this.options.backoffBaseMs ?? 500,
+              this.options.backoffMaxMs ?? 30_000,
+            );
+      log.warn(
+        { resource, reason: ended.reason, err: ended.message, lastedMs, retryInMs: delay },
+        'watch restarting',
+      );
+      await sleep(delay, this.stopper.signal);
     }
   }
 
@@ -162,22 +172,22 @@ export class ResilientWatch<T extends WatchedObject> {
     return resourceVersion;
   }
 
-  /** One watch from `resourceVersion`; resolves with the last version seen, or throws WatchEnded. */
-  private watchOnce(resourceVersion: string): Promise<string> {
+  /** One watch from `resourceVersion`, until it ends; resolves with why, and where to resume. */
+  private watchOnce(resourceVersion: string): Promise<WatchEnded> {
     const { kubeConfig, path, stallTimeoutMs } = this.options;
     let lastVersion = resourceVersion;
-    return new Promise<string>((resolve, reject) => {
+    return new Promise<WatchEnded>((resolve) => {
       let settled = false;
       let watchdog: NodeJS.Timeout | undefined;
       const onStop = () => finish(new WatchEnded('expired', 'stopped'));
-      const finish = (error?: WatchEnded) => {
+      const finish = (ended: WatchEnded) => {
         if (settled) return;
         settled = true;
         clearTimeout(watchdog);
         this.stopper.signal.removeEventListener('abort', onStop);
         this.current?.abort();
-        if (error) reject(error);
-        else resolve(lastVersion);
+        ended.resumeFrom = lastVersion;
+        resolve(ended);
       };
       const petWatchdog = () => {
         clearTimeout(watchdog);
@@ -208,11 +218,18 @@ export class ResilientWatch<T extends WatchedObject> {
             return finish(new WatchEnded('expired', 'watch ended'));
           if (kubeStatus(error) === 410)
             return finish(new WatchEnded('gone', 'resource version too old'));
+          if (error instanceof Error && error.name === 'TimeoutError')
+            return finish(new WatchEnded('stall', describeError(error)));
           finish(new WatchEnded('error', describeError(error)));
         });
       };
       petWatchdog();
-      new Watch(kubeConfig)
+      const watch = new Watch(kubeConfig);
+      // client-node's Watch aborts a stream that is quiet for 30 s (its private requestTimeoutMs),
+      // but the API server sends bookmarks only about once a minute: on a quiet cluster every watch
+      // would end that way. Our watchdog (stallTimeoutMs) is the one inactivity timeout.
+      (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = stallTimeoutMs + 5000;
+      watch
         .watch(
           path,
           {
