@@ -61,8 +61,9 @@ export class LeaseElector {
     this.stopper.abort();
     await this.running;
     if (this.leading) {
-      await this.release();
+      // Stop working first, then let a standby in: the other order gives a moment with two leaders.
       await this.setLeading(false);
+      await this.release();
     }
   }
 
