@@ -18,6 +18,9 @@ export function redisOptions(
     maxRetriesPerRequest: role === 'worker' ? null : 3,
     enableOfflineQueue: role === 'worker',
     retryStrategy: (times) => Math.min(times * 200, 5000),
+    // A producer sends no blocking commands, so a reply that takes 10 s means a dead (half-open)
+    // connection: drop it and reconnect rather than wait minutes for TCP to notice.
+    ...(role === 'producer' ? { socketTimeout: 10_000 } : {}),
   };
   const username = decodeURIComponent(url.username);
   const password =
