@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyKubeError, describeError, PermanentError } from './errors.js';
+import { classifyKubeError, describeError, PermanentError, RetryableError } from './errors.js';
 
 const apiError = (code: number, message = 'm') =>
   Object.assign(new Error(`HTTP-Code: ${code}`), { code, body: JSON.stringify({ message }) });
@@ -36,5 +36,26 @@ describe('describeError', () => {
       { namespace: 'a', registry: 'r' },
       'PermanentError',
     ]);
+  });
+});
+
+describe('EatrError.withContext', () => {
+  it('keeps the class, reason, message and cause, and takes the new place', () => {
+    const cause = new Error('AccessDenied');
+    const shared = new PermanentError('denied', 'denied', { registry: 'a.example' }, { cause });
+    const mine = shared.withContext({ namespace: 'team-b', registry: 'b.example' });
+    expect(mine).toBeInstanceOf(PermanentError);
+    expect(mine).toMatchObject({ errorClass: 'permanent', reason: 'denied', message: 'denied' });
+    expect(mine.context).toEqual({ namespace: 'team-b', registry: 'b.example' });
+    expect(mine.cause).toBe(cause);
+    expect(shared.context).toEqual({ registry: 'a.example' }); // the shared one is unchanged
+  });
+
+  it('keeps what the new context does not name', () => {
+    const error = new RetryableError('throttled', 'throttled', { registry: 'a.example' });
+    expect(error.withContext({ namespace: 'ns' }).context).toEqual({
+      registry: 'a.example',
+      namespace: 'ns',
+    });
   });
 });

@@ -27,6 +27,27 @@ export abstract class EatrError extends Error {
     this.reason = reason;
     this.context = context;
   }
+
+  /**
+   * The same failure attributed to another place: one token error is shared by every registry and
+   * namespace its credentials serve, and each must report it under its own name.
+   */
+  withContext(context: ErrorContext): this {
+    const Same = this.constructor as new (
+      message: string,
+      reason: string,
+      context: ErrorContext,
+      options?: { cause?: unknown },
+    ) => this;
+    return new Same(
+      this.message,
+      this.reason,
+      { ...this.context, ...context },
+      {
+        cause: this.cause,
+      },
+    );
+  }
 }
 
 /** Throttling, 5xx, timeouts, connection errors, optimistic-concurrency conflicts: retry with backoff. */

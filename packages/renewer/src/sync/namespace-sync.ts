@@ -429,7 +429,7 @@ export function asEatrError(error: unknown, context: ErrorContext): EatrError {
     error instanceof PermanentError ||
     error instanceof GoneError
   )
-    return error;
+    return error.withContext(context);
   const message = describeError(error);
   switch (classifyKubeError(error)) {
     case 'gone':
