@@ -246,6 +246,33 @@ describe('renewer', () => {
     ).toBeGreaterThanOrEqual(1);
   });
 
+  it('reports a broken credential Secret at once, while the Secret it wrote stays valid and untouched', async () => {
+    await s.createCredentialSecret(EU);
+    const renewer = await s.start('renewer');
+    const ns = await s.createNamespace('broken-creds', [EU]);
+    await s.enqueue(ns);
+    const good = await s.waitForSecret(ns, EU);
+
+    const name = `eatr-aws-credentials-${EU}`;
+    const creds = await s.core.readNamespacedSecret({ namespace: s.hostNamespace, name });
+    await s.core.replaceNamespacedSecret({
+      namespace: s.hostNamespace,
+      name,
+      body: { ...creds, data: undefined, stringData: { aws_access_key_id: KEYS.accessKeyId } },
+    });
+    await s.enqueue(ns); // what the watcher does when the credential Secret changes
+    const events = await s.waitFor('a TokenFailed Event', async () => {
+      const list = await s.events(ns, 'TokenFailed');
+      return list.length > 0 ? list : undefined;
+    });
+    expect(events[0]?.type).toBe('Warning');
+    expect(await renewer.metricValue('eatr_credential_errors_total', { registry: EU })).toBe(1);
+    expect((await s.readSecret(ns, EU))?.metadata?.resourceVersion).toBe(
+      good.metadata?.resourceVersion,
+    );
+    expect(s.aws.callCount({ action: 'GetAuthorizationToken' })).toBe(1);
+  });
+
   it('writes the Secret once its missing credential Secret is created', async () => {
     const renewer = await s.start('renewer');
     const ns = await s.createNamespace('nocreds', [EU]);

@@ -109,6 +109,13 @@ export class NamespaceSync {
     const actions = decideSecrets([...secrets.values()].map(observe), wants, this.now());
 
     const failures: EatrError[] = [];
+    // Credentials that cannot be resolved leave a fresh Secret alone, but the owner must hear about
+    // them now, not hours later when the Secret comes due.
+    credentials.forEach((creds, i) => {
+      const name = names[i];
+      if (creds.ok || !actions.some((a) => a.kind === 'leave' && a.secretName === name)) return;
+      failures.push(asEatrError(creds.error, { namespace, registry: registries[i]?.host }));
+    });
     const failedCreates = new Set<string>();
     await Promise.all(
       actions.map(async (action) => {
