@@ -207,6 +207,31 @@ describe('renewer', () => {
     expect(adopted.metadata?.labels?.['app.kubernetes.io/managed-by']).toBe('eatr');
   });
 
+  it('serves one registry per Secret name when the name template is a constant, and warns about the rest', async () => {
+    await s.createCredentialSecret(EU);
+    await s.createCredentialSecret(US, OTHER_KEYS);
+    await s.start('renewer', { EATR_SECRET_NAME_TEMPLATE: 'ecr-registry' }); // the CronJob recipe's style
+    const ns = await s.createNamespace('one-name', [EU, US]);
+    await s.enqueue(ns);
+    const first = await s.waitForSecret(ns, 'ecr-registry');
+    expect(first.metadata?.annotations?.['eatr.io/registry']).toBe(EU);
+    const events = await s.waitFor('a collision Event', async () => {
+      const list = await s.events(ns, 'SecretNameCollision');
+      return list.length > 0 ? list : undefined;
+    });
+    expect(events[0]?.type).toBe('Warning');
+    expect(events[0]?.message).toContain(US);
+
+    await s.enqueue(ns);
+    await s.drained();
+    await s.enqueue(ns);
+    await s.drained();
+    // The two registries do not take turns: the Secret is never rewritten.
+    const later = await s.readSecret(ns, 'ecr-registry');
+    expect(later?.metadata?.resourceVersion).toBe(first.metadata?.resourceVersion);
+    expect(s.aws.callCount({ action: 'GetAuthorizationToken', region: 'us-east-1' })).toBe(0);
+  });
+
   it('writes the Secret after ECR throttles twice', async () => {
     await s.createCredentialSecret(EU);
     s.aws.failNext(2, 'throttle');

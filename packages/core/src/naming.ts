@@ -47,3 +47,41 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 export function isValidSecretName(name: string): boolean {
   return name.length <= 253 && DNS_SUBDOMAIN.test(name);
 }
+
+/** A registry and the name of the Secret that serves it. */
+export interface NamedRegistry {
+  readonly registry: RegistryHost;
+  readonly secretName: string;
+}
+
+/** A registry left unserved because an earlier one already has its Secret name. */
+export interface SecretNameCollision extends NamedRegistry {
+  /** The registry host that keeps the name. */
+  readonly heldBy: string;
+}
+
+/**
+ * Names each registry's output Secret in one namespace. When the template gives two registries the
+ * same name (a constant, as the CronJob recipe's `ecr-<namespace>`, or `{{account}}` with two
+ * regions), the first keeps it and the others are collisions: one Secret cannot serve two
+ * registries, and letting them take turns would rewrite it on every sync.
+ */
+export function nameOutputSecrets(
+  template: string,
+  registries: readonly RegistryHost[],
+): { named: NamedRegistry[]; collisions: SecretNameCollision[] } {
+  const named: NamedRegistry[] = [];
+  const collisions: SecretNameCollision[] = [];
+  const holders = new Map<string, string>();
+  for (const registry of registries) {
+    const secretName = outputSecretName(template, registry);
+    const heldBy = holders.get(secretName);
+    if (heldBy === undefined) {
+      holders.set(secretName, registry.host);
+      named.push({ registry, secretName });
+    } else {
+      collisions.push({ registry, secretName, heldBy });
+    }
+  }
+  return { named, collisions };
+}

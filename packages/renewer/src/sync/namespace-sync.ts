@@ -13,7 +13,7 @@ import {
   desiredRegistries,
   kubeStatus,
   missingServiceAccounts,
-  outputSecretName,
+  nameOutputSecrets,
   type DesiredSecret,
   type EatrError,
   type ErrorContext,
@@ -25,6 +25,7 @@ import {
   type RenewerConfig,
   type RenewerMetrics,
   type SecretAction,
+  type SecretNameCollision,
 } from '@eatr/core';
 import type {
   CredentialResolver,
@@ -91,8 +92,10 @@ export class NamespaceSync {
       );
     }
 
-    const registries = desired.registries;
-    const names = registries.map((r) => outputSecretName(config.secretNameTemplate, r));
+    const { named, collisions } = nameOutputSecrets(config.secretNameTemplate, desired.registries);
+    await this.reportCollisions(namespace, collisions, log);
+    const registries = named.map((n) => n.registry);
+    const names = named.map((n) => n.secretName);
     const [secrets, credentials] = await Promise.all([
       this.readSecrets(namespace, names),
       this.resolveCredentials(registries),
@@ -360,6 +363,30 @@ export class NamespaceSync {
     if (missing.length > 0 && pullSecrets.length > 0)
       log.debug({ missing }, 'configured ServiceAccounts do not exist (yet)');
     return missing;
+  }
+
+  private async reportCollisions(
+    namespace: string,
+    collisions: readonly SecretNameCollision[],
+    log: Logger,
+  ): Promise<void> {
+    for (const c of collisions) {
+      log.warn(
+        {
+          registry: c.registry.host,
+          secret: c.secretName,
+          heldBy: c.heldBy,
+          decision: 'collision',
+        },
+        'the Secret name template gives this registry the name of another; it is not served',
+      );
+      await this.d.events.record({
+        namespace,
+        type: 'Warning',
+        reason: 'SecretNameCollision',
+        message: `Registries ${c.heldBy} and ${c.registry.host} both map to Secret ${c.secretName} under the name template "${this.d.config.secretNameTemplate}"; only ${c.heldBy} is served. Use {{registry}} in the template.`,
+      });
+    }
   }
 
   private async reportFailures(

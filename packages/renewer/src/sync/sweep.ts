@@ -7,7 +7,7 @@ import {
   desiredRegistries,
   enqueueSync,
   needsSync,
-  outputSecretName,
+  nameOutputSecrets,
   type DesiredSecret,
   type Logger,
   type ObservedSecret,
@@ -71,8 +71,8 @@ export async function sweep(d: SweepDependencies): Promise<SweepResult> {
     const observed = byNamespace.get(name) ?? [];
     if (registries.length === 0 && observed.length === 0) continue;
     if (registries.length > 0) optedIn++;
-    const desired: DesiredSecret[] = registries.map((r) => {
-      const secretName = outputSecretName(d.config.secretNameTemplate, r);
+    const { named } = nameOutputSecrets(d.config.secretNameTemplate, registries);
+    const desired: DesiredSecret[] = named.map(({ registry: r, secretName }) => {
       const current = observed.find((o) => o.name === secretName)?.annotations[
         CREDENTIALS_VERSION_ANNOTATION
       ];
