@@ -13,6 +13,34 @@ describe('classifyAwsError', () => {
     [sdkError('InvalidSignatureException', 403), 'invalid-credentials', false],
     [sdkError('ExpiredTokenException', 400), 'invalid-credentials', false],
     [sdkError('CredentialsProviderError'), 'no-credentials', false],
+    [
+      sdkError(
+        'CredentialsProviderError',
+        undefined,
+        'Could not load credentials from any providers',
+      ),
+      'no-credentials',
+      false,
+    ],
+    [
+      sdkError('CredentialsProviderError', undefined, 'Server responded with status: 404'),
+      'no-credentials',
+      false,
+    ],
+    [
+      sdkError('CredentialsProviderError', undefined, 'Server responded with status: 503'),
+      'error',
+      true,
+    ],
+    [
+      sdkError(
+        'CredentialsProviderError',
+        undefined,
+        'Error: connect ECONNREFUSED 169.254.170.2:80',
+      ),
+      'error',
+      true,
+    ],
     [sdkError('ServerException', 500), 'error', true],
     [sdkError('InternalFailure', 503), 'error', true],
     [sdkError('TimeoutError'), 'error', true],

@@ -40,7 +40,14 @@ export function classifyAwsError(error: unknown): { failure: AwsFailure; retry: 
   if (THROTTLING.has(name) || status === 429) return { failure: 'throttled', retry: true };
   if (DENIED.has(name)) return { failure: 'denied', retry: false };
   if (INVALID.has(name)) return { failure: 'invalid-credentials', retry: false };
-  if (name === 'CredentialsProviderError') return { failure: 'no-credentials', retry: false };
+  if (name === 'CredentialsProviderError') {
+    // The SDK's HTTP and process providers wrap transient failures (network errors, "Server
+    // responded with status: 503") in this error too: those are retried, not reported as missing.
+    const message = e.message ?? '';
+    return NETWORK.test(message) || /status: 5\d\d\b/.test(message)
+      ? { failure: 'error', retry: true }
+      : { failure: 'no-credentials', retry: false };
+  }
   if (status !== undefined && status >= 500) return { failure: 'error', retry: true };
   if (
     name === 'TimeoutError' ||
