@@ -7,6 +7,7 @@ import {
 } from '@kubernetes/client-node';
 import { describeError, kubeStatus, type Logger } from '@eatr/core';
 import { sleep } from '../watch/backoff.js';
+import { withTimeout } from '../with-timeout.js';
 
 export interface LeaseElectorOptions {
   readonly api: CoordinationV1Api;
@@ -193,14 +194,6 @@ export class LeaseElector {
       );
     }
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**

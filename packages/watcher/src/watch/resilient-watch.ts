@@ -1,5 +1,6 @@
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { describeError, kubeStatus, type Logger } from '@eatr/core';
+import { withTimeout } from '../with-timeout.js';
 import { backoffDelay, sleep } from './backoff.js';
 
 /** The part of a Kubernetes object a watch needs. */
@@ -140,7 +141,13 @@ export class ResilientWatch<T extends WatchedObject> {
     let _continue: string | undefined;
     let resourceVersion = '';
     do {
-      const page = await this.options.list({ limit: 500, ...(_continue ? { _continue } : {}) });
+      // A page that hangs (an API server failing over) must not stop the watch for good. Only the
+      // fetch is bounded: an abandoned page has no effect, as differences are applied below.
+      const page = await withTimeout(
+        this.options.list({ limit: 500, ...(_continue ? { _continue } : {}) }),
+        this.options.stallTimeoutMs,
+        `list page did not arrive within ${this.options.stallTimeoutMs} ms`,
+      );
       items.push(...page.items);
       resourceVersion ||= page.metadata?.resourceVersion ?? '';
       _continue = page.metadata?._continue;
