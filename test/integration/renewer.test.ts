@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
-import { QUEUE_NAME, SYNC_JOB, createQueue, enqueueSync } from '@eatr/core';
+import { QUEUE_NAME, SYNC_JOB } from '@eatr/core';
 import {
   KEYS,
   OTHER_KEYS,
@@ -240,33 +240,6 @@ describe('renewer', () => {
     await s.enqueue(ns);
     await s.waitForSecret(ns, EU, () => true, 30_000);
     expect(s.aws.callCount({ action: 'GetAuthorizationToken' })).toBe(3);
-  });
-
-  it('runs a sync waiting out a retry backoff at once when the namespace changes again', async () => {
-    await s.createCredentialSecret(EU);
-    s.aws.failNext(1, 'throttle');
-    await s.start('renewer', { EATR_ECR_MAX_ATTEMPTS: '1' }); // one SDK attempt: the job fails
-    // Enqueue as the watcher does, with a long backoff: the throttled sync waits 30-60 s to retry.
-    const watcherQueue = createQueue(
-      { url: s.redisUrl },
-      { prefix: s.queuePrefix, jobAttempts: 5, jobBackoffMs: 60_000 },
-    );
-    try {
-      const ns = await s.createNamespace('backoff', [EU]);
-      await enqueueSync(watcherQueue, { namespace: ns, reason: 'namespace' });
-      await s.waitFor(
-        'the sync to wait in backoff',
-        async () => (await s.queue.getDelayedCount()) === 1,
-      );
-      expect(await s.readSecret(ns, EU)).toBeUndefined();
-
-      // The next change to the namespace: the waiting sync runs now, not in a minute.
-      await enqueueSync(watcherQueue, { namespace: ns, reason: 'namespace' });
-      await s.waitForSecret(ns, EU, () => true, 10_000);
-      expect(s.aws.callCount({ action: 'GetAuthorizationToken' })).toBe(2);
-    } finally {
-      await watcherQueue.close();
-    }
   });
 
   it('keeps the previous Secret on AccessDenied, raises an Event, and does not retry in a storm', async () => {

@@ -58,14 +58,7 @@ export async function enqueueSync(queue: Queue, data: SyncJobData, delayMs = 0):
   const jobId = `sync-${data.namespace}-${randomUUID()}`;
   const job = await queue.add(SYNC_JOB, syncJobData.parse(data), {
     jobId,
-    // keepLastIfActive: an add while a sync runs queues one more after it (at most one waiting).
-    // reschedule: an add while the sync waits out a retry backoff runs it now (a label change must
-    // not wait minutes behind a throttled attempt); it keeps its attempt count.
-    deduplication: {
-      id: syncDeduplicationId(data.namespace),
-      keepLastIfActive: true,
-      reschedule: true,
-    },
+    deduplication: { id: syncDeduplicationId(data.namespace), keepLastIfActive: true },
     ...(delayMs > 0 ? { delay: delayMs } : {}),
   });
   return job.id === jobId;
