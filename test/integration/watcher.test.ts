@@ -91,7 +91,12 @@ describe('watcher', () => {
     // A sync that was running when more changes came is followed by one more (keepLastIfActive), so
     // syncs can exceed jobs added, but never approach one per change.
     expect(syncs).toBeLessThan(101);
-    expect(await renewer.metricValue('eatr_syncs_total', { result: 'success' })).toBe(syncs);
+    // Every sync of this namespace went through without a retry or failure. (The metric also counts
+    // startup syncs of other tests' namespaces in the shared cluster, so read this one's log lines.)
+    const troubles = renewer.logs.filter(
+      (l) => l.namespace === ns && (l.level === 'warn' || l.level === 'error'),
+    );
+    expect(troubles).toEqual([]);
 
     await s.setLabels(ns, { [EU]: null });
     await s.waitFor('the Secret to go', async () => (await s.readSecret(ns, EU)) === undefined);
