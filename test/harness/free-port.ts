@@ -1,4 +1,18 @@
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
+
+/** Listens on 127.0.0.1 on a port the kernel picks, and resolves with that port. */
+export async function listenOnLoopback(server: Server): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no TCP address to read');
+  return address.port;
+}
 
 /**
  * A TCP port on 127.0.0.1 that nothing listens on right now (the kernel picks it). Another process
@@ -6,12 +20,7 @@ import { createServer } from 'node:net';
  */
 export async function freePort(): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
+  const port = await listenOnLoopback(server);
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no TCP address to read');
-  return address.port;
+  return port;
 }

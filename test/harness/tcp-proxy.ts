@@ -1,4 +1,5 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { listenOnLoopback } from './free-port.js';
 
 /**
  * A loopback TCP forwarder that a test can cut, to put one process on the far side of a network
@@ -22,16 +23,7 @@ export class TcpProxy {
   /** Listens on a free loopback port and forwards to `target`. */
   static async start(target: { host: string; port: number }): Promise<TcpProxy> {
     const server = createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('no TCP address to read');
-    const proxy = new TcpProxy(server, address.port);
+    const proxy = new TcpProxy(server, await listenOnLoopback(server));
     server.on('connection', (client) => proxy.forward(client, target));
     return proxy;
   }

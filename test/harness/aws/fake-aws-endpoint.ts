@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { listenOnLoopback } from '../free-port.js';
 import { AwsServiceError, MESSAGES } from './aws-errors.js';
 import type { AwsErrorKind, AwsService } from './aws-errors.js';
 import { CallLog } from './call-log.js';
@@ -91,15 +91,7 @@ export class FakeAwsEndpoint {
   /** Starts listening on 127.0.0.1 on a free port. */
   static async start(options: FakeAwsEndpointOptions = {}): Promise<FakeAwsEndpoint> {
     const server = createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const { port } = server.address() as AddressInfo;
-    const endpoint = new FakeAwsEndpoint(server, port, options);
+    const endpoint = new FakeAwsEndpoint(server, await listenOnLoopback(server), options);
     endpoint.attach();
     return endpoint;
   }
