@@ -1,9 +1,9 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { listenOnLoopback } from './free-port.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 let echo: Server;
-let echoPort: number;
 const echoSockets = new Set<Socket>();
 let proxy: TcpProxy;
 const clients: Socket[] = [];
@@ -14,11 +14,7 @@ beforeEach(async () => {
     socket.on('error', () => undefined);
     socket.pipe(socket);
   });
-  await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
-  const address = echo.address();
-  if (address === null || typeof address === 'string') throw new Error('no address');
-  echoPort = address.port;
-  proxy = await TcpProxy.start({ host: '127.0.0.1', port: echoPort });
+  proxy = await TcpProxy.start({ host: '127.0.0.1', port: await listenOnLoopback(echo) });
 });
 
 afterEach(async () => {
