@@ -30,12 +30,12 @@ done
 # leaves the workspace's own node_modules as they are. --offline: everything is in the store already.
 pnpm --config.inject-workspace-packages=true --filter @eatr/watcher deploy --prod --offline "$out" >&2
 
-# Keep what runs: drop TypeScript sources, declarations and build metadata of eatr's own packages
-# (the .js.map files stay, for stack traces with --enable-source-maps).
+# Keep what runs: drop TypeScript sources, declarations, source maps (production runs without
+# --enable-source-maps, so nothing would read them) and build metadata of eatr's own packages.
 for dir in "$out" "$out"/node_modules/.pnpm/@eatr+*/node_modules/@eatr/*; do
   [ -d "$dir" ] || continue
   rm -rf "$dir/src" "$dir"/tsconfig*.json
-  find "$dir/dist" \( -name '*.d.ts' -o -name '*.d.ts.map' -o -name '.tsbuildinfo' \) -type f -exec rm -f {} +
+  find "$dir/dist" \( -name '*.d.ts' -o -name '*.map' -o -name '.tsbuildinfo' \) -type f -exec rm -f {} +
 done
 rm -f "$out/pnpm-lock.yaml"
 

@@ -86,6 +86,11 @@ describe('docker/build-bundle.sh (the image contents)', () => {
     ]) {
       await expect(stat(join(dir, 'src')), dir).rejects.toThrow();
       await expect(stat(join(dir, 'dist/index.js')), dir).resolves.toBeDefined();
+      // The image runs without --enable-source-maps, so source maps would be dead weight.
+      const maps = (await readdir(join(dir, 'dist'), { recursive: true })).filter((f) =>
+        f.endsWith('.map'),
+      );
+      expect(maps, dir).toEqual([]);
     }
     const manifest = JSON.parse(await readFile(join(bundle, 'package.json'), 'utf8')) as {
       name: string;

@@ -132,7 +132,12 @@ describe('helm template: defaults', () => {
       expect(env.get('EATR_METRICS_PORT')).toBe('5000');
       expect(env.get('POD_NAME')).toBe('field:metadata.name');
       expect(env.has('EATR_REDIS_PASSWORD')).toBe(false);
+      expect(env.get('EATR_KUBE_API_QPS')).toBe('50');
+      expect(env.get('EATR_KUBE_API_BURST')).toBe('100');
     }
+    // 75% of the default memory limits, 256Mi and 384Mi.
+    expect(envOf(watcher).get('NODE_OPTIONS')).toBe('--max-old-space-size=192');
+    expect(envOf(renewer).get('NODE_OPTIONS')).toBe('--max-old-space-size=288');
     expect(envOf(watcher).get('EATR_LEADER_ELECTION_NAMESPACE')).toBe('ci-cd');
     expect(envOf(renewer).get('EATR_SERVICE_ACCOUNTS')).toBe('default');
     expect(envOf(renewer).get('AWS_EC2_METADATA_DISABLED')).toBe('true');
@@ -143,6 +148,7 @@ describe('helm template: defaults', () => {
     // Read by the Node runtime or the AWS SDK, not by eatr's own settings.
     const runtime = new Set([
       'NODE_EXTRA_CA_CERTS',
+      'NODE_OPTIONS',
       'AWS_EC2_METADATA_DISABLED',
       'AWS_REGION',
       'AWS_ROLE_ARN',
@@ -283,6 +289,56 @@ describe('helm template: defaults', () => {
 });
 
 describe('helm template: value combinations', () => {
+  it('passes the Kubernetes API rate limit to both components', async () => {
+    const objects = await render({ values: { config: { kubeApi: { qps: 0, burst: 2000 } } } });
+    for (const name of ['eatr-watcher', 'eatr-renewer']) {
+      const env = envOf(find(objects, 'Deployment', name));
+      expect([name, env.get('EATR_KUBE_API_QPS'), env.get('EATR_KUBE_API_BURST')]).toEqual([
+        name,
+        '0',
+        '2000',
+      ]);
+    }
+  });
+
+  it.each<[string, string | undefined]>([
+    ['384Mi', '--max-old-space-size=288'],
+    ['1Gi', '--max-old-space-size=768'],
+    ['1.5Gi', '--max-old-space-size=1152'],
+    ['512M', '--max-old-space-size=366'], // 512e6 bytes = 488.3 MiB
+    ['2G', '--max-old-space-size=1430'],
+    ['1Ti', undefined],
+    ['402653184', undefined],
+    ['lots', undefined],
+  ])(
+    'sizes the Node heap to 75%% of a %s memory limit (or leaves NODE_OPTIONS out)',
+    async (memory, expected) => {
+      const resources = { requests: { memory: '64Mi' }, limits: { memory } };
+      const objects = await render({
+        values: { watcher: { resources }, renewer: { resources } },
+      });
+      for (const name of ['eatr-watcher', 'eatr-renewer'])
+        expect([name, envOf(find(objects, 'Deployment', name)).get('NODE_OPTIONS')]).toEqual([
+          name,
+          expected,
+        ]);
+    },
+  );
+
+  it('leaves NODE_OPTIONS out without a memory limit, and to extraEnv when it sets one', async () => {
+    const objects = await render({
+      values: {
+        watcher: { resources: { requests: { memory: '64Mi' }, limits: null } },
+        renewer: { extraEnv: [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=1000' }] },
+      },
+    });
+    expect(envOf(find(objects, 'Deployment', 'eatr-watcher')).has('NODE_OPTIONS')).toBe(false);
+    const renewer = find(objects, 'Deployment', 'eatr-renewer');
+    expect(containers(renewer)[0]?.env?.filter((e) => e.name === 'NODE_OPTIONS')).toEqual([
+      { name: 'NODE_OPTIONS', value: '--max-old-space-size=1000' },
+    ]);
+  });
+
   it('uses an external Redis: URL, password from a Secret, TLS CA, and no bundled Redis', async () => {
     const objects = await render({ values: EVERYTHING });
     expect(objects.filter((o) => o.metadata.name.startsWith('eatr-redis'))).toEqual([]);
@@ -475,14 +531,19 @@ describe('helm template: RBAC', () => {
       {
         apiGroups: [''],
         resources: ['secrets'],
-        verbs: ['get', 'list', 'create', 'update', 'delete'],
+        verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'],
       },
-      { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['list', 'update'] },
-      { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list'] },
+      {
+        apiGroups: [''],
+        resources: ['serviceaccounts'],
+        verbs: ['get', 'list', 'watch', 'patch'],
+      },
+      { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create'] },
     ]);
     expect(rules('ClusterRole', 'eatr-watcher')).toEqual([
       { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] },
+      { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['list', 'watch'] },
     ]);
     expect(rules('Role', 'eatr-watcher-credentials')).toEqual([
       { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] },

@@ -70,6 +70,11 @@ describe('values.schema.json', () => {
     [{ proxy: { httpsProxy: 'proxy.corp:3128' } }, "at '/proxy/httpsProxy'"],
     [{ aws: { webIdentity: { roleArn: 'eatr-role' } } }, "at '/aws/webIdentity/roleArn'"],
     [{ image: { digest: 'latest' } }, "at '/image/digest'"],
+    [{ config: { kubeApi: { qps: -1 } } }, "at '/config/kubeApi/qps': minimum: got -1, want 0"],
+    [{ config: { kubeApi: { qps: 'fast' } } }, "at '/config/kubeApi/qps'"],
+    [{ config: { kubeApi: { burst: 0 } } }, "at '/config/kubeApi/burst': minimum: got 0, want 1"],
+    [{ config: { kubeApi: { burst: 1.5 } } }, "at '/config/kubeApi/burst'"],
+    [{ config: { kubeApi: { qpd: 5 } } }, "additional properties 'qpd' not allowed"],
   ])('refuses %j', async (values, message) => {
     const error = await renderError({ values });
     expect(error).toContain("values don't meet the specifications of the schema");
@@ -84,11 +89,13 @@ describe('values.schema.json', () => {
             renewalInterval: '1h30m',
             logLevel: 3,
             registries: ['123456789012.dkr.ecr.eu-west-1.amazonaws.com'],
+            kubeApi: { qps: 1000, burst: 2000 }, // the speed settings for a large API server
           },
           watcher: { replicas: 2, leaderElection: { leaseDuration: '1.5s' } },
           renewer: {
             patchServiceAccounts: ['*'],
             secretNameTemplate: 'ecr-{{account}}-{{region}}',
+            concurrency: 32,
           },
           podSecurityContext: { runAsUser: 10001, runAsGroup: 10001, runAsNonRoot: true },
         },

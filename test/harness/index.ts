@@ -26,3 +26,5 @@ export type { RedisServerOptions } from './redis-server.js';
 export { writeServiceAccountKubeconfig } from './service-account-kubeconfig.js';
 export type { ServiceAccountKubeconfigOptions } from './service-account-kubeconfig.js';
 export { uniqueName } from './unique-name.js';
+export { apiRequestCounts, requestDelta } from './api-requests.js';
+export type { RequestCounts } from './api-requests.js';

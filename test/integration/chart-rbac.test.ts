@@ -422,7 +422,7 @@ describe("what the chart's RBAC refuses", () => {
     expect(wrong).toEqual([]);
   }
 
-  it('the watcher: watch namespaces, read credential Secrets in the host namespace, hold its Lease; nothing else', async () => {
+  it('the watcher: watch namespaces and the wired ServiceAccounts, read credential Secrets in the host namespace, hold its Lease; nothing else', async () => {
     const { namespace, host } = release;
     const kubeconfig = await kubeconfigForServiceAccount(namespace, 'eatr-watcher');
     const rbac = 'rbac.authorization.k8s.io';
@@ -432,6 +432,10 @@ describe("what the chart's RBAC refuses", () => {
       [true, { verb: 'watch', resource: 'namespaces' }],
       [true, { verb: 'list', resource: 'secrets', namespace: host }],
       [true, { verb: 'watch', resource: 'secrets', namespace: host }],
+      // The wired ServiceAccounts, to repair their imagePullSecrets at once; it never writes them.
+      [true, { verb: 'list', resource: 'serviceaccounts' }],
+      [true, { verb: 'watch', resource: 'serviceaccounts' }],
+      [false, { verb: 'patch', resource: 'serviceaccounts', namespace: team }],
       [true, { verb: 'create', ...lease }],
       [true, { verb: 'get', ...lease, name: 'eatr-watcher' }],
       [true, { verb: 'update', ...lease, name: 'eatr-watcher' }],
@@ -506,12 +510,18 @@ describe("what the chart's RBAC refuses", () => {
       // RBAC cannot leave one namespace out of a cluster-wide grant: the renewer can also write in
       // the host namespace (docs/deploy.md says so).
       [true, { verb: 'update', resource: 'secrets', namespace: host }],
+      // Watch caches: eatr's Secrets, the wired ServiceAccounts, namespaces (no request per sync).
+      [true, { verb: 'watch', resource: 'secrets' }],
+      [true, { verb: 'watch', resource: 'serviceaccounts' }],
+      [true, { verb: 'watch', resource: 'namespaces' }],
       [true, { verb: 'list', resource: 'serviceaccounts', namespace: team }],
-      [true, { verb: 'update', resource: 'serviceaccounts', namespace: team, name: 'default' }],
+      [true, { verb: 'get', resource: 'serviceaccounts', namespace: team, name: 'default' }],
+      // Only imagePullSecrets changes, as a patch; never a full replace.
+      [true, { verb: 'patch', resource: 'serviceaccounts', namespace: team, name: 'default' }],
+      [false, { verb: 'update', resource: 'serviceaccounts', namespace: team, name: 'default' }],
       [true, { verb: 'get', resource: 'namespaces', name: team }],
       [true, { verb: 'list', resource: 'namespaces' }],
       [true, { verb: 'create', resource: 'events', namespace: team }],
-      [false, { verb: 'watch', resource: 'secrets' }],
       [false, { verb: 'patch', resource: 'secrets', namespace: team }],
       [false, { verb: 'deletecollection', resource: 'secrets', namespace: team }],
       [false, { verb: 'create', resource: 'serviceaccounts', namespace: team }],

@@ -228,10 +228,37 @@ Environment both components read. Call with the root context.
   value: {{ .Values.config.jobAttempts | quote }}
 - name: EATR_JOB_BACKOFF
   value: {{ .Values.config.jobBackoff | quote }}
+- name: EATR_KUBE_API_QPS
+  value: {{ .Values.config.kubeApi.qps | quote }}
+- name: EATR_KUBE_API_BURST
+  value: {{ .Values.config.kubeApi.burst | quote }}
 {{- if and (not .Values.redis.enabled) .Values.externalRedis.tls.caSecret }}
 - name: NODE_EXTRA_CA_CERTS
   value: /etc/eatr/redis-ca/ca.crt
 {{- end }}
+{{- end -}}
+
+{{/*
+NODE_OPTIONS sizing V8's old space to 75% of the container memory limit. Without it V8 sizes its heap
+from the node's memory, not the limit, so a busy process is OOM-killed instead of collecting garbage;
+the other 25% is left for code, buffers and native memory. Renders nothing when limits.memory is
+unset or not in Mi, Gi, M or G, or when extraEnv sets NODE_OPTIONS itself.
+Call with (dict "resources" .Values.watcher.resources "extraEnv" .Values.watcher.extraEnv).
+*/}}
+{{- define "eatr.nodeOptionsEnv" -}}
+{{- $memory := "" -}}
+{{- with .resources }}{{ with .limits }}{{ with .memory }}{{ $memory = toString . }}{{ end }}{{ end }}{{ end -}}
+{{- $overridden := false -}}
+{{- range .extraEnv }}{{ if eq (toString .name) "NODE_OPTIONS" }}{{ $overridden = true }}{{ end }}{{ end -}}
+{{- if and (not $overridden) (regexMatch "^[0-9]+(\\.[0-9]+)?(Mi|Gi|M|G)$" $memory) -}}
+{{- $unit := regexReplaceAll "^[0-9.]+" $memory "" -}}
+{{- $mib := mulf (float64 (trimSuffix $unit $memory)) (get (dict "Mi" 1.0 "Gi" 1024.0 "M" 0.95367431640625 "G" 953.67431640625) $unit) -}}
+{{- $heap := int (floor (mulf $mib 0.75)) -}}
+{{- if gt $heap 0 -}}
+- name: NODE_OPTIONS
+  value: {{ printf "--max-old-space-size=%d" $heap | quote }}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{/*

@@ -1,10 +1,10 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import {
   EventRecorder,
   HealthServer,
-  PermanentError,
   QUEUE_NAME,
   SWEEP_JOB,
   SYNC_JOB,
@@ -13,7 +13,6 @@ import {
   createQueue,
   createRegistry,
   createRenewerMetrics,
-  enqueueSync,
   loadKubeConfig,
   redisOptions,
   syncJobData,
@@ -26,7 +25,11 @@ import { createRequestHandler } from './aws/proxy.js';
 import { SdkEcrTokenClient, type EcrTokenClient } from './aws/ecr-token-client.js';
 import { CredentialResolver } from './credentials/credential-resolver.js';
 import { registerExpiryGauge } from './expiry-gauge.js';
-import { NamespaceSync, asEatrError } from './sync/namespace-sync.js';
+import { ClusterCache } from './cache/cluster-cache.js';
+import { BlockedStore } from './sync/blocked-store.js';
+import { asEatrError } from './sync/eatr-error.js';
+import { NamespaceSync } from './sync/namespace-sync.js';
+import { SeriesTracker } from './sync/series-tracker.js';
 import { sweep } from './sync/sweep.js';
 import { TokenCache } from './tokens/token-cache.js';
 import { TokenService } from './tokens/token-service.js';
@@ -51,6 +54,8 @@ export class Renewer implements Closable {
   private constructor(
     private readonly worker: Worker,
     private readonly queue: Queue,
+    private readonly cache: ClusterCache,
+    private readonly redis: Redis,
     private readonly health: HealthServer | undefined,
     private readonly ecr: EcrTokenClient,
     private readonly log: Logger,
@@ -61,7 +66,7 @@ export class Renewer implements Closable {
     return this.health?.port;
   }
 
-  /** Ready once the worker is connected and taking jobs. */
+  /** Ready once every watch cache has listed and the worker is connected and taking jobs. */
   get isReady(): boolean {
     return this.ready;
   }
@@ -71,11 +76,22 @@ export class Renewer implements Closable {
     log: Logger,
     options: RenewerOptions = {},
   ): Promise<Renewer> {
-    const kc = loadKubeConfig(config.kubeconfig);
+    const kc = loadKubeConfig(config.kubeconfig, config.kubeApi);
     const core = kc.makeApiClient(CoreV1Api);
     const registry = options.registry ?? createRegistry('renewer', VERSION);
     const metrics = createRenewerMetrics(registry);
-    registerExpiryGauge(registry, core, log);
+    const series = new SeriesTracker(metrics);
+    const cache = new ClusterCache({
+      kubeConfig: kc,
+      core,
+      hostNamespace: config.hostNamespace,
+      serviceAccounts: config.serviceAccounts,
+      watchTimeoutMs: config.watchTimeoutMs,
+      log,
+      onNamespaceDeleted: (namespace) => series.dropNamespace(namespace),
+      onRestart: (resource) => log.debug({ resource }, 'renewer watch restarted'),
+    });
+    registerExpiryGauge(registry, cache);
 
     const ecr =
       options.ecr ??
@@ -89,25 +105,34 @@ export class Renewer implements Closable {
       metrics,
     );
     const events = new EventRecorder(core, 'renewer', config.podName, log);
-    const sync = new NamespaceSync({
-      core,
-      config,
-      credentials: new CredentialResolver(core, config.hostNamespace, config.usePodIdentity),
-      tokens,
-      events,
-      metrics,
-      log,
-    });
-
     const queue = createQueue(redisOptions(config, 'producer'), {
       prefix: config.queuePrefix,
       jobAttempts: config.jobAttempts,
       jobBackoffMs: config.jobBackoffMs,
     });
+    const credentials = new CredentialResolver(cache, config.hostNamespace, config.usePodIdentity);
+    const blockedRedis = new Redis(redisOptions(config, 'producer'));
+    blockedRedis.on('error', (error) =>
+      log.debug({ err: error.message }, 'redis connection error'),
+    );
+    const blocked = new BlockedStore(blockedRedis, config.queuePrefix);
+    const sync = new NamespaceSync({
+      core,
+      config,
+      cache,
+      credentials,
+      tokens,
+      events,
+      metrics,
+      series,
+      blocked,
+      log,
+    });
     const evictionWarning = await checkEvictionPolicy(redisOptions(config, 'producer'));
     if (evictionWarning) log.warn(evictionWarning);
 
-    const processor = (job: Job) => runJob(job, { sync, queue, core, config, metrics, log });
+    const processor = (job: Job) =>
+      runJob(job, { sync, queue, core, cache, credentials, blocked, config, metrics, log });
     const worker = new Worker(QUEUE_NAME, processor, {
       connection: redisOptions(config, 'worker'),
       prefix: config.queuePrefix,
@@ -138,8 +163,13 @@ export class Renewer implements Closable {
             isHealthy: () => !worker.closing,
           })
         : undefined;
-    const renewer = new Renewer(worker, queue, health, ecr, log);
+    const renewer = new Renewer(worker, queue, cache, blockedRedis, health, ecr, log);
     holder.renewer = renewer;
+    // Jobs read the caches: take none before every watch has listed.
+    cache.start();
+    const listing = performance.now();
+    await cache.synced();
+    log.info({ durationMs: Math.round(performance.now() - listing) }, 'watch caches listed');
     void worker.run();
     await worker.waitUntilReady();
     renewer.ready = true;
@@ -160,7 +190,9 @@ export class Renewer implements Closable {
     this.closing ??= (async () => {
       this.ready = false;
       await this.worker.close();
+      await this.cache.stop();
       await this.queue.close();
+      this.redis.disconnect();
       await this.health?.close();
       if (this.ecr instanceof SdkEcrTokenClient) this.ecr.destroy();
       this.log.info('renewer stopped');
@@ -173,6 +205,9 @@ interface JobContext {
   readonly sync: NamespaceSync;
   readonly queue: Queue;
   readonly core: CoreV1Api;
+  readonly cache: ClusterCache;
+  readonly credentials: CredentialResolver;
+  readonly blocked: BlockedStore;
   readonly config: RenewerConfig;
   readonly metrics: RenewerMetrics;
   readonly log: Logger;
@@ -186,6 +221,9 @@ async function runJob(job: Job, c: JobContext): Promise<unknown> {
       const result = await sweep({
         core: c.core,
         queue: c.queue,
+        cache: c.cache,
+        credentials: c.credentials,
+        blocked: c.blocked,
         config: c.config,
         metrics: c.metrics,
         log: c.log,
@@ -208,16 +246,18 @@ async function runJob(job: Job, c: JobContext): Promise<unknown> {
   const { namespace } = parsed.data;
   const stopTimer = c.metrics.syncDuration.startTimer();
   try {
-    const result = await c.sync.run(namespace);
+    const result = await c.sync.run(parsed.data);
     c.metrics.syncs.inc({ result: result.result });
-    if (result.followUpDelayMs !== undefined)
-      await enqueueSync(c.queue, { namespace, reason: 'follow-up' }, result.followUpDelayMs);
+    c.log.debug(
+      { namespace, reason: parsed.data.reason, result: result.result, actions: result.actions },
+      'sync done',
+    );
     return result;
   } catch (error) {
     const failure = asEatrError(error, { namespace });
     c.metrics.syncs.inc({ result: failure.errorClass });
     if (failure.errorClass === 'gone') return { result: 'gone' };
-    if (failure instanceof PermanentError) {
+    if (failure.errorClass === 'permanent') {
       c.log.error(
         { namespace, reason: failure.reason, err: failure.message },
         'sync failed permanently',

@@ -1,25 +1,58 @@
-import { describeError, type Logger, type SyncReason } from '@eatr/core';
-import { backoffDelay, sleep } from './watch/backoff.js';
+import {
+  backoffDelay,
+  describeError,
+  mergeSyncData,
+  sleep,
+  type Logger,
+  type SyncReason,
+  type WaitForVersion,
+} from '@eatr/core';
 
 /**
  * Namespaces waiting to be enqueued. Watch handlers only add here, so a Redis outage never loses an
  * event: the flush loop retries with backoff until every namespace is enqueued.
  */
 export class PendingSyncs {
-  /** Latest reason per namespace, with a generation that tells a newer add from the one in flight. */
-  private readonly pending = new Map<string, { reason: SyncReason; generation: number }>();
+  /**
+   * Latest reason and newest versions to wait for per namespace, with a generation that tells a newer
+   * add from the one in flight.
+   */
+  private readonly pending = new Map<
+    string,
+    { reason: SyncReason; waitFor: readonly WaitForVersion[] | undefined; generation: number }
+  >();
   private generation = 0;
   private readonly stopper = new AbortController();
   private wake: (() => void) | undefined;
   private running: Promise<void> | undefined;
 
   constructor(
-    private readonly enqueue: (namespace: string, reason: SyncReason) => Promise<void>,
+    private readonly enqueue: (
+      namespace: string,
+      reason: SyncReason,
+      waitFor?: readonly WaitForVersion[],
+    ) => Promise<void>,
     private readonly log: Logger,
   ) {}
 
-  add(namespace: string, reason: SyncReason): void {
-    this.pending.set(namespace, { reason, generation: ++this.generation });
+  add(namespace: string, reason: SyncReason, waitFor?: readonly WaitForVersion[]): void {
+    const previous = this.pending.get(namespace);
+    const incoming = { namespace, reason, ...(waitFor ? { waitFor: [...waitFor] } : {}) };
+    const merged = previous
+      ? mergeSyncData(
+          {
+            namespace,
+            reason: previous.reason,
+            ...(previous.waitFor ? { waitFor: [...previous.waitFor] } : {}),
+          },
+          incoming,
+        )
+      : incoming;
+    this.pending.set(namespace, {
+      reason: merged.reason,
+      waitFor: merged.waitFor,
+      generation: ++this.generation,
+    });
     this.wake?.();
   }
 
@@ -52,9 +85,9 @@ export class PendingSyncs {
         continue;
       }
       try {
-        for (const [namespace, { reason, generation }] of [...this.pending]) {
+        for (const [namespace, { reason, waitFor, generation }] of [...this.pending]) {
           if (this.stopped) return;
-          await this.enqueue(namespace, reason);
+          await this.enqueue(namespace, reason, waitFor);
           // An event that arrived while this one was being enqueued stays pending: the job just added
           // may already be running on the state from before it.
           if (this.pending.get(namespace)?.generation === generation)

@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import {
   CoordinationV1Api,
   CoreV1Api,
-  type V1Namespace,
   type V1Secret,
+  type V1ServiceAccount,
 } from '@kubernetes/client-node';
 import { Gauge, type Registry } from 'prom-client';
 import type { Queue } from 'bullmq';
@@ -13,24 +14,99 @@ import {
   VERSION,
   createQueue,
   createRegistry,
+  ResilientWatch,
+  SERVICE_ACCOUNT_ANNOTATION,
   createWatcherMetrics,
   describeError,
   desiredRegistries,
+  enqueueSweep,
+  nameOutputSecrets,
   enqueueSync,
   loadKubeConfig,
+  projectNamespace,
   redisOptions,
   registryOfCredentialSecret,
+  sleep,
+  type CachedNamespace,
   type Closable,
   type GlobalRegistries,
   type Logger,
   type SyncReason,
+  type WaitForVersion,
+  type WatchEventType,
   type WatcherConfig,
   type WatcherMetrics,
 } from '@eatr/core';
 import { LeaseElector } from './leader/lease-elector.js';
 import { PendingSyncs } from './pending-syncs.js';
-import { sleep } from './watch/backoff.js';
-import { ResilientWatch, type WatchEventType } from './watch/resilient-watch.js';
+
+/** A credential Secret as the watcher keeps it: a digest of its data, never the keys. */
+interface WatchedCredentials {
+  readonly metadata: { readonly name: string; readonly resourceVersion: string };
+  readonly dataDigest: string;
+}
+
+/** A wired ServiceAccount as the watcher keeps it: its pull Secret names. */
+interface WatchedServiceAccount {
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace: string;
+    readonly resourceVersion: string;
+  };
+  readonly pullSecrets: readonly string[];
+  /** The entries eatr recorded as its own (its annotation). */
+  readonly addedByEatr: readonly string[];
+}
+
+function projectCredentials(raw: unknown): WatchedCredentials {
+  const secret = raw as V1Secret;
+  const name = secret.metadata?.name ?? '';
+  const data = registryOfCredentialSecret(name)
+    ? Object.entries(secret.data ?? {}).sort(([a], [b]) => a.localeCompare(b))
+    : [];
+  return {
+    metadata: { name, resourceVersion: secret.metadata?.resourceVersion ?? '' },
+    dataDigest: createHash('sha256').update(JSON.stringify(data)).digest('hex'),
+  };
+}
+
+function unchanged(a: WatchedServiceAccount, b: WatchedServiceAccount): boolean {
+  return (
+    a.pullSecrets.join(',') === b.pullSecrets.join(',') &&
+    a.addedByEatr.join(',') === b.addedByEatr.join(',')
+  );
+}
+
+/** Names in exactly one of two lists, sorted. */
+function difference(a: readonly string[], b: readonly string[]): string {
+  return [...a.filter((n) => !b.includes(n)), ...b.filter((n) => !a.includes(n))].sort().join(',');
+}
+
+/**
+ * eatr's own patch: its annotation changed, and by exactly the entries that imagePullSecrets gained
+ * or lost. Such a change was decided by a sync (a newer event, if any, has its own job), so it needs
+ * no sync of its own; a rapid relabel would otherwise double the syncs. Anything else (an entry
+ * removed by hand or by a GitOps tool) is drift to repair.
+ */
+function patchedByEatr(before: WatchedServiceAccount, after: WatchedServiceAccount): boolean {
+  const annotation = difference(before.addedByEatr, after.addedByEatr);
+  return annotation !== '' && annotation === difference(before.pullSecrets, after.pullSecrets);
+}
+
+function projectServiceAccount(raw: unknown): WatchedServiceAccount {
+  const sa = raw as V1ServiceAccount;
+  return {
+    metadata: {
+      name: sa.metadata?.name ?? '',
+      namespace: sa.metadata?.namespace ?? '',
+      resourceVersion: sa.metadata?.resourceVersion ?? '',
+    },
+    pullSecrets: (sa.imagePullSecrets ?? []).map((r) => r.name ?? '').filter((n) => n !== ''),
+    addedByEatr: (sa.metadata?.annotations?.[SERVICE_ACCOUNT_ANNOTATION] ?? '')
+      .split(',')
+      .filter((n) => n !== ''),
+  };
+}
 
 export interface WatcherOptions {
   /** Metrics registry to register on; default: a new one. The all-in-one process shares one. */
@@ -47,8 +123,9 @@ const SCHEDULER_CHECK_MS = 15_000;
  * sync jobs and keeps the sweep scheduler in place; standbys wait on the Lease.
  */
 export class Watcher implements Closable {
-  private namespaces: ResilientWatch<V1Namespace> | undefined;
-  private credentials: ResilientWatch<V1Secret> | undefined;
+  private namespaces: ResilientWatch<CachedNamespace> | undefined;
+  private credentials: ResilientWatch<WatchedCredentials> | undefined;
+  private serviceAccounts: ResilientWatch<WatchedServiceAccount> | undefined;
   private schedulerLoop: { stop: AbortController; done: Promise<void> } | undefined;
   private readonly pending: PendingSyncs;
   private readonly global: GlobalRegistries;
@@ -68,7 +145,10 @@ export class Watcher implements Closable {
       include: config.includeNamespaces,
       exclude: config.excludeNamespaces,
     };
-    this.pending = new PendingSyncs((namespace, reason) => this.enqueue(namespace, reason), log);
+    this.pending = new PendingSyncs(
+      (namespace, reason, waitFor) => this.enqueue(namespace, reason, waitFor),
+      log,
+    );
   }
 
   static async start(
@@ -76,7 +156,7 @@ export class Watcher implements Closable {
     log: Logger,
     options: WatcherOptions = {},
   ): Promise<Watcher> {
-    const kc = loadKubeConfig(config.kubeconfig);
+    const kc = loadKubeConfig(config.kubeconfig, config.kubeApi);
     const core = kc.makeApiClient(CoreV1Api);
     const registry = options.registry ?? createRegistry('watcher', VERSION);
     const metrics = createWatcherMetrics(registry);
@@ -91,26 +171,50 @@ export class Watcher implements Closable {
     watcher.registerQueueGauge(registry);
     watcher.pending.start();
     const makeWatches = () => {
-      watcher.namespaces = new ResilientWatch<V1Namespace>({
+      watcher.namespaces = new ResilientWatch<CachedNamespace>({
         resource: 'namespaces',
         path: '/api/v1/namespaces',
         kubeConfig: kc,
         list: (page) => core.listNamespace(page),
+        project: projectNamespace,
         onEvent: (type, ns, previous) => watcher.onNamespace(type, ns, previous),
         onRestart: () => metrics.watchRestarts.inc({ resource: 'namespaces' }),
         stallTimeoutMs: config.watchTimeoutMs,
         log,
       });
-      watcher.credentials = new ResilientWatch<V1Secret>({
+      watcher.credentials = new ResilientWatch<WatchedCredentials>({
         resource: 'credentials',
         path: `/api/v1/namespaces/${config.hostNamespace}/secrets`,
         kubeConfig: kc,
         list: (page) => core.listNamespacedSecret({ namespace: config.hostNamespace, ...page }),
+        project: projectCredentials,
         onEvent: (type, secret, previous) => watcher.onCredential(type, secret, previous),
         onRestart: () => metrics.watchRestarts.inc({ resource: 'credentials' }),
         stallTimeoutMs: config.watchTimeoutMs,
         log,
       });
+      const targets = config.serviceAccounts;
+      if (targets === '*' || targets.length > 0) {
+        const fieldSelector =
+          targets !== '*' && targets.length === 1 ? `metadata.name=${targets[0]}` : undefined;
+        watcher.serviceAccounts = new ResilientWatch<WatchedServiceAccount>({
+          resource: 'serviceaccounts',
+          path: '/api/v1/serviceaccounts',
+          ...(fieldSelector ? { fieldSelector } : {}),
+          kubeConfig: kc,
+          list: (page) =>
+            core.listServiceAccountForAllNamespaces({
+              ...page,
+              ...(fieldSelector ? { fieldSelector } : {}),
+            }),
+          project: projectServiceAccount,
+          keyOf: (sa) => `${sa.metadata.namespace}/${sa.metadata.name}`,
+          onEvent: (type, sa, previous) => watcher.onServiceAccount(type, sa, previous),
+          onRestart: () => metrics.watchRestarts.inc({ resource: 'serviceaccounts' }),
+          stallTimeoutMs: config.watchTimeoutMs,
+          log,
+        });
+      }
     };
     watcher.elector = new LeaseElector({
       api: kc.makeApiClient(CoordinationV1Api),
@@ -124,6 +228,7 @@ export class Watcher implements Closable {
         makeWatches();
         watcher.namespaces?.start();
         watcher.credentials?.start();
+        watcher.serviceAccounts?.start();
         watcher.startSchedulerLoop();
       },
       onStoppedLeading: async () => {
@@ -166,7 +271,15 @@ export class Watcher implements Closable {
   get isReady(): boolean {
     if (!this.started || this.closing) return false;
     if (!this.elector.isLeader) return true;
-    return (this.namespaces?.isSynced ?? false) && (this.credentials?.isSynced ?? false);
+    return this.watchesSynced;
+  }
+
+  private get watchesSynced(): boolean {
+    return (
+      (this.namespaces?.isSynced ?? false) &&
+      (this.credentials?.isSynced ?? false) &&
+      (this.serviceAccounts?.isSynced ?? true)
+    );
   }
 
   /** Stops watching, releases the Lease, closes Redis and the metrics server. Safe to call twice. */
@@ -186,13 +299,18 @@ export class Watcher implements Closable {
     this.schedulerLoop?.stop.abort();
     await this.schedulerLoop?.done;
     this.schedulerLoop = undefined;
-    await Promise.all([this.namespaces?.stop(), this.credentials?.stop()]);
+    await Promise.all([
+      this.namespaces?.stop(),
+      this.credentials?.stop(),
+      this.serviceAccounts?.stop(),
+    ]);
     this.namespaces = undefined;
     this.credentials = undefined;
+    this.serviceAccounts = undefined;
   }
 
-  private wanted(ns: V1Namespace | undefined): string[] {
-    if (!ns?.metadata?.name || ns.metadata.deletionTimestamp) return [];
+  private wanted(ns: CachedNamespace | undefined): string[] {
+    if (!ns?.metadata.name || ns.metadata.terminating) return [];
     return desiredRegistries(ns.metadata.name, ns.metadata.labels, this.global).registries.map(
       (r) => r.host,
     );
@@ -200,12 +318,14 @@ export class Watcher implements Closable {
 
   private onNamespace(
     type: WatchEventType,
-    ns: V1Namespace,
-    previous: V1Namespace | undefined,
+    ns: CachedNamespace,
+    previous: CachedNamespace | undefined,
   ): void {
     this.metrics.watchEvents.inc({ resource: 'namespaces', type });
-    const name = ns.metadata?.name;
+    const name = ns.metadata.name;
     if (!name) return;
+    // The first list only tells what exists: the start-up sweep covers it, as one job, not thousands.
+    if (!this.namespaces?.isSynced) return;
     const now = type === 'DELETED' ? [] : this.wanted(ns);
     const before = this.wanted(previous);
     // Only a change in which registries a namespace asks for needs a sync; other edits do not.
@@ -220,25 +340,24 @@ export class Watcher implements Closable {
         { namespace: name, event: type, registries: now, previous: before },
         'namespace needs a sync',
       );
-      this.pending.add(name, 'namespace');
+      this.pending.add(name, 'namespace', [
+        { resource: 'namespaces', resourceVersion: ns.metadata.resourceVersion },
+      ]);
     }
   }
 
   private onCredential(
     type: WatchEventType,
-    secret: V1Secret,
-    previous: V1Secret | undefined,
+    secret: WatchedCredentials,
+    previous: WatchedCredentials | undefined,
   ): void {
-    const registry = registryOfCredentialSecret(secret.metadata?.name ?? '');
+    const registry = registryOfCredentialSecret(secret.metadata.name);
     if (!registry) return;
     this.metrics.watchEvents.inc({ resource: 'credentials', type });
-    // The first list only tells what exists; the namespace list already enqueued what needs it.
+    // The first list only tells what exists; the start-up sweep covers it.
     if (!this.credentials?.isSynced) return;
-    if (
-      type === 'MODIFIED' &&
-      previous?.metadata?.resourceVersion === secret.metadata?.resourceVersion
-    )
-      return;
+    // A label or annotation edit (a backup tool, kubectl annotate) changes nothing eatr writes.
+    if (type === 'MODIFIED' && previous?.dataDigest === secret.dataDigest) return;
     const affected = [...(this.namespaces?.objects.values() ?? [])].filter((ns) =>
       this.wanted(ns).includes(registry),
     );
@@ -246,12 +365,58 @@ export class Watcher implements Closable {
       { registry, event: type, namespaces: affected.length },
       'credential Secret changed; syncing every namespace that uses it',
     );
-    for (const ns of affected)
-      if (ns.metadata?.name) this.pending.add(ns.metadata.name, 'credentials');
+    const waitFor: WaitForVersion[] = [
+      { resource: 'credentials', resourceVersion: secret.metadata.resourceVersion },
+    ];
+    for (const ns of affected) this.pending.add(ns.metadata.name, 'credentials', waitFor);
   }
 
-  private async enqueue(namespace: string, reason: SyncReason): Promise<void> {
-    const added = await enqueueSync(this.queue, { namespace, reason });
+  /**
+   * A wired ServiceAccount that lacks an entry for one of its namespace's registries, or keeps one eatr
+   * added that is no longer wanted: sync its namespace, so a late `default`, a recreated one or an
+   * entry a GitOps tool removed is repaired now, not at the next renewal. eatr's own patches leave it
+   * consistent, so they cause no sync.
+   */
+  private onServiceAccount(
+    type: WatchEventType,
+    sa: WatchedServiceAccount,
+    previous: WatchedServiceAccount | undefined,
+  ): void {
+    this.metrics.watchEvents.inc({ resource: 'serviceaccounts', type });
+    if (!this.serviceAccounts?.isSynced || type === 'DELETED') return;
+    const targets = this.config.serviceAccounts;
+    if (targets !== '*' && !targets.includes(sa.metadata.name)) return;
+    const namespace = sa.metadata.namespace;
+    const ns = this.namespaces?.get(namespace);
+    if (!ns || ns.metadata.terminating) return;
+    const { registries } = desiredRegistries(namespace, ns.metadata.labels, this.global);
+    const wanted = nameOutputSecrets(this.config.secretNameTemplate, registries).named.map(
+      (n) => n.secretName,
+    );
+    const missing = wanted.some((name) => !sa.pullSecrets.includes(name));
+    const stale = sa.addedByEatr.some((name) => !wanted.includes(name));
+    if (!missing && !stale) return;
+    if (type === 'MODIFIED' && previous && (unchanged(previous, sa) || patchedByEatr(previous, sa)))
+      return;
+    this.log.info(
+      { namespace, serviceAccount: sa.metadata.name, event: type },
+      'ServiceAccount changed; syncing its namespace',
+    );
+    this.pending.add(namespace, 'serviceaccount', [
+      { resource: 'serviceaccounts', resourceVersion: sa.metadata.resourceVersion },
+    ]);
+  }
+
+  private async enqueue(
+    namespace: string,
+    reason: SyncReason,
+    waitFor?: readonly WaitForVersion[],
+  ): Promise<void> {
+    const added = await enqueueSync(this.queue, {
+      namespace,
+      reason,
+      ...(waitFor ? { waitFor: [...waitFor] } : {}),
+    });
     if (added) this.metrics.jobsEnqueued.inc({ reason });
     else this.metrics.jobsDeduplicated.inc();
     this.log.debug({ namespace, reason, deduplicated: !added }, 'sync enqueued');
@@ -264,8 +429,16 @@ export class Watcher implements Closable {
   private startSchedulerLoop(): void {
     const stop = new AbortController();
     const done = (async () => {
+      // One sweep when leadership starts (after a restart, an upgrade, a failover), instead of a
+      // sync per namespace from the first list; retried until Redis takes it.
+      let startupSweep = true;
       while (!stop.signal.aborted) {
         try {
+          if (startupSweep && this.watchesSynced) {
+            const added = await enqueueSweep(this.queue);
+            startupSweep = false;
+            this.log.info({ deduplicated: !added }, 'start-up sweep enqueued');
+          }
           const existing = await this.queue.getJobScheduler(SWEEP_SCHEDULER_ID);
           if (existing?.every !== this.config.sweepIntervalMs) {
             await this.queue.upsertJobScheduler(
@@ -284,7 +457,10 @@ export class Watcher implements Closable {
             'could not check the sweep scheduler; will retry',
           );
         }
-        await sleep(Math.min(SCHEDULER_CHECK_MS, this.config.sweepIntervalMs), stop.signal);
+        await sleep(
+          startupSweep ? 100 : Math.min(SCHEDULER_CHECK_MS, this.config.sweepIntervalMs),
+          stop.signal,
+        );
       }
     })();
     this.schedulerLoop = { stop, done };

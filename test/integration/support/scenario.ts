@@ -1,7 +1,7 @@
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { QUEUE_NAME, enqueueSync } from '@eatr/core';
+import { QUEUE_NAME, enqueueSync, type WaitForVersion } from '@eatr/core';
 import { FakeAwsEndpoint, type CredentialConfig } from '../../harness/aws/index.js';
 import { EatrProcess, type EatrComponent } from '../../harness/eatr-process.js';
 import { harness, kubeClients, uniqueName } from '../../harness/index.js';
@@ -141,8 +141,26 @@ export class Scenario {
     });
   }
 
+  /**
+   * Enqueues a sync as the watcher does for an event: naming the versions the renewer's caches must
+   * have seen (the namespace, its `default` ServiceAccount, the newest credential Secret).
+   */
   async enqueue(namespace: string): Promise<void> {
-    await enqueueSync(this.queue, { namespace, reason: 'namespace' });
+    const waitFor: WaitForVersion[] = [];
+    const ns = await this.core.readNamespace({ name: namespace }).catch(() => undefined);
+    if (ns?.metadata?.resourceVersion)
+      waitFor.push({ resource: 'namespaces', resourceVersion: ns.metadata.resourceVersion });
+    const sa = await this.core
+      .readNamespacedServiceAccount({ namespace, name: 'default' })
+      .catch(() => undefined);
+    if (sa?.metadata?.resourceVersion)
+      waitFor.push({ resource: 'serviceaccounts', resourceVersion: sa.metadata.resourceVersion });
+    const credentials = await this.core.listNamespacedSecret({ namespace: this.hostNamespace });
+    const newest = credentials.items
+      .map((c) => c.metadata?.resourceVersion ?? '0')
+      .sort((a, b) => Number(b) - Number(a))[0];
+    if (newest) waitFor.push({ resource: 'credentials', resourceVersion: newest });
+    await enqueueSync(this.queue, { namespace, reason: 'namespace', waitFor });
   }
 
   async readSecret(namespace: string, name: string): Promise<V1Secret | undefined> {

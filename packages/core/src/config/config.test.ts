@@ -18,8 +18,10 @@ describe('loadConfig', () => {
       secretNameTemplate: '{{registry}}',
       serviceAccounts: ['default'],
       usePodIdentity: false,
+      kubeApi: { qps: 50, burst: 100 },
     });
     expect(loadConfig('watcher', [], {}).sweepIntervalMs).toBe(300_000);
+    expect(loadConfig('watcher', [], {}).kubeApi).toEqual({ qps: 50, burst: 100 });
   });
 
   it("accepts the seed controller's Go-style flags", () => {
@@ -59,6 +61,28 @@ describe('loadConfig', () => {
     expect(c.serviceAccounts).toBe('*');
   });
 
+  it.each<[string, readonly string[], NodeJS.ProcessEnv, { qps: number; burst: number }]>([
+    [
+      'environment',
+      [],
+      { EATR_KUBE_API_QPS: '12.5', EATR_KUBE_API_BURST: '20' },
+      { qps: 12.5, burst: 20 },
+    ],
+    ['flags', ['--kube-api-qps', '0', '--kube-api-burst=1'], {}, { qps: 0, burst: 1 }],
+    [
+      'flags over environment',
+      ['--kube-api-qps', '1000', '--kube-api-burst', '2000'],
+      { EATR_KUBE_API_QPS: '5', EATR_KUBE_API_BURST: '5' },
+      { qps: 1000, burst: 2000 },
+    ],
+  ])(
+    'reads the Kubernetes API rate limit from %s, for both components',
+    (_from, argv, env, kubeApi) => {
+      expect(loadConfig('renewer', argv, env).kubeApi).toEqual(kubeApi);
+      expect(loadConfig('watcher', argv, env).kubeApi).toEqual(kubeApi);
+    },
+  );
+
   it('reads proxy settings in either case', () => {
     const c = loadConfig('renewer', [], {
       https_proxy: 'http://proxy:3128',
@@ -89,6 +113,12 @@ describe('loadConfig', () => {
     [['--registries', '12345.dkr.ecr.eu-west-1.amazonaws.com'], /registries: "12345/],
     [['--secret-name-template', 'UPPER_{{registry}}'], /secret-name-template/],
     [['--log-level', 'loud'], /log level/],
+    [['--kube-api-qps', '-1'], /kube-api-qps: "-1" must be a number of at least 0/],
+    [['--kube-api-qps', 'fast'], /kube-api-qps: "fast" must be a number of at least 0/],
+    [['--kube-api-qps', ''], /kube-api-qps: "" must be a number/],
+    [['--kube-api-burst', '0'], /kube-api-burst: "0" must be a whole number from 1 to 100000/],
+    [['--kube-api-burst', '2.5'], /kube-api-burst: "2.5" must be a whole number/],
+    [['--kube-api-burst', '100001'], /kube-api-burst: "100001" must be a whole number/],
     [['--no-such-flag', 'x'], /unknown option/],
   ])('rejects %j with a message naming the setting', (argv, message) => {
     expect(() => loadConfig('renewer', argv, {})).toThrow(ConfigError);
@@ -110,6 +140,9 @@ describe('loadConfig', () => {
   it('rejects a bad environment value, naming it', () => {
     expect(() => loadConfig('renewer', [], { EATR_CONCURRENCY: 'lots' })).toThrow(
       /concurrency: "lots"/,
+    );
+    expect(() => loadConfig('watcher', [], { EATR_KUBE_API_BURST: 'many' })).toThrow(
+      /kube-api-burst: "many"/,
     );
   });
 

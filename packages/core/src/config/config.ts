@@ -76,6 +76,19 @@ const integer = (setting: string, min: number, max: number) =>
     return n;
   });
 
+const nonNegative = (setting: string) =>
+  z.string().transform((text, ctx) => {
+    const n = text.trim() === '' ? Number.NaN : Number(text);
+    if (!Number.isFinite(n) || n < 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${setting}: "${text}" must be a number of at least 0`,
+      });
+      return z.NEVER;
+    }
+    return n;
+  });
+
 const boolean = (setting: string) =>
   z.string().transform((text, ctx) => {
     const value = text.trim().toLowerCase();
@@ -210,7 +223,7 @@ export const SETTINGS = [
   {
     flag: 'secret-name-template',
     env: ['EATR_SECRET_NAME_TEMPLATE'],
-    components: ['renewer'],
+    components: BOTH,
     defaultValue: '{{registry}}',
     description: 'output Secret name; {{registry}}, {{account}}, {{region}}',
   },
@@ -223,7 +236,7 @@ export const SETTINGS = [
   {
     flag: 'service-accounts',
     env: ['EATR_SERVICE_ACCOUNTS'],
-    components: ['renewer'],
+    components: BOTH,
     defaultValue: 'default',
     description: 'ServiceAccounts that get imagePullSecrets: comma list, * for all, empty for none',
   },
@@ -285,6 +298,20 @@ export const SETTINGS = [
     description: 'name globs that --registries skips',
   },
   {
+    flag: 'kube-api-qps',
+    env: ['EATR_KUBE_API_QPS'],
+    components: BOTH,
+    defaultValue: '50',
+    description: 'Kubernetes API requests per second this process may send (0 = unlimited)',
+  },
+  {
+    flag: 'kube-api-burst',
+    env: ['EATR_KUBE_API_BURST'],
+    components: BOTH,
+    defaultValue: '100',
+    description: 'Kubernetes API requests sent at once before --kube-api-qps applies',
+  },
+  {
     flag: 'leader-election-namespace',
     env: ['EATR_LEADER_ELECTION_NAMESPACE'],
     components: ['watcher'],
@@ -307,7 +334,7 @@ export const SETTINGS = [
   {
     flag: 'watch-timeout',
     env: ['EATR_WATCH_TIMEOUT'],
-    components: ['watcher'],
+    components: BOTH,
     defaultValue: '5m',
     description: 'restart a watch that saw nothing for this long (half-open connections)',
   },
@@ -399,6 +426,8 @@ const schema = z
     }),
     'include-namespaces': z.string().transform(list),
     'exclude-namespaces': z.string().transform(list),
+    'kube-api-qps': nonNegative('kube-api-qps'),
+    'kube-api-burst': integer('kube-api-burst', 1, 100_000),
     'leader-election-namespace': namespaceName('leader-election-namespace').optional(),
     'lease-name': z.string().min(1),
     'lease-duration': duration('lease-duration', { min: 2000 }),
@@ -443,14 +472,20 @@ export interface CommonConfig {
   /** Attempts per sync job on transient errors, and the first retry delay (exponential, jittered). */
   readonly jobAttempts: number;
   readonly jobBackoffMs: number;
+  /** Client-side limit on Kubernetes API requests of the whole process (qps 0 = unlimited). */
+  readonly kubeApi: { readonly qps: number; readonly burst: number };
+  /** ServiceAccounts that get imagePullSecrets (`*` for all); the watcher watches them for drift. */
+  readonly serviceAccounts: '*' | readonly string[];
+  /** Restart a watch that saw nothing for this long. */
+  readonly watchTimeoutMs: number;
+  /** Output Secret name template ({{registry}}, {{account}}, {{region}}). */
+  readonly secretNameTemplate: string;
 }
 
 export interface RenewerConfig extends CommonConfig {
   readonly component: 'renewer';
   readonly concurrency: number;
-  readonly secretNameTemplate: string;
   readonly dockerEmail: string | undefined;
-  readonly serviceAccounts: '*' | readonly string[];
   readonly usePodIdentity: boolean;
   readonly ecrMaxAttempts: number;
   readonly ecrTimeoutMs: number;
@@ -469,7 +504,6 @@ export interface WatcherConfig extends CommonConfig {
     readonly leaseName: string;
     readonly leaseDurationMs: number;
   };
-  readonly watchTimeoutMs: number;
 }
 
 // Go's flag package takes -name and -name=value; commander wants --name. Rewrite single-dash long flags.
@@ -565,15 +599,17 @@ function build(component: Component, c: Parsed): RenewerConfig | WatcherConfig {
     podName: c['pod-name'] ?? hostname(),
     jobAttempts: c['job-attempts'],
     jobBackoffMs: c['job-backoff'],
+    kubeApi: { qps: c['kube-api-qps'], burst: c['kube-api-burst'] },
+    serviceAccounts: c['service-accounts'],
+    watchTimeoutMs: c['watch-timeout'],
+    secretNameTemplate: c['secret-name-template'],
   };
   if (component === 'renewer') {
     return {
       ...common,
       component,
       concurrency: c.concurrency,
-      secretNameTemplate: c['secret-name-template'],
       dockerEmail: c['docker-email'] || undefined,
-      serviceAccounts: c['service-accounts'],
       usePodIdentity: c['use-pod-identity'],
       ecrMaxAttempts: c['ecr-max-attempts'],
       ecrTimeoutMs: c['ecr-timeout'],
@@ -589,7 +625,6 @@ function build(component: Component, c: Parsed): RenewerConfig | WatcherConfig {
       leaseName: c['lease-name'],
       leaseDurationMs: c['lease-duration'],
     },
-    watchTimeoutMs: c['watch-timeout'],
   };
 }
 

@@ -3,6 +3,8 @@ import {
   decideSecrets,
   needsSync,
   renewAfter,
+  renewalSpread,
+  spreadRenewAfter,
   type DesiredSecret,
   type ObservedSecret,
 } from './secret-decision.js';
@@ -94,6 +96,14 @@ describe('decideSecrets', () => {
     expect(needsSync([managed()], [want], NOW + 4 * H)).toBe(true);
   });
 
+  it('accepts a recorded version that means the same credentials (older eatr wrote uid/resourceVersion)', () => {
+    const legacy = managed({
+      annotations: { ...managed().annotations, 'eatr.io/credentials-version': 'uid/7' },
+    });
+    expect(needsSync([legacy], [{ ...want, acceptedVersions: ['uid/7'] }], NOW)).toBe(false);
+    expect(needsSync([legacy], [want], NOW)).toBe(true);
+  });
+
   it('does not count a conflict as work for the sweep', () => {
     expect(needsSync([managed({ labels: {} })], [want], NOW)).toBe(false);
   });
@@ -107,5 +117,31 @@ describe('renewAfter', () => {
     ['already expired', -H, 6 * H, 0],
   ])('%s', (_name, lifetime, interval, expected) => {
     expect(renewAfter(NOW, NOW + lifetime, interval) - NOW).toBe(expected);
+  });
+});
+
+describe('spreadRenewAfter', () => {
+  it.each([
+    ['first in the window', 12 * H, 6 * H, 0, 6 * H],
+    ['last in the window: 10 % of the interval later', 12 * H, 6 * H, 0.999999, 6.6 * H],
+    ['half way', 12 * H, 6 * H, 0.5, 6.3 * H],
+    ['1h interval spreads over 6 minutes', 12 * H, 1 * H, 0.5, 1.05 * H],
+    ['never beyond 55 % of a short token', 2 * H, 6 * H, 0.999999, 1.1 * H],
+  ])('%s', (_name, lifetime, interval, spread, expected) => {
+    expect(spreadRenewAfter(NOW, NOW + lifetime, interval, spread) - NOW).toBeCloseTo(expected, -3);
+  });
+});
+
+describe('renewalSpread', () => {
+  it('is stable per Secret and spreads many Secrets over the whole window', () => {
+    expect(renewalSpread('team-a', REG)).toBe(renewalSpread('team-a', REG));
+    const values = Array.from({ length: 2000 }, (_, i) => renewalSpread(`ns-${i}`, REG));
+    expect(Math.min(...values)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...values)).toBeLessThan(1);
+    // Ten equal buckets each get between 5 % and 15 % of the Secrets.
+    const buckets = Array.from({ length: 10 }, () => 0);
+    for (const v of values) buckets[Math.floor(v * 10)] = (buckets[Math.floor(v * 10)] ?? 0) + 1;
+    for (const count of buckets) expect(count).toBeGreaterThan(100);
+    for (const count of buckets) expect(count).toBeLessThan(300);
   });
 });

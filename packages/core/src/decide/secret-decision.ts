@@ -21,8 +21,10 @@ export interface ObservedSecret {
 export interface DesiredSecret {
   readonly registry: string;
   readonly secretName: string;
-  /** Identity of the credentials that would produce the token now (Secret uid/resourceVersion, or pod identity). */
+  /** Identity of the credentials that would produce the token now (a digest of their content, or pod identity). */
   readonly credentialsVersion: string;
+  /** Other recorded versions that mean the same credentials (what older eatr versions wrote). */
+  readonly acceptedVersions?: readonly string[];
 }
 
 export type SecretAction =
@@ -83,7 +85,11 @@ export function renewReason(
   if (now >= expiresAt) return 'expired';
   if (now >= renewAfter) return 'due';
   if (secret.annotations[REGISTRY_ANNOTATION] !== desired.registry) return 'registry-changed';
-  if (secret.annotations[CREDENTIALS_VERSION_ANNOTATION] !== desired.credentialsVersion)
+  const recorded = secret.annotations[CREDENTIALS_VERSION_ANNOTATION];
+  if (
+    recorded !== desired.credentialsVersion &&
+    !desired.acceptedVersions?.includes(recorded ?? '')
+  )
     return 'credentials-changed';
   return undefined;
 }
@@ -170,4 +176,35 @@ export function renewAfter(
     fetchedAt + renewalIntervalMs,
     fetchedAt + Math.max(0, expiresAt - fetchedAt) / 2,
   );
+}
+
+/** Renewals of one token's Secrets spread over this share of the renewal interval after it. */
+export const RENEWAL_SPREAD = 0.1;
+
+/**
+ * When one Secret written from a token should be renewed: `renewAfter` plus a share of
+ * RENEWAL_SPREAD of the interval that is fixed per Secret (`spread` in [0, 1), from its name), so
+ * Secrets written in one wave come due over a window instead of in one burst. The window starts when
+ * the token itself is due, so the first Secret due fetches the next token and the rest reuse it: ECR
+ * is still called once per interval. Never later than 55 % of the token's lifetime.
+ */
+export function spreadRenewAfter(
+  fetchedAt: number,
+  expiresAt: number,
+  renewalIntervalMs: number,
+  spread: number,
+): number {
+  const base = renewAfter(fetchedAt, expiresAt, renewalIntervalMs);
+  const share = Math.min(Math.max(spread, 0), 1) * RENEWAL_SPREAD * (base - fetchedAt);
+  return Math.min(base + share, fetchedAt + 0.55 * Math.max(0, expiresAt - fetchedAt));
+}
+
+/** A stable number in [0, 1) for a Secret (FNV-1a of `namespace/name`): its place in the window. */
+export function renewalSpread(namespace: string, name: string): number {
+  let hash = 0x811c9dc5;
+  for (const char of `${namespace}/${name}`) {
+    hash ^= char.codePointAt(0) ?? 0;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash / 2 ** 32;
 }

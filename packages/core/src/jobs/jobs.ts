@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { Job, Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { z } from 'zod';
+import { isAtLeast } from '../watch/resource-version.js';
 
 /** The one BullMQ queue eatr uses; its keys live under the configured prefix (default `{eatr}`). */
 export const QUEUE_NAME = 'eatr';
@@ -10,11 +11,49 @@ export const SWEEP_JOB = 'sweep';
 export const SWEEP_SCHEDULER_ID = 'eatr-sweep';
 
 /** Why a sync was asked for; for logs and the `eatr_jobs_enqueued_total` metric. */
-export type SyncReason = 'namespace' | 'credentials' | 'sweep' | 'startup' | 'follow-up';
+export const SYNC_REASONS = [
+  'namespace',
+  'credentials',
+  'serviceaccount',
+  'follow-up',
+  'sweep',
+  'startup',
+] as const;
+export type SyncReason = (typeof SYNC_REASONS)[number];
 
-/** A sync job names a namespace and nothing else: the renewer re-reads everything when it runs. */
+/**
+ * Bulk work (sweeps, start-up) waits behind event-driven syncs. BullMQ runs jobs without a priority
+ * before any prioritized job, so events get none and bulk work gets this one.
+ */
+export const BULK_PRIORITY = 100;
+
+export function isBulkReason(reason: SyncReason): boolean {
+  return reason === 'sweep' || reason === 'startup';
+}
+
+/** The watches whose caches a renewer reads; a job may ask it to have seen a version of one. */
+export const CACHED_RESOURCES = ['namespaces', 'credentials', 'serviceaccounts'] as const;
+export type CachedResource = (typeof CACHED_RESOURCES)[number];
+
+/**
+ * "Read state at least as new as this": the resourceVersion of the change that caused the job, as
+ * the watcher saw it. The renewer's own watch cache may lag the watcher's by a moment.
+ */
+export const waitForVersion = z
+  .object({ resource: z.enum(CACHED_RESOURCES), resourceVersion: z.string().min(1).max(32) })
+  .strict();
+export type WaitForVersion = z.infer<typeof waitForVersion>;
+
+/**
+ * A sync job names a namespace (and versions to wait for) and nothing else: the renewer reads the
+ * current state from its caches when it runs.
+ */
 export const syncJobData = z
-  .object({ namespace: z.string().min(1).max(63), reason: z.string().max(32) })
+  .object({
+    namespace: z.string().min(1).max(63),
+    reason: z.enum(SYNC_REASONS),
+    waitFor: z.array(waitForVersion).max(CACHED_RESOURCES.length).optional(),
+  })
   .strict();
 export type SyncJobData = z.infer<typeof syncJobData>;
 
@@ -24,6 +63,9 @@ export const sweepJobData = z.object({}).strict();
 export function syncDeduplicationId(namespace: string): string {
   return `ns-${namespace}`;
 }
+
+/** At most one sweep waiting that was not produced by the scheduler (e.g. after a watcher start). */
+export const SWEEP_DEDUPLICATION_ID = 'sweep';
 
 export interface QueueSettings {
   readonly prefix: string;
@@ -50,16 +92,90 @@ export function createQueue(connection: ConnectionOptions, settings: QueueSettin
 }
 
 /**
- * Adds a deduplicated sync job for a namespace. Returns false when it was deduplicated (a sync for
- * that namespace was already waiting; that job will read the same current state).
+ * The newest version per resource of two job payloads (pure). The reason of the newer event wins,
+ * except that bulk work never downgrades an event.
+ */
+export function mergeSyncData(waiting: SyncJobData, incoming: SyncJobData): SyncJobData {
+  const versions = new Map<CachedResource, string>();
+  for (const w of [...(waiting.waitFor ?? []), ...(incoming.waitFor ?? [])]) {
+    const known = versions.get(w.resource);
+    if (known === undefined || !isAtLeast(known, w.resourceVersion))
+      versions.set(w.resource, w.resourceVersion);
+  }
+  const reason =
+    isBulkReason(incoming.reason) && !isBulkReason(waiting.reason)
+      ? waiting.reason
+      : incoming.reason;
+  const waitFor = [...versions].map(([resource, resourceVersion]) => ({
+    resource,
+    resourceVersion,
+  }));
+  return {
+    namespace: waiting.namespace,
+    reason,
+    ...(waitFor.length > 0 ? { waitFor } : {}),
+  };
+}
+
+function sameData(a: SyncJobData, b: SyncJobData): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * Adds a deduplicated sync job for a namespace. Returns false when it was deduplicated: a sync for
+ * that namespace was already waiting and will read current state. An event that meets a waiting job
+ * makes that job urgent (no priority, no delay) and raises the versions it waits for; if the job
+ * started before that landed, one more sync is added, which BullMQ runs after the active one.
  */
 export async function enqueueSync(queue: Queue, data: SyncJobData, delayMs = 0): Promise<boolean> {
-  // Our own id tells a new job from a deduplicated add, for which BullMQ returns the existing job's id.
-  const jobId = `sync-${data.namespace}-${randomUUID()}`;
-  const job = await queue.add(SYNC_JOB, syncJobData.parse(data), {
-    jobId,
-    deduplication: { id: syncDeduplicationId(data.namespace), keepLastIfActive: true },
-    ...(delayMs > 0 ? { delay: delayMs } : {}),
-  });
+  const parsed = syncJobData.parse(data);
+  const add = async () => {
+    // Our own id tells a new job from a deduplicated add, for which BullMQ returns the existing job's id.
+    const jobId = `sync-${parsed.namespace}-${randomUUID()}`;
+    const job = await queue.add(SYNC_JOB, parsed, {
+      jobId,
+      deduplication: { id: syncDeduplicationId(parsed.namespace), keepLastIfActive: true },
+      ...(isBulkReason(parsed.reason) ? { priority: BULK_PRIORITY } : {}),
+      ...(delayMs > 0 ? { delay: delayMs } : {}),
+    });
+    return { added: job.id === jobId, id: job.id };
+  };
+  const first = await add();
+  if (first.added || first.id === undefined || delayMs > 0) return first.added;
+  const existing = await Job.fromId<SyncJobData>(queue, first.id);
+  if (!existing) return (await add()).added; // it finished meanwhile
+  const current = syncJobData.safeParse(existing.data);
+  const merged = current.success ? mergeSyncData(current.data, parsed) : parsed;
+  const urgent = !isBulkReason(parsed.reason);
+  const changed = !sameData(merged, existing.data);
+  const updatedAt = Date.now();
+  if (changed) await existing.updateData(merged);
+  if (urgent && existing.priority > 0) await existing.changePriority({ priority: 0 });
+  let state = await existing.getState();
+  if (urgent && state === 'delayed') {
+    // A retry waiting out its backoff: this event is new input, so run it now.
+    await existing.promote().catch(() => undefined);
+    state = await existing.getState();
+  }
+  if (state === 'waiting' || state === 'prioritized' || state === 'delayed') return false;
+  if (!changed || !urgent) return false;
+  // It was taken before the update landed, so it may have read the older payload: one more sync.
+  // (A worker reads the payload when it takes the job; `processedOn` is that moment, by its clock.)
+  const started = (await Job.fromId<SyncJobData>(queue, first.id))?.processedOn;
+  if (started !== undefined && started > updatedAt + CLOCK_SKEW_MS) return false;
+  return (await add()).added;
+}
+
+/** Clock difference between the watcher's and a renewer's host that is treated as "same time". */
+const CLOCK_SKEW_MS = 10;
+
+/** Enqueues one sweep now (deduplicated): what a watcher does when it starts leading. */
+export async function enqueueSweep(queue: Queue): Promise<boolean> {
+  const jobId = `sweep-${randomUUID()}`;
+  const job = await queue.add(
+    SWEEP_JOB,
+    {},
+    { jobId, deduplication: { id: SWEEP_DEDUPLICATION_ID }, attempts: 3 },
+  );
   return job.id === jobId;
 }

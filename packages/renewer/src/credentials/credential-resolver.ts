@@ -1,45 +1,68 @@
-import type { CoreV1Api } from '@kubernetes/client-node';
-import { PermanentError, credentialSecretName, kubeStatus } from '@eatr/core';
-import { parseCredentialSecret, type CredentialSpec } from './credential-secret.js';
+import { PermanentError, credentialSecretName, type EatrError } from '@eatr/core';
+import type { ClusterCache } from '../cache/cluster-cache.js';
+import type { CredentialSpec } from './credential-secret.js';
 
 /** Credentials for one registry and the version that identifies them on the output Secret. */
 export interface ResolvedCredentials {
   readonly spec: CredentialSpec;
-  /** `<Secret uid>/<resourceVersion>`, or `pod-identity`. A change means: renew now. */
+  /** A digest of the credential Secret's content, or `pod-identity`. A change means: renew now. */
   readonly version: string;
+  /** What older eatr versions recorded for the same credentials (`<uid>/<resourceVersion>`). */
+  readonly acceptedVersions: readonly string[];
 }
+
+/**
+ * Usable credentials, or why not. `state` names the input a failure depends on (missing, or a digest
+ * of the unusable content), so a namespace blocked by it is synced again only when it changes.
+ */
+export type CredentialState =
+  | { readonly ok: true; readonly value: ResolvedCredentials; readonly state: string }
+  | { readonly ok: false; readonly error: EatrError; readonly state: string };
 
 export const POD_IDENTITY_VERSION = 'pod-identity';
 
 /**
- * Finds the credentials for a registry: the Secret `eatr-aws-credentials-<registry>` in the host
- * namespace, else (when enabled) the pod's own AWS identity. Reads the Secret on every call so a
- * rotation is seen by the very next job.
+ * Finds the credentials for a registry in the renewer's cache of the host namespace: the Secret
+ * `eatr-aws-credentials-<registry>`, parsed when it changed, else (when enabled) the pod's own AWS
+ * identity. No API request: a rotation reaches the cache through its watch.
  */
 export class CredentialResolver {
   constructor(
-    private readonly core: CoreV1Api,
+    private readonly cache: ClusterCache,
     private readonly hostNamespace: string,
     private readonly usePodIdentity: boolean,
   ) {}
 
-  async resolve(registry: string): Promise<ResolvedCredentials> {
-    const name = credentialSecretName(registry);
-    try {
-      const secret = await this.core.readNamespacedSecret({ name, namespace: this.hostNamespace });
-      const spec = parseCredentialSecret(secret.data, { registry, secretName: name });
-      return {
-        spec,
-        version: `${secret.metadata?.uid ?? ''}/${secret.metadata?.resourceVersion ?? ''}`,
-      };
-    } catch (error) {
-      if (kubeStatus(error) !== 404) throw error;
+  resolve(registry: string): CredentialState {
+    const cached = this.cache.credentialsFor(registry);
+    if (cached) {
+      const { parsed } = cached;
+      return parsed.ok
+        ? {
+            ok: true,
+            value: {
+              spec: parsed.spec,
+              version: parsed.version,
+              acceptedVersions: [cached.legacyVersion],
+            },
+            state: parsed.version,
+          }
+        : { ok: false, error: parsed.error.withContext({ registry }), state: parsed.version };
     }
-    if (this.usePodIdentity) return { spec: { keys: undefined }, version: POD_IDENTITY_VERSION };
-    throw new PermanentError(
-      `no credential Secret ${this.hostNamespace}/${name} (and pod identity is off)`,
-      'missing-credentials',
-      { registry },
-    );
+    if (this.usePodIdentity)
+      return {
+        ok: true,
+        value: { spec: { keys: undefined }, version: POD_IDENTITY_VERSION, acceptedVersions: [] },
+        state: POD_IDENTITY_VERSION,
+      };
+    return {
+      ok: false,
+      error: new PermanentError(
+        `no credential Secret ${this.hostNamespace}/${credentialSecretName(registry)} (and pod identity is off)`,
+        'missing-credentials',
+        { registry },
+      ),
+      state: 'missing',
+    };
   }
 }

@@ -1,18 +1,18 @@
-import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import {
-  GoneError,
-  MANAGED_SELECTOR,
+  PatchStrategy,
+  setHeaderOptions,
+  type CoreV1Api,
+  type V1Secret,
+  type V1ServiceAccount,
+} from '@kubernetes/client-node';
+import {
   PermanentError,
   RetryableError,
   SERVICE_ACCOUNT_ANNOTATION,
-  CREDENTIALS_VERSION_ANNOTATION,
-  classifyKubeError,
   decideSecrets,
   decideServiceAccounts,
-  describeError,
   desiredRegistries,
   kubeStatus,
-  missingServiceAccounts,
   nameOutputSecrets,
   type DesiredSecret,
   type EatrError,
@@ -20,48 +20,70 @@ import {
   type EventRecorder,
   type Logger,
   type ObservedSecret,
-  type ObservedServiceAccount,
   type RegistryHost,
   type RenewerConfig,
   type RenewerMetrics,
   type SecretAction,
   type SecretNameCollision,
+  type SyncJobData,
 } from '@eatr/core';
-import type {
-  CredentialResolver,
-  ResolvedCredentials,
-} from '../credentials/credential-resolver.js';
+import type { ClusterCache } from '../cache/cluster-cache.js';
+import {
+  observeSecret,
+  projectNamespace,
+  projectSecret,
+  projectServiceAccount,
+  type CachedNamespace,
+} from '../cache/projections.js';
+import type { CredentialResolver, CredentialState } from '../credentials/credential-resolver.js';
 import type { TokenService } from '../tokens/token-service.js';
+import {
+  LOCAL_REASONS,
+  blockedFingerprint,
+  type BlockedEntry,
+  type BlockedStore,
+} from './blocked-store.js';
+import { asEatrError } from './eatr-error.js';
 import { buildPullSecret } from './pull-secret.js';
+import type { SeriesTracker } from './series-tracker.js';
 
 export interface SyncDependencies {
   readonly core: CoreV1Api;
   readonly config: RenewerConfig;
+  readonly cache: ClusterCache;
   readonly credentials: CredentialResolver;
   readonly tokens: TokenService;
   readonly events: EventRecorder;
   readonly metrics: RenewerMetrics;
+  readonly series: SeriesTracker;
+  readonly blocked: BlockedStore;
   readonly log: Logger;
   readonly now?: () => number;
 }
 
 export interface SyncResult {
   readonly result: 'success' | 'permanent' | 'gone';
-  /** Ask for another sync after this delay (a new namespace's ServiceAccounts appear a moment later). */
-  readonly followUpDelayMs?: number;
   readonly actions: Readonly<Partial<Record<SecretAction['kind'], number>>>;
 }
 
-/** A young namespace may not have its `default` ServiceAccount yet; look again shortly. */
-const YOUNG_NAMESPACE_MS = 120_000;
-const FOLLOW_UP_DELAY_MS = 5000;
+/** How long a job waits for this process's watches to catch up with the change that caused it. */
+const CACHE_CATCH_UP_MS = 2000;
+/** Writes that lose a race (409) are decided again from the fresh object this many times. */
+const CONFLICT_ATTEMPTS = 3;
 
-type Credentials = { ok: true; value: ResolvedCredentials } | { ok: false; error: EatrError };
+/** A permanent failure of one Secret, with the inputs it depends on. */
+interface Blocked {
+  readonly secretName: string;
+  readonly error: EatrError;
+  readonly fingerprint: string;
+  readonly foreignVersion?: string;
+}
 
 /**
- * One namespace sync: re-read the namespace, its eatr Secrets and ServiceAccounts and the credentials,
- * decide (pure), apply. Safe to run twice or concurrently: writes carry resourceVersions, and a lost
- * race is a retry that re-reads and finds the Secret fresh.
+ * One namespace sync: read the namespace, its eatr Secrets and ServiceAccounts and the credentials
+ * from the watch caches, decide (pure), apply only what changed. A sync with nothing to do makes no
+ * API request; a renewal makes one. Safe to run twice or concurrently: writes carry
+ * resourceVersions, and a write that loses a race is decided again from the fresh object.
  */
 export class NamespaceSync {
   private readonly now: () => number;
@@ -70,16 +92,23 @@ export class NamespaceSync {
     this.now = d.now ?? Date.now;
   }
 
-  async run(namespace: string): Promise<SyncResult> {
-    const { core, config } = this.d;
+  async run(job: SyncJobData): Promise<SyncResult> {
+    const { config, cache } = this.d;
+    const { namespace } = job;
     const log = this.d.log.child({ namespace });
-    const ns = await this.kube({ namespace }, () => core.readNamespace({ name: namespace }));
-    if (ns === undefined || ns.metadata?.deletionTimestamp) {
+    for (const w of job.waitFor ?? []) {
+      if (!(await cache.waitFor(w.resource, w.resourceVersion, CACHE_CATCH_UP_MS)))
+        log.debug({ ...w }, 'cache has not seen the version the job names; reading what it has');
+    }
+    // The cache may not know a namespace created a moment ago: ask once rather than drop the job.
+    const ns = cache.namespace(namespace) ?? (await this.readNamespace(namespace));
+    if (ns === undefined || ns.metadata.terminating) {
+      this.d.series.dropNamespace(namespace);
       log.info({ decision: 'gone' }, 'namespace is gone or terminating; nothing to do');
       return { result: 'gone', actions: {} };
     }
 
-    const desired = desiredRegistries(namespace, ns.metadata?.labels, {
+    const desired = desiredRegistries(namespace, ns.metadata.labels, {
       registries: config.globalRegistries,
       include: config.includeNamespaces,
       exclude: config.excludeNamespaces,
@@ -94,69 +123,83 @@ export class NamespaceSync {
 
     const { named, collisions } = nameOutputSecrets(config.secretNameTemplate, desired.registries);
     await this.reportCollisions(namespace, collisions, log);
-    const registries = named.map((n) => n.registry);
-    const names = named.map((n) => n.secretName);
-    const [secrets, credentials] = await Promise.all([
-      this.readSecrets(namespace, names),
-      this.resolveCredentials(registries),
-    ]);
-    const wants: DesiredSecret[] = registries.map((registry, i) => {
-      const creds = credentials[i];
-      const existing = secrets.get(names[i] ?? '');
-      // Unknown credentials must not make a fresh Secret look due: keep what it records.
-      const version = creds?.ok
-        ? creds.value.version
-        : (existing?.metadata?.annotations?.[CREDENTIALS_VERSION_ANNOTATION] ?? 'unavailable');
-      return { registry: registry.host, secretName: names[i] ?? '', credentialsVersion: version };
-    });
-    const actions = decideSecrets([...secrets.values()].map(observe), wants, this.now());
+    const registryOf = new Map(named.map((n) => [n.secretName, n.registry]));
+    const credentials = new Map(
+      named.map((n) => [n.secretName, this.d.credentials.resolve(n.registry.host)]),
+    );
+    const secrets = new Map(cache.secretsIn(namespace).map((s) => [s.metadata.name, s]));
+    const wants = named.map((n) => this.want(n.registry, n.secretName, credentials, secrets));
+    const observed = [...secrets.values()].map((s) => s.observed);
+    const actions = decideSecrets(observed, wants, this.now());
+    const before = await this.d.blocked.get(namespace, [...registryOf.keys()]);
 
     const failures: EatrError[] = [];
-    // Credentials that cannot be resolved leave a fresh Secret alone, but the owner must hear about
-    // them now, not hours later when the Secret comes due.
-    credentials.forEach((creds, i) => {
-      const name = names[i];
-      if (creds.ok || !actions.some((a) => a.kind === 'leave' && a.secretName === name)) return;
-      failures.push(asEatrError(creds.error, { namespace, registry: registries[i]?.host }));
-    });
-    const failedCreates = new Set<string>();
+    const blocked: Blocked[] = [];
+    const served = new Set<string>(); // Secrets that exist after this sync
+    const blockedBy = (secretName: string, error: EatrError, foreignVersion?: string) => {
+      const registry = registryOf.get(secretName)?.host ?? '';
+      const state = credentials.get(secretName)?.state ?? '';
+      blocked.push({
+        secretName,
+        error,
+        fingerprint: blockedFingerprint(registry, state, foreignVersion),
+        ...(foreignVersion !== undefined ? { foreignVersion } : {}),
+      });
+    };
+
     await Promise.all(
       actions.map(async (action) => {
-        const index = action.kind === 'delete' ? -1 : names.indexOf(action.secretName);
+        const registry = registryOf.get(action.secretName);
+        const creds = credentials.get(action.secretName);
         try {
-          await this.apply(
-            namespace,
-            action,
-            registries[index],
-            credentials[index],
-            secrets.get(action.secretName),
-          );
+          const outcome = await this.apply(namespace, action, registry, creds, log);
+          if (outcome.kind === 'conflict') {
+            blockedBy(
+              action.secretName,
+              new PermanentError(
+                `Secret ${action.secretName} exists and is not managed by eatr`,
+                'conflict',
+                { namespace, registry: action.registry },
+              ),
+              outcome.foreignVersion,
+            );
+          } else if (outcome.kind === 'present') {
+            served.add(action.secretName);
+            // A fresh Secret whose credentials broke meanwhile: the owner must hear now, not hours later.
+            if (creds && !creds.ok) blockedBy(action.secretName, creds.error);
+          }
         } catch (error) {
           const failure = asEatrError(error, { namespace, registry: action.registry });
-          failures.push(failure);
-          if (action.kind === 'create' || action.kind === 'replace')
-            failedCreates.add(action.secretName);
+          if (failure.errorClass === 'permanent' && registry) blockedBy(action.secretName, failure);
+          else failures.push(failure);
+          // A failed renewal keeps the old, still valid Secret in place.
+          if (action.kind === 'renew') served.add(action.secretName);
         }
       }),
     );
 
-    // ServiceAccounts use every eatr Secret that exists after this sync (a failed renewal keeps the old one).
-    const pullSecrets = actions
-      .filter(
-        (a) => a.kind !== 'delete' && a.kind !== 'conflict' && !failedCreates.has(a.secretName),
-      )
-      .map((a) => a.secretName);
-    let followUpDelayMs: number | undefined;
     try {
-      const missing = await this.syncServiceAccounts(namespace, pullSecrets, log);
-      const age = this.now() - (ns.metadata?.creationTimestamp?.getTime() ?? 0);
-      if (missing.length > 0 && pullSecrets.length > 0 && age < YOUNG_NAMESPACE_MS)
-        followUpDelayMs = FOLLOW_UP_DELAY_MS;
+      await this.syncServiceAccounts(
+        namespace,
+        named.map((n) => n.secretName).filter((name) => served.has(name)),
+        log,
+      );
     } catch (error) {
       failures.push(asEatrError(error, { namespace }));
     }
 
-    await this.reportFailures(namespace, failures, log);
+    await this.recordBlocked(namespace, blocked, before, registryOf, log);
+    for (const failure of failures) {
+      log.warn(
+        {
+          registry: failure.context.registry,
+          reason: failure.reason,
+          decision: 'retry',
+          err: failure.message,
+        },
+        'transient failure; will retry',
+      );
+    }
     const counts: Partial<Record<SecretAction['kind'], number>> = {};
     for (const a of actions) counts[a.kind] = (counts[a.kind] ?? 0) + 1;
     const retryable = failures.filter((f) => f.errorClass === 'retry');
@@ -167,202 +210,331 @@ export class NamespaceSync {
         { namespace },
       );
     }
-    return {
-      result: failures.some((f) => f.errorClass === 'permanent') ? 'permanent' : 'success',
-      actions: counts,
-      ...(followUpDelayMs !== undefined ? { followUpDelayMs } : {}),
-    };
+    const permanent = blocked.length > 0 || failures.some((f) => f.errorClass === 'permanent');
+    return { result: permanent ? 'permanent' : 'success', actions: counts };
   }
 
-  /** eatr's Secrets in the namespace, plus any Secret named like a desired one (to detect conflicts). */
-  private async readSecrets(
-    namespace: string,
-    names: readonly string[],
-  ): Promise<Map<string, V1Secret>> {
-    const { core } = this.d;
-    const list = await this.kube({ namespace }, () =>
-      core.listNamespacedSecret({ namespace, labelSelector: MANAGED_SELECTOR }),
-    );
-    const byName = new Map<string, V1Secret>();
-    for (const s of list?.items ?? []) if (s.metadata?.name) byName.set(s.metadata.name, s);
-    await Promise.all(
-      names
-        .filter((name) => !byName.has(name))
-        .map(async (name) => {
-          const secret = await this.kube({ namespace }, () =>
-            core.readNamespacedSecret({ name, namespace }),
-          );
-          if (secret) byName.set(name, secret);
-        }),
-    );
-    return byName;
+  private want(
+    registry: RegistryHost,
+    secretName: string,
+    credentials: ReadonlyMap<string, CredentialState>,
+    secrets: ReadonlyMap<string, { observed: ObservedSecret }>,
+  ): DesiredSecret {
+    const creds = credentials.get(secretName);
+    if (creds?.ok)
+      return {
+        registry: registry.host,
+        secretName,
+        credentialsVersion: creds.value.version,
+        acceptedVersions: creds.value.acceptedVersions,
+      };
+    // Unknown credentials must not make a fresh Secret look due: keep what it records.
+    const recorded =
+      secrets.get(secretName)?.observed.annotations['eatr.io/credentials-version'] ?? 'unavailable';
+    return { registry: registry.host, secretName, credentialsVersion: recorded };
   }
 
-  private resolveCredentials(registries: readonly RegistryHost[]): Promise<Credentials[]> {
-    return Promise.all(
-      registries.map((r) =>
-        this.d.credentials.resolve(r.host).then(
-          (value): Credentials => ({ ok: true, value }),
-          (error: unknown): Credentials => ({
-            ok: false,
-            error: asEatrError(error, { registry: r.host }),
-          }),
-        ),
-      ),
-    );
+  private async readNamespace(name: string): Promise<CachedNamespace | undefined> {
+    const ns = await this.kube({ namespace: name }, () => this.d.core.readNamespace({ name }));
+    return ns === undefined ? undefined : projectNamespace(ns);
   }
 
+  /**
+   * Applies one decision. Resolves with whether the Secret is there afterwards, or a conflict (with
+   * the foreign Secret's version); throws a classified error. A write that loses a race reads the
+   * Secret and decides again.
+   */
   private async apply(
     namespace: string,
-    action: SecretAction,
+    first: SecretAction,
     registry: RegistryHost | undefined,
-    credentials: Credentials | undefined,
-    existing: V1Secret | undefined,
-  ): Promise<void> {
-    const { core, metrics, events } = this.d;
-    const log = this.d.log.child({
-      namespace,
-      registry: action.registry,
-      secret: action.secretName,
-    });
-    metrics.secretActions.inc({ action: action.kind === 'replace' ? 'create' : action.kind });
-    switch (action.kind) {
-      case 'leave':
-        log.debug({ decision: 'leave' }, 'Secret is fresh; nothing to write');
-        return;
-      case 'conflict':
-        metrics.ownershipConflicts.inc({ namespace });
-        log.warn(
-          { decision: 'conflict' },
-          `Secret ${action.secretName} exists and is not managed by eatr; left untouched`,
+    credentials: CredentialState | undefined,
+    log: Logger,
+  ): Promise<
+    { kind: 'present' } | { kind: 'absent' } | { kind: 'conflict'; foreignVersion: string }
+  > {
+    let action = first;
+    let current: V1Secret | undefined; // set once a lost race made us read it
+    for (let attempt = 1; ; attempt++) {
+      const alog = log.child({ registry: action.registry, secret: action.secretName });
+      try {
+        switch (action.kind) {
+          case 'leave':
+            alog.debug({ decision: 'leave' }, 'Secret is fresh; nothing to write');
+            return { kind: 'present' };
+          case 'conflict':
+            return {
+              kind: 'conflict',
+              foreignVersion: current?.metadata?.resourceVersion ?? '',
+            };
+          case 'delete':
+            await this.deleteSecret(namespace, action.secretName, alog);
+            return { kind: 'absent' };
+          default:
+            await this.write(namespace, action, registry, credentials, current, alog);
+            return { kind: 'present' };
+        }
+      } catch (error) {
+        // 409 (someone wrote first, or a same-named Secret exists) or 404 on an update (deleted
+        // meanwhile): read it and decide again.
+        const status = kubeStatus(error);
+        const raced = status === 409 || (status === 404 && action.kind !== 'delete');
+        if (!raced || attempt >= CONFLICT_ATTEMPTS) throw error;
+        current = await this.kube({ namespace }, () =>
+          this.d.core.readNamespacedSecret({ name: action.secretName, namespace }),
         );
-        await events.record({
-          namespace,
-          type: 'Warning',
-          reason: 'SecretConflict',
-          message: `Secret ${action.secretName} exists and is not managed by eatr, so eatr leaves it alone. Delete it, or annotate it eatr.io/adopt=true to let eatr manage it.`,
-        });
-        return;
-      case 'delete':
-        await this.kube({ namespace }, () =>
-          core.deleteNamespacedSecret({ name: action.secretName, namespace }),
-        );
-        log.info(
-          { decision: 'delete' },
-          'namespace no longer asks for this registry; deleted its Secret',
-        );
-        await events.record({
-          namespace,
-          type: 'Normal',
-          reason: 'SecretDeleted',
-          message: `Deleted image pull Secret ${action.secretName}`,
-        });
-        return;
-      default:
-        break;
+        if (current && !this.isForeign(current))
+          this.d.cache.rememberSecret(projectSecret(current));
+        const desired =
+          registry && credentials
+            ? [
+                this.want(
+                  registry,
+                  action.secretName,
+                  new Map([[action.secretName, credentials]]),
+                  new Map(),
+                ),
+              ]
+            : [];
+        const next = decideSecrets(
+          current ? [observeSecret(current)] : [],
+          desired,
+          this.now(),
+        ).find((a) => a.secretName === action.secretName);
+        if (next === undefined) return { kind: 'absent' };
+        alog.debug({ decision: next.kind, attempt }, 'write lost a race; decided again');
+        action = next;
+      }
     }
+  }
+
+  private isForeign(secret: V1Secret): boolean {
+    return secret.metadata?.labels?.['app.kubernetes.io/managed-by'] !== 'eatr';
+  }
+
+  private async deleteSecret(namespace: string, name: string, log: Logger): Promise<void> {
+    await this.kube({ namespace }, () => this.d.core.deleteNamespacedSecret({ name, namespace }));
+    this.d.cache.forgetSecret(namespace, name);
+    this.d.series.dropSecret(namespace, name);
+    this.d.metrics.secretActions.inc({ action: 'delete' });
+    log.info(
+      { decision: 'delete' },
+      'namespace no longer asks for this registry; deleted its Secret',
+    );
+    await this.d.events.record({
+      namespace,
+      type: 'Normal',
+      reason: 'SecretDeleted',
+      message: `Deleted image pull Secret ${name}`,
+    });
+  }
+
+  /** Create, renew or replace: one token, one write (two for a type change). */
+  private async write(
+    namespace: string,
+    action: Extract<SecretAction, { kind: 'create' | 'renew' | 'replace' }>,
+    registry: RegistryHost | undefined,
+    credentials: CredentialState | undefined,
+    current: V1Secret | undefined,
+    log: Logger,
+  ): Promise<void> {
+    const { core, metrics, config, cache } = this.d;
     if (!registry || !credentials)
       throw new PermanentError('internal: no registry for action', 'internal', { namespace });
     if (!credentials.ok) throw credentials.error;
     const token = await this.d.tokens.token(credentials.value, registry);
+    const cached = cache.secretsIn(namespace).find((s) => s.metadata.name === action.secretName);
+    const existing = current?.metadata
+      ? {
+          resourceVersion: current.metadata.resourceVersion ?? '',
+          labels: current.metadata.labels ?? {},
+          annotations: current.metadata.annotations ?? {},
+        }
+      : cached
+        ? {
+            resourceVersion: cached.metadata.resourceVersion,
+            labels: cached.observed.labels,
+            annotations: cached.observed.annotations,
+          }
+        : undefined;
     const body = buildPullSecret({
       namespace,
       secretName: action.secretName,
       registry: registry.host,
       token,
       credentialsVersion: credentials.value.version,
-      renewalIntervalMs: this.d.config.renewalIntervalMs,
-      email: credentials.value.spec.email ?? this.d.config.dockerEmail,
+      renewalIntervalMs: config.renewalIntervalMs,
+      email: credentials.value.spec.email ?? config.dockerEmail,
       ...(action.kind === 'renew' && existing ? { existing } : {}),
     });
+    let written: V1Secret;
     if (action.kind === 'renew') {
-      await this.write({ namespace }, () =>
-        core.replaceNamespacedSecret({ name: action.secretName, namespace, body }),
-      );
+      written = await core.replaceNamespacedSecret({ name: action.secretName, namespace, body });
       metrics.secretRenewals.inc();
     } else {
       if (action.kind === 'replace') {
         // Type is immutable: delete (only that exact version) and create.
-        const resourceVersion = existing?.metadata?.resourceVersion;
-        await this.write({ namespace }, () =>
-          core.deleteNamespacedSecret({
-            name: action.secretName,
-            namespace,
-            body: { preconditions: resourceVersion ? { resourceVersion } : {} },
-          }),
-        );
+        const resourceVersion = existing?.resourceVersion;
+        await core.deleteNamespacedSecret({
+          name: action.secretName,
+          namespace,
+          body: { preconditions: resourceVersion ? { resourceVersion } : {} },
+        });
       }
-      await this.write({ namespace }, () => core.createNamespacedSecret({ namespace, body }));
+      written = await core.createNamespacedSecret({ namespace, body });
     }
-    metrics.secretsCreated.inc({ namespace, name: action.secretName });
+    cache.rememberSecret(projectSecret(written));
+    metrics.secretActions.inc({ action: action.kind === 'replace' ? 'create' : action.kind });
+    this.d.series.secretWritten(namespace, action.secretName);
     const verb = action.kind === 'renew' ? 'renewed' : 'created';
+    const expiresAt = new Date(token.expiresAt).toISOString();
     log.info(
       {
         decision: action.kind,
         ...(action.kind === 'renew' ? { reason: action.reason } : {}),
-        expiresAt: new Date(token.expiresAt).toISOString(),
+        expiresAt,
       },
       `Secret ${verb}`,
     );
-    await events.record({
-      namespace,
-      type: 'Normal',
-      reason: action.kind === 'renew' ? 'SecretRenewed' : 'SecretCreated',
-      message: `Image pull Secret ${action.secretName} ${verb}; token expires at ${new Date(token.expiresAt).toISOString()}`,
-    });
+    // A routine renewal is not worth an API request; creations are what users look for.
+    if (action.kind !== 'renew' || action.reason === 'adopted')
+      await this.d.events.record({
+        namespace,
+        type: 'Normal',
+        reason: 'SecretCreated',
+        message: `Image pull Secret ${action.secretName} ${verb}; token expires at ${expiresAt}`,
+      });
   }
 
-  /** Applies the ServiceAccount decision; returns configured ServiceAccounts that do not exist. */
+  /** Patches the wired ServiceAccounts whose imagePullSecrets must change, from the cache. */
   private async syncServiceAccounts(
     namespace: string,
     pullSecrets: readonly string[],
     log: Logger,
-  ): Promise<string[]> {
-    const { core, config } = this.d;
-    if (config.serviceAccounts !== '*' && config.serviceAccounts.length === 0) return [];
-    const list = await this.kube({ namespace }, () =>
-      core.listNamespacedServiceAccount({ namespace }),
-    );
-    const accounts = list?.items ?? [];
-    const observed: ObservedServiceAccount[] = accounts.map((sa) => ({
-      name: sa.metadata?.name ?? '',
-      imagePullSecrets: (sa.imagePullSecrets ?? [])
-        .map((r) => r.name ?? '')
-        .filter((n) => n !== ''),
-      addedByEatr: (sa.metadata?.annotations?.[SERVICE_ACCOUNT_ANNOTATION] ?? '')
-        .split(',')
-        .filter((n) => n !== ''),
-    }));
-    for (const change of decideServiceAccounts(observed, config.serviceAccounts, pullSecrets)) {
-      const sa = accounts.find((a) => a.metadata?.name === change.name);
-      if (!sa?.metadata) continue;
-      const { [SERVICE_ACCOUNT_ANNOTATION]: _eatrEntries, ...others } =
-        sa.metadata.annotations ?? {};
-      const annotations =
-        change.addedByEatr.length > 0
-          ? { ...others, [SERVICE_ACCOUNT_ANNOTATION]: change.addedByEatr.join(',') }
-          : others;
-      const body = {
-        ...sa,
-        metadata: { ...sa.metadata, annotations },
-        imagePullSecrets: change.imagePullSecrets.map((name) => ({ name })),
-      };
-      await this.write({ namespace }, () =>
-        core.replaceNamespacedServiceAccount({ name: change.name, namespace, body }),
-      );
-      log.info(
-        {
-          decision: 'service-account',
-          serviceAccount: change.name,
-          imagePullSecrets: change.imagePullSecrets,
-        },
-        'ServiceAccount imagePullSecrets updated',
-      );
+  ): Promise<void> {
+    const { core, config, cache } = this.d;
+    if (config.serviceAccounts !== '*' && config.serviceAccounts.length === 0) return;
+    for (const sa of cache.serviceAccountsIn(namespace)) {
+      let observed = sa.observed;
+      let resourceVersion = sa.metadata.resourceVersion;
+      for (let attempt = 1; ; attempt++) {
+        const change = decideServiceAccounts([observed], config.serviceAccounts, pullSecrets)[0];
+        if (!change) break;
+        try {
+          // Only imagePullSecrets and eatr's annotation, guarded by the version the decision read.
+          const patch = {
+            metadata: {
+              resourceVersion,
+              annotations: {
+                [SERVICE_ACCOUNT_ANNOTATION]:
+                  change.addedByEatr.length > 0 ? change.addedByEatr.join(',') : null,
+              },
+            },
+            imagePullSecrets: change.imagePullSecrets.map((name) => ({ name })),
+          };
+          const written: V1ServiceAccount = await core.patchNamespacedServiceAccount(
+            { name: change.name, namespace, body: patch },
+            setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+          );
+          cache.rememberServiceAccount(projectServiceAccount(written));
+          log.info(
+            {
+              decision: 'service-account',
+              serviceAccount: change.name,
+              imagePullSecrets: change.imagePullSecrets,
+            },
+            'ServiceAccount imagePullSecrets updated',
+          );
+          break;
+        } catch (error) {
+          const status = kubeStatus(error);
+          if (status === 404) break; // deleted meanwhile: nothing to wire
+          if (status !== 409 || attempt >= CONFLICT_ATTEMPTS)
+            throw asEatrError(error, { namespace });
+          const fresh = await this.kube({ namespace }, () =>
+            core.readNamespacedServiceAccount({ name: change.name, namespace }),
+          );
+          if (!fresh) break;
+          const projected = projectServiceAccount(fresh);
+          cache.rememberServiceAccount(projected);
+          observed = projected.observed;
+          resourceVersion = projected.metadata.resourceVersion;
+        }
+      }
     }
-    const missing = missingServiceAccounts(observed, config.serviceAccounts);
-    if (missing.length > 0 && pullSecrets.length > 0)
-      log.debug({ missing }, 'configured ServiceAccounts do not exist (yet)');
-    return missing;
+  }
+
+  /**
+   * Records which Secrets are blocked and why, and reports each cause once: a Warning Event, the
+   * metric and a log line when a pair becomes blocked or its inputs change, not on every sync.
+   */
+  private async recordBlocked(
+    namespace: string,
+    blocked: readonly Blocked[],
+    before: ReadonlyMap<string, BlockedEntry>,
+    registryOf: ReadonlyMap<string, RegistryHost>,
+    log: Logger,
+  ): Promise<void> {
+    const now = this.now();
+    const stillBlocked = new Set(blocked.map((b) => b.secretName));
+    const unblocked = [...before.keys()].filter((name) => !stillBlocked.has(name));
+    await this.d.blocked.clear(namespace, unblocked);
+    // Credentials that work again for a registry denied by AWS: let the next sweep serve the rest.
+    for (const name of unblocked) {
+      const entry = before.get(name);
+      if (entry && !LOCAL_REASONS.has(entry.reason)) {
+        const cleared = await this.d.blocked.clearRegistry(entry.registry);
+        log.info(
+          { registry: entry.registry, cleared },
+          'registry works again; unblocked its namespaces',
+        );
+      }
+    }
+    for (const b of blocked) {
+      const registry = registryOf.get(b.secretName)?.host ?? b.error.context.registry ?? '';
+      const previous = before.get(b.secretName);
+      const repeated =
+        previous?.fingerprint === b.fingerprint && previous.reason === b.error.reason;
+      await this.d.blocked.set(namespace, b.secretName, {
+        fingerprint: b.fingerprint,
+        reason: b.error.reason,
+        registry,
+        since: repeated ? previous.since : now,
+        ...(b.foreignVersion !== undefined ? { foreignVersion: b.foreignVersion } : {}),
+      });
+      if (repeated) {
+        log.debug(
+          { registry, reason: b.error.reason, decision: 'blocked' },
+          'still blocked; reported before',
+        );
+        continue;
+      }
+      if (b.error.reason === 'conflict') {
+        this.d.series.conflict(namespace);
+        log.warn(
+          { registry, secret: b.secretName, decision: 'conflict' },
+          `Secret ${b.secretName} exists and is not managed by eatr; left untouched`,
+        );
+        await this.d.events.record({
+          namespace,
+          type: 'Warning',
+          reason: 'SecretConflict',
+          message: `Secret ${b.secretName} exists and is not managed by eatr, so eatr leaves it alone. Delete it, or annotate it eatr.io/adopt=true to let eatr manage it.`,
+        });
+        continue;
+      }
+      this.d.metrics.credentialErrors.inc({ registry, reason: b.error.reason });
+      log.warn(
+        { registry, reason: b.error.reason, decision: 'failed', err: b.error.message },
+        'cannot write the Secret until the credentials change',
+      );
+      await this.d.events.record({
+        namespace,
+        type: 'Warning',
+        reason: 'TokenFailed',
+        message: b.error.message,
+      });
+    }
   }
 
   private async reportCollisions(
@@ -389,34 +561,6 @@ export class NamespaceSync {
     }
   }
 
-  private async reportFailures(
-    namespace: string,
-    failures: readonly EatrError[],
-    log: Logger,
-  ): Promise<void> {
-    for (const failure of failures) {
-      const registry = failure.context.registry;
-      if (failure.errorClass === 'permanent') {
-        if (registry) this.d.metrics.credentialErrors.inc({ registry, reason: failure.reason });
-        log.warn(
-          { registry, reason: failure.reason, decision: 'failed', err: failure.message },
-          'cannot write the Secret until the credentials change',
-        );
-        await this.d.events.record({
-          namespace,
-          type: 'Warning',
-          reason: 'TokenFailed',
-          message: failure.message,
-        });
-      } else {
-        log.warn(
-          { registry, reason: failure.reason, decision: 'retry', err: failure.message },
-          'transient failure; will retry',
-        );
-      }
-    }
-  }
-
   /** A read: 404 is undefined; other errors are classified. */
   private async kube<T>(context: ErrorContext, call: () => Promise<T>): Promise<T | undefined> {
     try {
@@ -426,58 +570,6 @@ export class NamespaceSync {
       throw asEatrError(error, context);
     }
   }
-
-  /**
-   * A write. 409 (someone else wrote first) and 404 (it vanished since we read it) are retried: the
-   * retry re-reads, and usually finds the Secret fresh or the namespace gone.
-   */
-  private async write<T>(context: ErrorContext, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      if (kubeStatus(error) === 404)
-        throw new RetryableError(
-          `${describeError(error)} (changed while syncing)`,
-          'changed',
-          context,
-          { cause: error },
-        );
-      throw asEatrError(error, context);
-    }
-  }
 }
 
-function observe(secret: V1Secret): ObservedSecret {
-  return {
-    name: secret.metadata?.name ?? '',
-    type: secret.type,
-    labels: secret.metadata?.labels ?? {},
-    annotations: secret.metadata?.annotations ?? {},
-  };
-}
-
-/** Any error as eatr's classified error (Kubernetes API errors by status; unknown errors retry). */
-export function asEatrError(error: unknown, context: ErrorContext): EatrError {
-  if (
-    error instanceof RetryableError ||
-    error instanceof PermanentError ||
-    error instanceof GoneError
-  )
-    return error.withContext(context);
-  const message = describeError(error);
-  switch (classifyKubeError(error)) {
-    case 'gone':
-      return new GoneError(message, 'gone', context, { cause: error });
-    case 'permanent':
-      return new PermanentError(message, `http-${kubeStatus(error) ?? 'error'}`, context, {
-        cause: error,
-      });
-    default:
-      return new RetryableError(
-        message,
-        kubeStatus(error) === 409 ? 'conflict' : 'kube-error',
-        context,
-        { cause: error },
-      );
-  }
-}
+export { asEatrError };

@@ -30,12 +30,31 @@ describe('buildPullSecret', () => {
 
   it('carries the managed-by label and expiry annotations', () => {
     expect(secret.metadata?.labels).toEqual({ 'app.kubernetes.io/managed-by': 'eatr' });
-    expect(secret.metadata?.annotations).toEqual({
+    expect(secret.metadata?.annotations).toMatchObject({
       'eatr.io/registry': REG,
       'eatr.io/expires-at': '2026-11-23T12:00:00.000Z',
-      'eatr.io/renew-after': '2026-11-23T06:00:00.000Z',
       'eatr.io/credentials-version': 'u/1',
     });
+  });
+
+  it('comes due within 6h to 6h36m of the token, at a point fixed per namespace and name', () => {
+    const renewAt = (namespace: string) =>
+      Date.parse(
+        buildPullSecret({
+          namespace,
+          secretName: REG,
+          registry: REG,
+          token,
+          credentialsVersion: 'u/1',
+          renewalIntervalMs: 6 * H,
+          email: undefined,
+        }).metadata?.annotations?.['eatr.io/renew-after'] ?? '',
+      ) - token.fetchedAt;
+    const offsets = Array.from({ length: 200 }, (_, i) => renewAt(`ns-${i}`));
+    expect(Math.min(...offsets)).toBeGreaterThanOrEqual(6 * H);
+    expect(Math.max(...offsets)).toBeLessThanOrEqual(6.6 * H);
+    expect(Math.max(...offsets) - Math.min(...offsets)).toBeGreaterThan(0.5 * H);
+    expect(renewAt('ns-1')).toBe(renewAt('ns-1'));
   });
 
   it('keeps the labels and annotations of the Secret it updates', () => {
@@ -47,9 +66,7 @@ describe('buildPullSecret', () => {
       credentialsVersion: 'u/2',
       renewalIntervalMs: 6 * H,
       email: 'e@x',
-      existing: {
-        metadata: { resourceVersion: '7', labels: { team: 'a' }, annotations: { note: 'keep' } },
-      },
+      existing: { resourceVersion: '7', labels: { team: 'a' }, annotations: { note: 'keep' } },
     });
     expect(updated.metadata?.resourceVersion).toBe('7');
     expect(updated.metadata?.labels).toMatchObject({

@@ -9,7 +9,8 @@ import {
   REGISTRY_ANNOTATION,
   RENEW_AFTER_ANNOTATION,
   buildDockerConfigJson,
-  renewAfter,
+  renewalSpread,
+  spreadRenewAfter,
 } from '@eatr/core';
 import type { EcrToken } from '../aws/ecr-token-client.js';
 
@@ -22,7 +23,11 @@ export interface PullSecretInput {
   readonly renewalIntervalMs: number;
   readonly email: string | undefined;
   /** The Secret being updated, if any: its other labels and annotations are kept. */
-  readonly existing?: V1Secret;
+  readonly existing?: {
+    readonly resourceVersion: string;
+    readonly labels: Readonly<Record<string, string>>;
+    readonly annotations: Readonly<Record<string, string>>;
+  };
 }
 
 /** The `kubernetes.io/dockerconfigjson` Secret eatr writes for one registry. */
@@ -35,16 +40,20 @@ export function buildPullSecret(input: PullSecretInput): V1Secret {
     metadata: {
       name: input.secretName,
       namespace: input.namespace,
-      ...(existing?.metadata?.resourceVersion
-        ? { resourceVersion: existing.metadata.resourceVersion }
-        : {}),
-      labels: { ...existing?.metadata?.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+      ...(existing?.resourceVersion ? { resourceVersion: existing.resourceVersion } : {}),
+      labels: { ...existing?.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
       annotations: {
-        ...existing?.metadata?.annotations,
+        ...existing?.annotations,
         [REGISTRY_ANNOTATION]: input.registry,
         [EXPIRES_AT_ANNOTATION]: new Date(token.expiresAt).toISOString(),
+        // Spread per Secret, so one token's Secrets do not all come due in one burst.
         [RENEW_AFTER_ANNOTATION]: new Date(
-          renewAfter(token.fetchedAt, token.expiresAt, input.renewalIntervalMs),
+          spreadRenewAfter(
+            token.fetchedAt,
+            token.expiresAt,
+            input.renewalIntervalMs,
+            renewalSpread(input.namespace, input.secretName),
+          ),
         ).toISOString(),
         [CREDENTIALS_VERSION_ANNOTATION]: input.credentialsVersion,
       },

@@ -1,24 +1,33 @@
-import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
+import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Queue } from 'bullmq';
 import {
-  CREDENTIALS_VERSION_ANNOTATION,
-  MANAGED_SELECTOR,
-  registryOfCredentialSecret,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  decideSecrets,
+  decideServiceAccounts,
   desiredRegistries,
   enqueueSync,
-  needsSync,
   nameOutputSecrets,
   type DesiredSecret,
   type Logger,
-  type ObservedSecret,
   type RenewerConfig,
   type RenewerMetrics,
 } from '@eatr/core';
-import { POD_IDENTITY_VERSION } from '../credentials/credential-resolver.js';
+import type { ClusterCache } from '../cache/cluster-cache.js';
+import type { CredentialResolver } from '../credentials/credential-resolver.js';
+import {
+  LOCAL_REASONS,
+  blockedFingerprint,
+  type BlockedEntry,
+  type BlockedStore,
+} from './blocked-store.js';
 
 export interface SweepDependencies {
   readonly core: CoreV1Api;
   readonly queue: Queue;
+  readonly cache: ClusterCache;
+  readonly credentials: CredentialResolver;
+  readonly blocked: BlockedStore;
   readonly config: RenewerConfig;
   readonly metrics: RenewerMetrics;
   readonly log: Logger;
@@ -29,103 +38,148 @@ export interface SweepResult {
   readonly namespaces: number;
   readonly optedIn: number;
   readonly enqueued: number;
+  /** Pairs skipped because the cause that blocks them has not changed. */
+  readonly blocked: number;
+  /** API requests the sweep itself made (only to look at foreign Secrets that block namespaces). */
+  readonly apiRequests: number;
 }
 
-const PAGE = 500;
+/** How often a registry that AWS denied is tried again, through one of its namespaces. */
+export const AWS_RECHECK_MS = 10 * 60_000;
+/** Enqueues in flight at once: a 10,000-namespace wave is queued in seconds, not minutes. */
+const ENQUEUE_CONCURRENCY = 32;
 
 /**
- * The periodic safety net: lists every namespace and every eatr Secret, and enqueues a sync for each
- * opted-in namespace with a Secret missing or due (or with eatr Secrets it no longer wants). A sweep
- * over fresh Secrets enqueues, and so writes, nothing.
+ * The periodic safety net, from the renewer's watch caches: enqueues a low-priority sync for each
+ * namespace with a Secret missing or due, an eatr Secret it no longer wants, or a wired ServiceAccount
+ * that lacks (or has a stale) entry. A sweep over fresh Secrets makes no API request and enqueues
+ * nothing. A Secret blocked by a cause that has not changed (see BlockedStore) is skipped; a registry
+ * AWS denied is probed through one namespace every AWS_RECHECK_MS.
  */
 export async function sweep(d: SweepDependencies): Promise<SweepResult> {
   const now = (d.now ?? Date.now)();
-  const [namespaces, managed, credentialVersions] = await Promise.all([
-    listNamespaces(d.core),
-    listManagedSecrets(d.core),
-    listCredentialVersions(d),
-  ]);
-  const byNamespace = new Map<string, ObservedSecret[]>();
-  for (const s of managed) {
-    const ns = s.metadata?.namespace ?? '';
-    const list = byNamespace.get(ns) ?? [];
-    list.push({
-      name: s.metadata?.name ?? '',
-      type: s.type,
-      labels: s.metadata?.labels ?? {},
-      annotations: s.metadata?.annotations ?? {},
-    });
-    byNamespace.set(ns, list);
-  }
+  const { cache, config } = d;
+  const blockedEntries = await d.blocked.all();
+  const { foreign, apiRequests } = await foreignVersions(d, blockedEntries);
   const global = {
-    registries: d.config.globalRegistries,
-    include: d.config.includeNamespaces,
-    exclude: d.config.excludeNamespaces,
+    registries: config.globalRegistries,
+    include: config.includeNamespaces,
+    exclude: config.excludeNamespaces,
   };
+  const probed = new Set<string>();
+  const due: string[] = [];
   let optedIn = 0;
-  let enqueued = 0;
-  for (const ns of namespaces) {
-    const name = ns.metadata?.name;
-    if (!name || ns.metadata?.deletionTimestamp) continue;
-    const { registries } = desiredRegistries(name, ns.metadata?.labels, global);
-    const observed = byNamespace.get(name) ?? [];
-    if (registries.length === 0 && observed.length === 0) continue;
+  let skipped = 0;
+  for (const ns of cache.namespaces.objects.values()) {
+    const name = ns.metadata.name;
+    if (ns.metadata.terminating) continue;
+    const { registries } = desiredRegistries(name, ns.metadata.labels, global);
+    const secrets = cache.secretsIn(name);
+    if (registries.length === 0 && secrets.length === 0) continue;
     if (registries.length > 0) optedIn++;
-    const { named } = nameOutputSecrets(d.config.secretNameTemplate, registries);
-    const desired: DesiredSecret[] = named.map(({ registry: r, secretName }) => {
-      const current = observed.find((o) => o.name === secretName)?.annotations[
-        CREDENTIALS_VERSION_ANNOTATION
+    const { named } = nameOutputSecrets(config.secretNameTemplate, registries);
+    const states = new Map(
+      named.map((n) => [n.secretName, d.credentials.resolve(n.registry.host)]),
+    );
+    const desired: DesiredSecret[] = named.map(({ registry, secretName }) => {
+      const state = states.get(secretName);
+      const recorded = secrets.find((s) => s.metadata.name === secretName)?.observed.annotations[
+        'eatr.io/credentials-version'
       ];
-      const version =
-        credentialVersions.get(r.host) ??
-        (d.config.usePodIdentity ? POD_IDENTITY_VERSION : (current ?? 'unavailable'));
-      return { registry: r.host, secretName, credentialsVersion: version };
+      return state?.ok
+        ? {
+            registry: registry.host,
+            secretName,
+            credentialsVersion: state.value.version,
+            acceptedVersions: state.value.acceptedVersions,
+          }
+        : { registry: registry.host, secretName, credentialsVersion: recorded ?? 'unavailable' };
     });
-    // Only eatr's Secrets are listed, so a same-named foreign Secret looks missing; the sync then reports
-    // the conflict (and its Event is rate-limited).
-    if (needsSync(observed, desired, now)) {
-      if (await enqueueSync(d.queue, { namespace: name, reason: 'sweep' })) enqueued++;
-    }
+    const work = decideSecrets(
+      secrets.map((s) => s.observed),
+      desired,
+      now,
+    ).filter((action) => {
+      if (action.kind === 'leave' || action.kind === 'conflict') return false;
+      if (action.kind === 'delete') return true;
+      const entry = blockedEntries.get(`${name}/${action.secretName}`);
+      if (!entry) return true;
+      const state = states.get(action.secretName)?.state ?? '';
+      const foreignVersion =
+        entry.reason === 'conflict'
+          ? (foreign.get(`${name}/${action.secretName}`) ?? 'gone')
+          : undefined;
+      if (entry.fingerprint !== blockedFingerprint(entry.registry, state, foreignVersion))
+        return true;
+      // AWS may have been fixed outside the cluster: one namespace per registry finds out.
+      if (!LOCAL_REASONS.has(entry.reason) && now - entry.since >= AWS_RECHECK_MS) {
+        if (!probed.has(entry.registry)) {
+          probed.add(entry.registry);
+          return true;
+        }
+      }
+      skipped++;
+      return false;
+    });
+    const served = named
+      .map((n) => n.secretName)
+      .filter((secretName) => secrets.some((s) => s.metadata.name === secretName));
+    const accountsDrift =
+      decideServiceAccounts(
+        cache.serviceAccountsIn(name).map((sa) => sa.observed),
+        config.serviceAccounts,
+        served,
+      ).length > 0;
+    if (work.length > 0 || accountsDrift) due.push(name);
   }
+  let enqueued = 0;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(ENQUEUE_CONCURRENCY, due.length) }, async () => {
+      while (next < due.length) {
+        const namespace = due[next++] ?? '';
+        if (await enqueueSync(d.queue, { namespace, reason: 'sweep' })) enqueued++;
+      }
+    }),
+  );
   d.metrics.sweepEnqueued.inc(enqueued);
-  return { namespaces: namespaces.length, optedIn, enqueued };
+  return {
+    namespaces: cache.namespaces.objects.size,
+    optedIn,
+    enqueued,
+    blocked: skipped,
+    apiRequests,
+  };
 }
 
-async function listNamespaces(core: CoreV1Api) {
-  const items = [];
-  let _continue: string | undefined;
-  do {
-    const page = await core.listNamespace({ limit: PAGE, ...(_continue ? { _continue } : {}) });
-    items.push(...page.items);
-    _continue = page.metadata?._continue;
-  } while (_continue);
-  return items;
-}
-
-async function listManagedSecrets(core: CoreV1Api): Promise<V1Secret[]> {
-  const items: V1Secret[] = [];
-  let _continue: string | undefined;
-  do {
-    const page = await core.listSecretForAllNamespaces({
-      labelSelector: MANAGED_SELECTOR,
-      limit: PAGE,
-      ...(_continue ? { _continue } : {}),
-    });
-    // Keep metadata only: the sweep must not hold tokens longer than it needs to.
-    items.push(...page.items.map((s) => ({ type: s.type, metadata: s.metadata })));
-    _continue = page.metadata?._continue;
-  } while (_continue);
-  return items;
-}
-
-/** Registry host -> version of its credential Secret in the host namespace. */
-async function listCredentialVersions(d: SweepDependencies): Promise<Map<string, string>> {
-  const list = await d.core.listNamespacedSecret({ namespace: d.config.hostNamespace });
-  const versions = new Map<string, string>();
-  for (const s of list.items) {
-    const registry = registryOfCredentialSecret(s.metadata?.name ?? '');
-    if (registry)
-      versions.set(registry, `${s.metadata?.uid ?? ''}/${s.metadata?.resourceVersion ?? ''}`);
+/**
+ * The current version of each foreign Secret that blocks a namespace (`namespace/name` -> version),
+ * one list per distinct Secret name and none when nothing is blocked by a conflict: the only API
+ * requests a sweep makes. A conflict ends when that Secret changes or goes.
+ */
+async function foreignVersions(
+  d: SweepDependencies,
+  blocked: ReadonlyMap<string, BlockedEntry>,
+): Promise<{ foreign: Map<string, string>; apiRequests: number }> {
+  const names = new Set<string>();
+  for (const [key, entry] of blocked)
+    if (entry.reason === 'conflict') names.add(key.slice(key.indexOf('/') + 1));
+  const foreign = new Map<string, string>();
+  let apiRequests = 0;
+  for (const name of names) {
+    let _continue: string | undefined;
+    do {
+      apiRequests++;
+      const page = await d.core.listSecretForAllNamespaces({
+        fieldSelector: `metadata.name=${name}`,
+        labelSelector: `${MANAGED_BY_LABEL}!=${MANAGED_BY_VALUE}`,
+        limit: 500,
+        ...(_continue ? { _continue } : {}),
+      });
+      for (const s of page.items)
+        foreign.set(`${s.metadata?.namespace ?? ''}/${name}`, s.metadata?.resourceVersion ?? '');
+      _continue = page.metadata?._continue;
+    } while (_continue);
   }
-  return versions;
+  return { foreign, apiRequests };
 }

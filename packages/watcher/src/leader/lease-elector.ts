@@ -5,9 +5,7 @@ import {
   type V1Lease,
   type V1LeaseSpec,
 } from '@kubernetes/client-node';
-import { describeError, kubeStatus, type Logger } from '@eatr/core';
-import { sleep } from '../watch/backoff.js';
-import { withTimeout } from '../with-timeout.js';
+import { describeError, kubeStatus, sleep, withTimeout, type Logger } from '@eatr/core';
 
 export interface LeaseElectorOptions {
   readonly api: CoordinationV1Api;

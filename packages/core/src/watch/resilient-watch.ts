@@ -1,11 +1,13 @@
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
-import { describeError, kubeStatus, type Logger } from '@eatr/core';
-import { withTimeout } from '../with-timeout.js';
-import { backoffDelay, sleep } from './backoff.js';
+import { describeError, kubeStatus } from '../errors.js';
+import type { Logger } from '../runtime/logger.js';
+import { isAtLeast } from './resource-version.js';
+import { withTimeout } from '../runtime/with-timeout.js';
+import { backoffDelay, sleep } from '../runtime/backoff.js';
 
 /** The part of a Kubernetes object a watch needs. */
 export interface WatchedObject {
-  metadata?: { name?: string; resourceVersion?: string };
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
 }
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -20,7 +22,17 @@ export interface ResilientWatchOptions<T extends WatchedObject> {
   readonly resource: string;
   /** API path to watch, e.g. `/api/v1/namespaces`. */
   readonly path: string;
-  readonly list: (page: { limit: number; _continue?: string }) => Promise<ListPage<T>>;
+  /** Selectors for the watch; `list` must apply the same ones. */
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  readonly list: (page: { limit: number; _continue?: string }) => Promise<ListPage<unknown>>;
+  /**
+   * Turns what the API server sent into what is kept and passed on, e.g. a few metadata fields of a
+   * Secret: a cache of 10,000 objects then holds what the decisions read, not whole objects.
+   */
+  readonly project: (raw: unknown) => T;
+  /** Cache key; default the name (use `namespace/name` for a watch across namespaces). */
+  readonly keyOf?: (object: T) => string | undefined;
   readonly kubeConfig: KubeConfig;
   /**
    * Called for every change, also for differences found by a relist (so an event missed while the
@@ -70,16 +82,71 @@ export class ResilientWatch<T extends WatchedObject> {
   private current: AbortController | undefined;
   private running: Promise<void> | undefined;
   private synced = false;
+  private version: string | undefined;
+  private readonly versionWaiters = new Set<() => void>();
+  private readonly keyOf: (object: T) => string | undefined;
 
-  constructor(private readonly options: ResilientWatchOptions<T>) {}
+  constructor(private readonly options: ResilientWatchOptions<T>) {
+    this.keyOf = options.keyOf ?? ((o) => o.metadata?.name);
+  }
 
   get isSynced(): boolean {
     return this.synced;
   }
 
-  /** The last known state of every object. */
+  /** The last known state of every object, by key. */
   get objects(): ReadonlyMap<string, T> {
     return this.known;
+  }
+
+  get(key: string): T | undefined {
+    return this.known.get(key);
+  }
+
+  /** The newest resourceVersion this watch has delivered (list, event or bookmark). */
+  get resourceVersion(): string | undefined {
+    return this.version;
+  }
+
+  /**
+   * Waits until this watch has delivered `resourceVersion` or a later one, so a reader sees at least
+   * the change that someone else (the watcher process) saw. Resolves false after `timeoutMs`.
+   */
+  async waitForVersion(resourceVersion: string, timeoutMs: number): Promise<boolean> {
+    const reached = () =>
+      this.synced && this.version !== undefined && isAtLeast(this.version, resourceVersion);
+    if (reached()) return true;
+    return new Promise<boolean>((resolve) => {
+      const check = () => {
+        if (!reached()) return;
+        clearTimeout(timer);
+        this.versionWaiters.delete(check);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.versionWaiters.delete(check);
+        resolve(reached());
+      }, timeoutMs);
+      this.versionWaiters.add(check);
+    });
+  }
+
+  /** Records a write this process made, so its own next read sees it before the watch echoes it. */
+  remember(object: T): void {
+    const key = this.keyOf(object);
+    if (key !== undefined) this.known.set(key, object);
+  }
+
+  /** Forgets an object this process deleted. */
+  forget(key: string): void {
+    this.known.delete(key);
+  }
+
+  private advance(version: string | undefined): void {
+    if (!version) return;
+    if (this.version !== undefined && !isAtLeast(version, this.version)) return;
+    this.version = version;
+    for (const check of [...this.versionWaiters]) check();
   }
 
   start(): void {
@@ -148,13 +215,13 @@ export class ResilientWatch<T extends WatchedObject> {
         this.options.stallTimeoutMs,
         `list page did not arrive within ${this.options.stallTimeoutMs} ms`,
       );
-      items.push(...page.items);
+      for (const raw of page.items) items.push(this.options.project(raw));
       resourceVersion ||= page.metadata?.resourceVersion ?? '';
       _continue = page.metadata?._continue;
     } while (_continue);
     const seen = new Set<string>();
     for (const item of items) {
-      const name = item.metadata?.name;
+      const name = this.keyOf(item);
       if (!name) continue;
       seen.add(name);
       const previous = this.known.get(name);
@@ -172,6 +239,7 @@ export class ResilientWatch<T extends WatchedObject> {
       this.synced = true;
       this.options.onSynced?.();
     }
+    this.advance(resourceVersion);
     this.options.log.debug(
       { resource: this.options.resource, count: items.length, resourceVersion },
       'listed',
@@ -212,6 +280,7 @@ export class ResilientWatch<T extends WatchedObject> {
           .then(
             (version) => {
               if (version) lastVersion = version;
+              this.advance(version);
             },
             (error: unknown) =>
               finish(
@@ -242,6 +311,8 @@ export class ResilientWatch<T extends WatchedObject> {
           {
             resourceVersion,
             allowWatchBookmarks: true,
+            labelSelector: this.options.labelSelector,
+            fieldSelector: this.options.fieldSelector,
             // End a healthy watch well before the watchdog fires; it then resumes from lastVersion.
             timeoutSeconds: Math.max(1, Math.floor((stallTimeoutMs * 0.8) / 1000)),
           },
@@ -261,20 +332,24 @@ export class ResilientWatch<T extends WatchedObject> {
 
   /** Applies one watch event; returns its resourceVersion. */
   private async handle(type: string, raw: unknown): Promise<string | undefined> {
-    const object = raw as T;
-    const version = object.metadata?.resourceVersion;
-    if (type === 'BOOKMARK') return version;
     if (type === 'ERROR') {
       const status = raw as { code?: number; message?: string };
       throw new WatchEnded(status.code === 410 ? 'gone' : 'error', status.message ?? 'watch error');
     }
-    const name = object.metadata?.name;
+    const version = (raw as WatchedObject).metadata?.resourceVersion;
+    if (type === 'BOOKMARK') return version;
+    const object = this.options.project(raw);
+    const name = this.keyOf(object);
     if (!name) return version;
     const previous = this.known.get(name);
     if (type === 'DELETED') {
       this.known.delete(name);
       await this.options.onEvent('DELETED', object, previous);
     } else if (type === 'ADDED' || type === 'MODIFIED') {
+      // An echo older than what this process itself wrote (remember()) must not roll the cache back.
+      const known = previous?.metadata?.resourceVersion;
+      const incoming = object.metadata?.resourceVersion;
+      if (known && incoming && known !== incoming && isAtLeast(known, incoming)) return version;
       this.known.set(name, object);
       await this.options.onEvent(previous ? 'MODIFIED' : 'ADDED', object, previous);
     }

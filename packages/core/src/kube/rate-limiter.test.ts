@@ -1,0 +1,88 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { RateLimiter, type RateLimiterClock, type RateLimit } from './rate-limiter.js';
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** Starts `calls` acquires at once and returns when (ms after the start) each was granted, in call order. */
+async function grantTimes(limiter: RateLimiter, calls: number, runMs = 10_000): Promise<number[]> {
+  const start = performance.now();
+  const times = new Array<number>(calls).fill(Number.NaN);
+  for (let i = 0; i < calls; i++)
+    void limiter.acquire().then(() => {
+      times[i] = performance.now() - start;
+    });
+  await vi.advanceTimersByTimeAsync(runMs);
+  return times;
+}
+
+describe('RateLimiter', () => {
+  it.each<[string, RateLimit, number, number[]]>([
+    [
+      'grants the burst at once, then qps per second',
+      { qps: 10, burst: 3 },
+      5,
+      [0, 0, 0, 100, 200],
+    ],
+    ['with burst 1, spaces every request', { qps: 50, burst: 1 }, 4, [0, 20, 40, 60]],
+    ['never grants early on a fractional interval', { qps: 3, burst: 1 }, 3, [0, 334, 667]],
+    ['qps 0 is unlimited', { qps: 0, burst: 1 }, 1000, new Array<number>(1000).fill(0)],
+    ['negative qps is unlimited', { qps: -1, burst: 0 }, 10, new Array<number>(10).fill(0)],
+  ])('%s (%j, %i calls)', async (_name, limit, calls, expected) => {
+    expect(await grantTimes(new RateLimiter(limit), calls)).toEqual(expected);
+  });
+
+  it('refills at qps while idle, but never beyond burst', async () => {
+    const limiter = new RateLimiter({ qps: 10, burst: 2 });
+    expect(await grantTimes(limiter, 2)).toEqual([0, 0]); // then 10 s idle: 100 tokens' worth
+    expect(await grantTimes(limiter, 4)).toEqual([0, 0, 100, 200]);
+  });
+
+  it('serves callers in call order, a late caller after those already waiting', async () => {
+    const limiter = new RateLimiter({ qps: 10, burst: 1 });
+    const start = performance.now();
+    const order: [string, number][] = [];
+    const take = (name: string) =>
+      void limiter.acquire().then(() => {
+        order.push([name, performance.now() - start]);
+      });
+    for (const name of ['a', 'b', 'c']) take(name);
+    await vi.advanceTimersByTimeAsync(50);
+    take('d');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(order).toEqual([
+      ['a', 0],
+      ['b', 100],
+      ['c', 200],
+      ['d', 300],
+    ]);
+  });
+
+  it('reads time and sleeps through the injected clock', async () => {
+    let now = 1_000;
+    const slept: number[] = [];
+    const clock: RateLimiterClock = {
+      now: () => now,
+      sleep: (ms) => {
+        slept.push(ms);
+        return Promise.resolve();
+      },
+    };
+    const limiter = new RateLimiter({ qps: 4, burst: 1 }, clock);
+    await limiter.acquire();
+    await limiter.acquire();
+    await limiter.acquire();
+    expect(slept).toEqual([250, 500]);
+    now += 2_000; // the debt of two tokens is repaid and the bucket is full again
+    await limiter.acquire();
+    expect(slept).toEqual([250, 500]);
+  });
+
+  it('refuses a burst below 1 when limited (nothing could ever be granted)', () => {
+    expect(() => new RateLimiter({ qps: 5, burst: 0 })).toThrow(RangeError);
+  });
+});

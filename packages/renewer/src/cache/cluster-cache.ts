@@ -1,0 +1,216 @@
+import type { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import {
+  MANAGED_SELECTOR,
+  ResilientWatch,
+  credentialSecretName,
+  type CachedResource,
+  type Logger,
+  type WatchEventType,
+} from '@eatr/core';
+import {
+  projectCredentials,
+  projectNamespace,
+  projectSecret,
+  projectServiceAccount,
+  type CachedCredentials,
+  type CachedNamespace,
+  type CachedSecret,
+  type CachedServiceAccount,
+} from './projections.js';
+
+export interface ClusterCacheOptions {
+  readonly kubeConfig: KubeConfig;
+  readonly core: CoreV1Api;
+  readonly hostNamespace: string;
+  /** The ServiceAccounts eatr wires (`*` for all, none for no ServiceAccount watch at all). */
+  readonly serviceAccounts: '*' | readonly string[];
+  /** Restart a watch that delivered nothing for this long. */
+  readonly watchTimeoutMs: number;
+  readonly log: Logger;
+  /** Called when a namespace is deleted (to drop its metric series). */
+  readonly onNamespaceDeleted?: (namespace: string) => void;
+  readonly onRestart?: (resource: string) => void;
+}
+
+const byNamespaceAndName = (o: { metadata: { namespace: string; name: string } }) =>
+  `${o.metadata.namespace}/${o.metadata.name}`;
+
+/**
+ * The renewer's view of the cluster, fed by four watches: namespaces, eatr's Secrets (by label),
+ * the wired ServiceAccounts and the credential Secrets of the host namespace. Syncs and sweeps read
+ * here instead of asking the API server, so a sync with nothing to do costs no request. Each entry is
+ * a small projection (see projections.ts); the watches index eatr's Secrets and ServiceAccounts by
+ * namespace for the per-namespace reads.
+ */
+export class ClusterCache {
+  readonly namespaces: ResilientWatch<CachedNamespace>;
+  readonly secrets: ResilientWatch<CachedSecret>;
+  readonly serviceAccounts: ResilientWatch<CachedServiceAccount> | undefined;
+  readonly credentials: ResilientWatch<CachedCredentials>;
+  private readonly secretsByNamespace = new Map<string, Set<string>>();
+  private readonly accountsByNamespace = new Map<string, Set<string>>();
+
+  constructor(private readonly options: ClusterCacheOptions) {
+    const { kubeConfig, core, log, watchTimeoutMs } = options;
+    const common = {
+      kubeConfig,
+      log,
+      stallTimeoutMs: watchTimeoutMs,
+    };
+    this.namespaces = new ResilientWatch<CachedNamespace>({
+      ...common,
+      resource: 'namespaces',
+      path: '/api/v1/namespaces',
+      list: (page) => core.listNamespace(page),
+      project: projectNamespace,
+      onEvent: (type, ns) => {
+        if (type === 'DELETED') options.onNamespaceDeleted?.(ns.metadata.name);
+      },
+      onRestart: () => options.onRestart?.('namespaces'),
+    });
+    this.secrets = new ResilientWatch<CachedSecret>({
+      ...common,
+      resource: 'secrets',
+      path: '/api/v1/secrets',
+      labelSelector: MANAGED_SELECTOR,
+      list: (page) => core.listSecretForAllNamespaces({ ...page, labelSelector: MANAGED_SELECTOR }),
+      project: projectSecret,
+      keyOf: byNamespaceAndName,
+      onEvent: (type, s) => this.index(this.secretsByNamespace, type, s),
+      onRestart: () => options.onRestart?.('secrets'),
+    });
+    const targets = options.serviceAccounts;
+    if (targets === '*' || targets.length > 0) {
+      // One wired ServiceAccount (the usual `default`): the API server filters by name.
+      const fieldSelector =
+        targets !== '*' && targets.length === 1 ? `metadata.name=${targets[0]}` : undefined;
+      this.serviceAccounts = new ResilientWatch<CachedServiceAccount>({
+        ...common,
+        resource: 'serviceaccounts',
+        path: '/api/v1/serviceaccounts',
+        ...(fieldSelector ? { fieldSelector } : {}),
+        list: (page) =>
+          core.listServiceAccountForAllNamespaces({
+            ...page,
+            ...(fieldSelector ? { fieldSelector } : {}),
+          }),
+        project: projectServiceAccount,
+        keyOf: byNamespaceAndName,
+        onEvent: (type, sa) => {
+          if (targets === '*' || targets.includes(sa.metadata.name))
+            this.index(this.accountsByNamespace, type, sa);
+        },
+        onRestart: () => options.onRestart?.('serviceaccounts'),
+      });
+    }
+    this.credentials = new ResilientWatch<CachedCredentials>({
+      ...common,
+      resource: 'credentials',
+      path: `/api/v1/namespaces/${options.hostNamespace}/secrets`,
+      list: (page) => core.listNamespacedSecret({ namespace: options.hostNamespace, ...page }),
+      project: projectCredentials,
+      onEvent: () => undefined,
+      onRestart: () => options.onRestart?.('credentials'),
+    });
+  }
+
+  private get all(): ResilientWatch<{ metadata?: { name?: string } }>[] {
+    return [this.namespaces, this.secrets, this.serviceAccounts, this.credentials].filter(
+      (w): w is NonNullable<typeof w> => w !== undefined,
+    );
+  }
+
+  start(): void {
+    for (const watch of this.all) watch.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.all.map((w) => w.stop()));
+  }
+
+  /** True once every watch has delivered its first list. */
+  get isSynced(): boolean {
+    return this.all.every((w) => w.isSynced);
+  }
+
+  /** Resolves once every watch has listed (polls; only used at start-up). */
+  async synced(signal?: AbortSignal): Promise<void> {
+    while (!this.isSynced && !signal?.aborted) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  /** Waits (bounded) until the watch of `resource` has seen `resourceVersion`. */
+  waitFor(resource: CachedResource, resourceVersion: string, timeoutMs: number): Promise<boolean> {
+    const watch =
+      resource === 'namespaces'
+        ? this.namespaces
+        : resource === 'credentials'
+          ? this.credentials
+          : this.serviceAccounts;
+    return watch ? watch.waitForVersion(resourceVersion, timeoutMs) : Promise.resolve(true);
+  }
+
+  namespace(name: string): CachedNamespace | undefined {
+    return this.namespaces.get(name);
+  }
+
+  /** eatr's Secrets in a namespace. */
+  secretsIn(namespace: string): CachedSecret[] {
+    return this.lookup(this.secrets, this.secretsByNamespace, namespace);
+  }
+
+  /** The wired ServiceAccounts of a namespace. */
+  serviceAccountsIn(namespace: string): CachedServiceAccount[] {
+    return this.serviceAccounts
+      ? this.lookup(this.serviceAccounts, this.accountsByNamespace, namespace)
+      : [];
+  }
+
+  credentialsFor(registry: string): CachedCredentials | undefined {
+    return this.credentials.get(credentialSecretName(registry));
+  }
+
+  /** Records a Secret this process wrote, so its next read sees it before the watch echoes it. */
+  rememberSecret(secret: CachedSecret): void {
+    this.secrets.remember(secret);
+    this.index(this.secretsByNamespace, 'ADDED', secret);
+  }
+
+  forgetSecret(namespace: string, name: string): void {
+    this.secrets.forget(`${namespace}/${name}`);
+    this.secretsByNamespace.get(namespace)?.delete(name);
+  }
+
+  rememberServiceAccount(sa: CachedServiceAccount): void {
+    this.serviceAccounts?.remember(sa);
+  }
+
+  private lookup<T>(
+    watch: ResilientWatch<T & { metadata?: { name?: string } }>,
+    index: Map<string, Set<string>>,
+    namespace: string,
+  ): T[] {
+    const out: T[] = [];
+    for (const name of index.get(namespace) ?? []) {
+      const item = watch.get(`${namespace}/${name}`);
+      if (item) out.push(item);
+    }
+    return out;
+  }
+
+  private index(
+    index: Map<string, Set<string>>,
+    type: WatchEventType,
+    o: { metadata: { namespace: string; name: string } },
+  ): void {
+    const { namespace, name } = o.metadata;
+    if (type === 'DELETED') {
+      const names = index.get(namespace);
+      names?.delete(name);
+      if (names?.size === 0) index.delete(namespace);
+      return;
+    }
+    let names = index.get(namespace);
+    if (!names) index.set(namespace, (names = new Set()));
+    names.add(name);
+  }
+}

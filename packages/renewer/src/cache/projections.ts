@@ -1,0 +1,141 @@
+import { createHash } from 'node:crypto';
+import type { V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
+import {
+  SERVICE_ACCOUNT_ANNOTATION,
+  registryOfCredentialSecret,
+  type EatrError,
+  type ObservedSecret,
+  type ObservedServiceAccount,
+} from '@eatr/core';
+import { parseCredentialSecret, type CredentialSpec } from '../credentials/credential-secret.js';
+import { asEatrError } from '../sync/eatr-error.js';
+
+export { projectNamespace, type CachedNamespace } from '@eatr/core';
+
+/**
+ * What the renewer keeps of each watched object: the fields its decisions read, never whole objects
+ * (managedFields alone are larger than all of this). Each carries name, namespace and resourceVersion.
+ */
+interface Meta {
+  readonly name: string;
+  readonly namespace: string;
+  readonly resourceVersion: string;
+}
+
+export interface CachedSecret {
+  readonly metadata: Meta;
+  readonly observed: ObservedSecret;
+}
+
+export interface CachedServiceAccount {
+  readonly metadata: Meta;
+  readonly observed: ObservedServiceAccount;
+}
+
+/** A credential Secret, parsed once when it changes; the result (or the error) is what syncs read. */
+export interface CachedCredentials {
+  readonly metadata: Meta & { readonly uid: string };
+  readonly registry: string | undefined;
+  readonly parsed:
+    | { readonly ok: true; readonly spec: CredentialSpec; readonly version: string }
+    | { readonly ok: false; readonly error: EatrError; readonly version: string };
+  /** `<uid>/<resourceVersion>`: what versions before content hashes recorded on Secrets. */
+  readonly legacyVersion: string;
+}
+
+function meta(raw: { metadata?: { name?: string; namespace?: string; resourceVersion?: string } }) {
+  return {
+    name: raw.metadata?.name ?? '',
+    namespace: raw.metadata?.namespace ?? '',
+    resourceVersion: raw.metadata?.resourceVersion ?? '',
+  };
+}
+
+export function observeSecret(secret: V1Secret): ObservedSecret {
+  return {
+    name: secret.metadata?.name ?? '',
+    type: secret.type,
+    labels: secret.metadata?.labels ?? {},
+    annotations: secret.metadata?.annotations ?? {},
+  };
+}
+
+export function projectSecret(raw: unknown): CachedSecret {
+  const secret = raw as V1Secret;
+  return { metadata: meta(secret), observed: observeSecret(secret) };
+}
+
+export function observeServiceAccount(sa: V1ServiceAccount): ObservedServiceAccount {
+  return {
+    name: sa.metadata?.name ?? '',
+    imagePullSecrets: (sa.imagePullSecrets ?? []).map((r) => r.name ?? '').filter((n) => n !== ''),
+    addedByEatr: (sa.metadata?.annotations?.[SERVICE_ACCOUNT_ANNOTATION] ?? '')
+      .split(',')
+      .filter((n) => n !== ''),
+  };
+}
+
+export function projectServiceAccount(raw: unknown): CachedServiceAccount {
+  const sa = raw as V1ServiceAccount;
+  return { metadata: meta(sa), observed: observeServiceAccount(sa) };
+}
+
+/**
+ * A digest of a credential Secret's content: its version on the Secrets it produced. Metadata edits
+ * (an annotation, a backup tool's label) leave it unchanged, so they rewrite nothing. Only a one-way
+ * digest of high-entropy keys leaves the process, never the keys.
+ */
+export function credentialsVersion(spec: CredentialSpec): string {
+  const content = JSON.stringify([
+    spec.keys?.accessKeyId,
+    spec.keys?.secretAccessKey,
+    spec.keys?.sessionToken,
+    spec.roleArn,
+    spec.externalId,
+    spec.email,
+  ]);
+  return `sha256:${createHash('sha256').update('eatr-credentials\u0000').update(content).digest('hex').slice(0, 32)}`;
+}
+
+/** A digest of unusable content, so a fix (any edit of the data) reads as a change. */
+function dataDigest(data: Readonly<Record<string, string>> | undefined): string {
+  const sorted = Object.entries(data ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return `invalid:${createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 32)}`;
+}
+
+export function projectCredentials(raw: unknown): CachedCredentials {
+  const secret = raw as V1Secret;
+  const name = secret.metadata?.name ?? '';
+  const registry = registryOfCredentialSecret(name);
+  const metadata = { ...meta(secret), uid: secret.metadata?.uid ?? '' };
+  const legacyVersion = `${metadata.uid}/${metadata.resourceVersion}`;
+  if (registry === undefined) {
+    // Not a credential Secret: nothing of it is kept.
+    return {
+      metadata,
+      registry,
+      legacyVersion,
+      parsed: { ok: false, error: asEatrError('not a credential Secret', {}), version: '' },
+    };
+  }
+  try {
+    const spec = parseCredentialSecret(secret.data, { registry, secretName: name });
+    return {
+      metadata,
+      registry,
+      legacyVersion,
+      parsed: { ok: true, spec, version: credentialsVersion(spec) },
+    };
+  } catch (error) {
+    return {
+      metadata,
+      registry,
+      legacyVersion,
+      parsed: {
+        ok: false,
+        error: asEatrError(error, { registry }),
+        version: dataDigest(secret.data),
+      },
+    };
+  }
+}

@@ -1,0 +1,115 @@
+import type { Redis } from 'ioredis';
+import { QUEUE_NAME } from '@eatr/core';
+
+/**
+ * Why one (namespace, Secret) cannot be served, and the inputs that decision depended on. A sweep
+ * skips the pair while `fingerprint` still matches what it would compute now: a namespace blocked by
+ * missing or denied credentials or a foreign Secret costs nothing until one of those changes.
+ */
+export interface BlockedEntry {
+  /** The inputs: registry, credential state and, for a conflict, the foreign Secret's version. */
+  readonly fingerprint: string;
+  /** The error reason, e.g. `missing-credentials`, `access-denied`, `conflict`. */
+  readonly reason: string;
+  readonly registry: string;
+  /** When it was first recorded with this fingerprint (ms since the epoch). */
+  readonly since: number;
+  /** For a conflict: the foreign Secret's resourceVersion when it was seen. */
+  readonly foreignVersion?: string;
+}
+
+/** Reasons that the API server or the cluster's own objects decide; others (AWS) can change outside. */
+export const LOCAL_REASONS: ReadonlySet<string> = new Set([
+  'missing-credentials',
+  'malformed-credentials',
+  'conflict',
+]);
+
+/** The inputs a blocked pair depends on (pure). */
+export function blockedFingerprint(
+  registry: string,
+  credentialState: string,
+  foreignVersion?: string,
+): string {
+  return JSON.stringify([registry, credentialState, foreignVersion ?? null]);
+}
+
+const field = (namespace: string, secretName: string) => `${namespace}/${secretName}`;
+
+/**
+ * Blocked pairs, in one Redis hash beside the queue (same hash tag, so Redis Cluster keeps it in the
+ * queue's slot). Holds names, reasons and versions only, never secret values. Shared by every renewer.
+ */
+export class BlockedStore {
+  private readonly key: string;
+
+  /** `redis` is a producer connection this store does not own; `prefix` the queue's key prefix. */
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+  ) {
+    this.key = `${prefix}:${QUEUE_NAME}:blocked`;
+  }
+
+  /** The entries of some Secrets of one namespace. */
+  async get(namespace: string, secretNames: readonly string[]): Promise<Map<string, BlockedEntry>> {
+    const out = new Map<string, BlockedEntry>();
+    if (secretNames.length === 0) return out;
+    const { redis } = this;
+    const values = await redis.hmget(this.key, ...secretNames.map((n) => field(namespace, n)));
+    secretNames.forEach((name, i) => {
+      const entry = parse(values[i] ?? null);
+      if (entry) out.set(name, entry);
+    });
+    return out;
+  }
+
+  /** Every entry, by `namespace/secretName`. */
+  async all(): Promise<Map<string, BlockedEntry>> {
+    const { redis } = this;
+    const raw = await redis.hgetall(this.key);
+    const out = new Map<string, BlockedEntry>();
+    for (const [key, value] of Object.entries(raw)) {
+      const entry = parse(value);
+      if (entry) out.set(key, entry);
+    }
+    return out;
+  }
+
+  async set(namespace: string, secretName: string, entry: BlockedEntry): Promise<void> {
+    const { redis } = this;
+    await redis.hset(this.key, field(namespace, secretName), JSON.stringify(entry));
+  }
+
+  async clear(namespace: string, secretNames: readonly string[]): Promise<void> {
+    if (secretNames.length === 0) return;
+    const { redis } = this;
+    await redis.hdel(this.key, ...secretNames.map((n) => field(namespace, n)));
+  }
+
+  /** Forgets every pair blocked for `registry` by an AWS-side reason (its credentials work again). */
+  async clearRegistry(registry: string): Promise<number> {
+    const entries = await this.all();
+    const fields = [...entries]
+      .filter(([, e]) => e.registry === registry && !LOCAL_REASONS.has(e.reason))
+      .map(([key]) => key);
+    if (fields.length === 0) return 0;
+    const { redis } = this;
+    return redis.hdel(this.key, ...fields);
+  }
+}
+
+function parse(value: string | null | undefined): BlockedEntry | undefined {
+  if (!value) return undefined;
+  try {
+    const entry = JSON.parse(value) as Partial<BlockedEntry>;
+    return typeof entry.fingerprint === 'string' &&
+      typeof entry.reason === 'string' &&
+      typeof entry.registry === 'string' &&
+      typeof entry.since === 'number'
+      ? (entry as BlockedEntry)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,277 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { SWEEP_JOB, enqueueSync, type SyncJobData } from '@eatr/core';
+import { apiRequestCounts, requestDelta } from '../harness/index.js';
+import { Scenario, registry } from './support/scenario.js';
+
+// What makes eatr's cost follow work to do rather than namespaces that exist (issue: scale).
+const EU = registry('eu-west-1');
+const US = registry('us-east-1');
+
+let s: Scenario;
+beforeEach(async () => {
+  s = await Scenario.create();
+});
+afterEach(async () => {
+  await s.close();
+});
+
+const leaseEnv = (name: string) => ({ EATR_LEASE_NAME: name, EATR_LEASE_DURATION: '3s' });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Counts the API requests (from the API server's own metrics) that `work` caused. */
+async function requestsDuring(work: () => Promise<void>): Promise<Map<string, number>> {
+  const before = await apiRequestCounts(s.kubeconfigPath);
+  await work();
+  return requestDelta(await apiRequestCounts(s.kubeconfigPath), before);
+}
+
+async function labelledWithSecrets(count: number, hosts = [EU]): Promise<string[]> {
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) names.push(await s.createNamespace(`fleet-${i}`, hosts));
+  for (const ns of names) await s.waitForSecret(ns, EU);
+  return names;
+}
+
+/** Every job added to the queue from now on, by name and reason (BullMQ's event stream). */
+async function jobsAddedDuring(work: () => Promise<void>): Promise<string[]> {
+  const redis = new Redis(s.redisUrl);
+  const key = `${s.queuePrefix}:eatr:events`;
+  const last = (await redis.xrevrange(key, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0';
+  await work();
+  const entries = await redis.xrange(key, `(${last}`, '+');
+  redis.disconnect();
+  const added: string[] = [];
+  for (const [, fields] of entries) {
+    const event = fields[fields.indexOf('event') + 1];
+    if (event !== 'added') continue;
+    const id = fields[fields.indexOf('jobId') + 1] ?? '';
+    const job = await s.queue.getJob(id);
+    const reason = (job?.data as Partial<SyncJobData> | undefined)?.reason;
+    added.push(
+      `${job?.name ?? fields[fields.indexOf('name') + 1] ?? '?'}${reason ? `:${reason}` : ''}`,
+    );
+  }
+  return added;
+}
+
+describe('scale: cost follows work to do', () => {
+  it('a sync with nothing to do makes no API request, and a renewal makes one write', async () => {
+    await s.createCredentialSecret(EU);
+    const renewer = await s.start('renewer', { EATR_RENEWAL_INTERVAL: '3s' });
+    const ns = await s.createNamespace('idle', [EU]);
+    await s.enqueue(ns);
+    const first = await s.waitForSecret(ns, EU);
+    await s.waitFor('the ServiceAccount entry', async () => {
+      const sa = await s.core.readNamespacedServiceAccount({ namespace: ns, name: 'default' });
+      return sa.imagePullSecrets?.some((r) => r.name === EU);
+    });
+    await s.drained();
+
+    const idle = await requestsDuring(async () => {
+      await s.enqueue(ns);
+      await s.drained();
+    });
+    // s.enqueue itself reads the namespace, its ServiceAccount and lists credentials (as the watcher
+    // knows them from its watches); beyond those, nothing.
+    expect(Object.fromEntries(idle)).toEqual({
+      'GET namespaces': 1,
+      'GET serviceaccounts': 1,
+      'LIST secrets': 1,
+    });
+
+    await sleep(3500); // the Secret is due now
+    const renewal = await requestsDuring(async () => {
+      await s.enqueue(ns);
+      await s.waitForSecret(
+        ns,
+        EU,
+        (secret) => secret.metadata?.resourceVersion !== first.metadata?.resourceVersion,
+      );
+      await s.drained();
+    });
+    expect(Object.fromEntries(renewal)).toEqual({
+      'GET namespaces': 1,
+      'GET serviceaccounts': 1,
+      'LIST secrets': 1,
+      'GET secrets': expect.any(Number) as number, // waitForSecret's polling
+      'PUT secrets': 1,
+    });
+    expect(await renewer.metricValue('secret_renewals_total')).toBe(1);
+    // No Event for a routine renewal: only the creation's.
+    expect((await s.events(ns)).map((e) => e.reason)).toEqual(['SecretCreated']);
+  });
+
+  it('a watcher restart enqueues one sweep and no per-namespace jobs, and writes nothing', async () => {
+    await s.createCredentialSecret(EU);
+    await s.start('renewer');
+    let watcher = await s.start('watcher', leaseEnv('restart'));
+    await s.waitFor('leadership and synced watches', () => watcher.ready());
+    await labelledWithSecrets(12);
+    await s.drained();
+    await watcher.stop();
+
+    let requests = new Map<string, number>();
+    const added = await jobsAddedDuring(async () => {
+      requests = await requestsDuring(async () => {
+        watcher = await s.start('watcher', leaseEnv('restart'));
+        await s.waitFor(
+          'the new leader',
+          async () =>
+            (await watcher.ready()) &&
+            watcher.logs.some((l) => l.msg === 'start-up sweep enqueued'),
+        );
+        await s.waitFor('the start-up sweep', async () =>
+          (await s.queue.getCompleted()).some((j) => j.name === SWEEP_JOB),
+        );
+        await s.drained();
+      });
+    });
+    expect(added).toEqual([SWEEP_JOB]);
+    expect(await watcher.metricValue('eatr_jobs_enqueued_total')).toBe(0);
+    for (const verb of ['POST', 'PUT', 'PATCH', 'DELETE'])
+      for (const resource of ['secrets', 'serviceaccounts'])
+        expect(requests.get(`${verb} ${resource}`) ?? 0).toBe(0);
+    // The new leader lists what it watches (namespaces, credential Secrets, ServiceAccounts) once.
+    expect(requests.get('GET secrets') ?? 0).toBe(0);
+  });
+
+  it('a metadata-only edit of a credential Secret rewrites nothing and calls ECR for nothing', async () => {
+    const creds = await s.createCredentialSecret(EU);
+    const renewer = await s.start('renewer');
+    const watcher = await s.start('watcher', leaseEnv('annotate'));
+    await s.waitFor('leadership and synced watches', () => watcher.ready());
+    const [ns = ''] = await labelledWithSecrets(3);
+    await s.drained();
+    const before = await s.readSecret(ns, EU);
+    const calls = s.aws.callCount({ action: 'GetAuthorizationToken' });
+
+    await s.core.replaceNamespacedSecret({
+      namespace: s.hostNamespace,
+      name: creds.metadata?.name ?? '',
+      body: {
+        ...(await s.core.readNamespacedSecret({
+          namespace: s.hostNamespace,
+          name: creds.metadata?.name ?? '',
+        })),
+        metadata: {
+          ...creds.metadata,
+          resourceVersion: undefined,
+          annotations: { 'backup.example.com/last': new Date().toISOString() },
+          labels: { team: 'platform' },
+        },
+      },
+    });
+    await sleep(1500);
+    await s.drained();
+    expect((await s.readSecret(ns, EU))?.metadata?.resourceVersion).toBe(
+      before?.metadata?.resourceVersion,
+    );
+    expect(s.aws.callCount({ action: 'GetAuthorizationToken' })).toBe(calls);
+    expect(await renewer.metricValue('secret_renewals_total')).toBe(0);
+    expect(await watcher.metricValue('eatr_jobs_enqueued_total', { reason: 'credentials' })).toBe(
+      0,
+    );
+  });
+
+  it('a ServiceAccount created after the namespace sync gets its entry at once, and a removed entry comes back', async () => {
+    await s.createCredentialSecret(EU);
+    await s.start('renewer');
+    const watcher = await s.start('watcher', leaseEnv('late-sa'));
+    await s.waitFor('leadership and synced watches', () => watcher.ready());
+    const ns = `late-sa-${Date.now().toString(36)}`;
+    await s.core.createNamespace({ body: { metadata: { name: ns, labels: { [EU]: 'true' } } } });
+    await s.waitForSecret(ns, EU);
+    await s.drained();
+    await sleep(6000); // longer than the old follow-up delay: only the watch can do it now
+
+    await s.core.createNamespacedServiceAccount({
+      namespace: ns,
+      body: { metadata: { name: 'default' }, imagePullSecrets: [{ name: 'mine' }] },
+    });
+    const wired = await s.waitFor(
+      'the late ServiceAccount entry',
+      async () => {
+        const sa = await s.core.readNamespacedServiceAccount({ namespace: ns, name: 'default' });
+        return sa.imagePullSecrets?.some((r) => r.name === EU) ? sa : undefined;
+      },
+      5000,
+    );
+    expect(wired.imagePullSecrets?.map((r) => r.name)).toEqual(['mine', EU]);
+
+    // A GitOps tool puts the ServiceAccount back as it is in git: without eatr's entry.
+    await s.core.patchNamespacedServiceAccount({
+      namespace: ns,
+      name: 'default',
+      body: [{ op: 'replace', path: '/imagePullSecrets', value: [{ name: 'mine' }] }],
+    });
+    const repaired = await s.waitFor(
+      'the entry to come back',
+      async () => {
+        const sa = await s.core.readNamespacedServiceAccount({ namespace: ns, name: 'default' });
+        return sa.imagePullSecrets?.some((r) => r.name === EU) ? sa : undefined;
+      },
+      5000,
+    );
+    expect(repaired.imagePullSecrets?.map((r) => r.name)).toEqual(['mine', EU]);
+  });
+
+  it('a namespace blocked by missing credentials is reported once and not re-synced by sweeps until they exist', async () => {
+    await s.createCredentialSecret(EU);
+    const renewer = await s.start('renewer');
+    const watcher = await s.start('watcher', { ...leaseEnv('blocked'), EATR_SWEEP_INTERVAL: '2s' });
+    await s.waitFor('leadership and synced watches', () => watcher.ready());
+    const ns = await s.createNamespace('blocked', [EU, US]); // no credentials for US
+    await s.waitForSecret(ns, EU);
+    await s.waitFor(
+      'a TokenFailed Event',
+      async () => (await s.events(ns, 'TokenFailed')).length > 0,
+    );
+
+    await s.drained();
+    const syncsOf = () =>
+      renewer.logs.filter((l) => l.msg === 'sync done' && l.namespace === ns).length;
+    const syncsBefore = syncsOf();
+    const sweepsBefore = await renewer.metricValue('eatr_sweeps_total');
+    await s.waitFor(
+      'three sweeps',
+      async () => (await renewer.metricValue('eatr_sweeps_total')) >= sweepsBefore + 3,
+      20_000,
+    );
+    await s.drained();
+    expect(syncsOf()).toBe(syncsBefore);
+    expect((await s.events(ns, 'TokenFailed')).length).toBe(1);
+    const sweepLines = renewer.logs.filter((l) => l.msg === 'sweep done');
+    // Counted over the whole (shared) cluster: other tests' namespaces may be blocked too.
+    expect(sweepLines.at(-1)?.blocked).toBeGreaterThanOrEqual(1);
+
+    await s.createCredentialSecret(US);
+    await s.waitForSecret(ns, US, () => true, 10_000);
+  });
+
+  it('a labelled namespace jumps a backlog of 2,000 sweep jobs', async () => {
+    await s.createCredentialSecret(EU);
+    const watcher = await s.start('watcher', leaseEnv('backlog'));
+    await s.waitFor('leadership and synced watches', () => watcher.ready());
+    // Sweep work for namespaces that do not exist (each costs the renewer a lookup): a backlog.
+    for (let i = 0; i < 2000; i += 100)
+      await Promise.all(
+        Array.from({ length: 100 }, (_, j) =>
+          enqueueSync(s.queue, { namespace: `backlog-${i + j}`, reason: 'sweep' }),
+        ),
+      );
+    expect(await s.queue.getPrioritizedCount()).toBe(2000);
+    await s.start('renewer', { EATR_KUBE_API_QPS: '20', EATR_KUBE_API_BURST: '20' });
+    const ns = await s.createNamespace('urgent', []);
+    const started = Date.now();
+    await s.setLabels(ns, { [EU]: 'true' });
+    await s.waitForSecret(ns, EU, () => true, 10_000);
+    const latencyMs = Date.now() - started;
+    const left = await s.queue.getPrioritizedCount();
+    console.log(
+      `label-to-Secret latency behind a 2,000-job backlog: ${latencyMs} ms (${left} left)`,
+    );
+    expect(left).toBeGreaterThan(1000); // it did not wait for the backlog
+    expect(latencyMs).toBeLessThan(5000);
+  }, 120_000);
+});
