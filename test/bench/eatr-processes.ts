@@ -106,6 +106,15 @@ export class LogCounter {
   }
 }
 
+/** The chart's default memory limits (charts/eatr/values.yaml), which the processes run under. */
+export const RENEWER_LIMIT_MIB = 384;
+export const WATCHER_LIMIT_MIB = 256;
+
+/** NODE_OPTIONS as the chart renders them for a memory limit (eatr.nodeOptionsEnv in _helpers.tpl). */
+export function chartNodeOptions(limitMib: number): string {
+  return `--max-old-space-size=${Math.floor(limitMib * 0.75)} --max-semi-space-size=2`;
+}
+
 export class EatrProcesses {
   /** Every process started, for the final stop. */
   readonly all: EatrProcess[] = [];
@@ -123,7 +132,7 @@ export class EatrProcesses {
 
   /** Starts the renewers; throws SettingUnsupported when a renewer exits on a configuration error. */
   async startRenewers(extraEnv: Readonly<Record<string, string>> = {}): Promise<void> {
-    const env = { ...this.env, ...extraEnv };
+    const env = { ...this.env, NODE_OPTIONS: chartNodeOptions(RENEWER_LIMIT_MIB), ...extraEnv };
     const started = await Promise.allSettled(
       Array.from({ length: this.renewerCount }, () => EatrProcess.start('renewer', { env })),
     );
@@ -149,7 +158,9 @@ export class EatrProcesses {
   }
 
   async startWatcher(): Promise<EatrProcess> {
-    const watcher = await EatrProcess.start('watcher', { env: this.env });
+    const watcher = await EatrProcess.start('watcher', {
+      env: { ...this.env, NODE_OPTIONS: chartNodeOptions(WATCHER_LIMIT_MIB) },
+    });
     this.all.push(watcher);
     this.watcher = watcher;
     return watcher;

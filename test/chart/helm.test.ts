@@ -136,8 +136,12 @@ describe('helm template: defaults', () => {
       expect(env.get('EATR_KUBE_API_BURST')).toBe('100');
     }
     // 75% of the default memory limits, 256Mi and 384Mi.
-    expect(envOf(watcher).get('NODE_OPTIONS')).toBe('--max-old-space-size=192');
-    expect(envOf(renewer).get('NODE_OPTIONS')).toBe('--max-old-space-size=288');
+    expect(envOf(watcher).get('NODE_OPTIONS')).toBe(
+      '--max-old-space-size=192 --max-semi-space-size=2',
+    );
+    expect(envOf(renewer).get('NODE_OPTIONS')).toBe(
+      '--max-old-space-size=288 --max-semi-space-size=2',
+    );
     expect(envOf(watcher).get('EATR_LEADER_ELECTION_NAMESPACE')).toBe('ci-cd');
     expect(envOf(renewer).get('EATR_SERVICE_ACCOUNTS')).toBe('default');
     expect(envOf(renewer).get('AWS_EC2_METADATA_DISABLED')).toBe('true');
@@ -302,11 +306,11 @@ describe('helm template: value combinations', () => {
   });
 
   it.each<[string, string | undefined]>([
-    ['384Mi', '--max-old-space-size=288'],
-    ['1Gi', '--max-old-space-size=768'],
-    ['1.5Gi', '--max-old-space-size=1152'],
-    ['512M', '--max-old-space-size=366'], // 512e6 bytes = 488.3 MiB
-    ['2G', '--max-old-space-size=1430'],
+    ['384Mi', '--max-old-space-size=288 --max-semi-space-size=2'],
+    ['1Gi', '--max-old-space-size=768 --max-semi-space-size=2'],
+    ['1.5Gi', '--max-old-space-size=1152 --max-semi-space-size=2'],
+    ['512M', '--max-old-space-size=366 --max-semi-space-size=2'], // 512e6 bytes = 488.3 MiB
+    ['2G', '--max-old-space-size=1430 --max-semi-space-size=2'],
     ['1Ti', undefined],
     ['402653184', undefined],
     ['lots', undefined],
