@@ -89,6 +89,7 @@ export class Renewer implements Closable {
       watchTimeoutMs: config.watchTimeoutMs,
       log,
       onNamespaceDeleted: (namespace) => series.dropNamespace(namespace),
+      onSecretDeleted: (namespace, name) => series.dropSecret(namespace, name),
       onRestart: (resource) => log.debug({ resource }, 'renewer watch restarted'),
     });
     registerExpiryGauge(registry, cache);

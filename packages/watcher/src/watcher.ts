@@ -77,22 +77,6 @@ function unchanged(a: WatchedServiceAccount, b: WatchedServiceAccount): boolean 
   );
 }
 
-/** Names in exactly one of two lists, sorted. */
-function difference(a: readonly string[], b: readonly string[]): string {
-  return [...a.filter((n) => !b.includes(n)), ...b.filter((n) => !a.includes(n))].sort().join(',');
-}
-
-/**
- * eatr's own patch: its annotation changed, and by exactly the entries that imagePullSecrets gained
- * or lost. Such a change was decided by a sync (a newer event, if any, has its own job), so it needs
- * no sync of its own; a rapid relabel would otherwise double the syncs. Anything else (an entry
- * removed by hand or by a GitOps tool) is drift to repair.
- */
-function patchedByEatr(before: WatchedServiceAccount, after: WatchedServiceAccount): boolean {
-  const annotation = difference(before.addedByEatr, after.addedByEatr);
-  return annotation !== '' && annotation === difference(before.pullSecrets, after.pullSecrets);
-}
-
 function projectServiceAccount(raw: unknown): WatchedServiceAccount {
   const sa = raw as V1ServiceAccount;
   return {
@@ -374,8 +358,7 @@ export class Watcher implements Closable {
   /**
    * A wired ServiceAccount that lacks an entry for one of its namespace's registries, or keeps one eatr
    * added that is no longer wanted: sync its namespace, so a late `default`, a recreated one or an
-   * entry a GitOps tool removed is repaired now, not at the next renewal. eatr's own patches leave it
-   * consistent, so they cause no sync.
+   * entry a GitOps tool removed is repaired now, not at the next renewal.
    */
   private onServiceAccount(
     type: WatchEventType,
@@ -396,8 +379,8 @@ export class Watcher implements Closable {
     const missing = wanted.some((name) => !sa.pullSecrets.includes(name));
     const stale = sa.addedByEatr.some((name) => !wanted.includes(name));
     if (!missing && !stale) return;
-    if (type === 'MODIFIED' && previous && (unchanged(previous, sa) || patchedByEatr(previous, sa)))
-      return;
+    // eatr's own patches land here too; their sync finds nothing to do and costs no API request.
+    if (type === 'MODIFIED' && previous && unchanged(previous, sa)) return;
     this.log.info(
       { namespace, serviceAccount: sa.metadata.name, event: type },
       'ServiceAccount changed; syncing its namespace',

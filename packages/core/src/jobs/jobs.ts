@@ -134,7 +134,12 @@ export async function enqueueSync(queue: Queue, data: SyncJobData, delayMs = 0):
     const jobId = `sync-${parsed.namespace}-${randomUUID()}`;
     const job = await queue.add(SYNC_JOB, parsed, {
       jobId,
-      deduplication: { id: syncDeduplicationId(parsed.namespace), keepLastIfActive: true },
+      // Bulk work never queues behind a running sync (keepLastIfActive): it would replace an event's
+      // follow-up, which BullMQ keeps one of, with a low-priority job.
+      deduplication: {
+        id: syncDeduplicationId(parsed.namespace),
+        ...(isBulkReason(parsed.reason) ? {} : { keepLastIfActive: true }),
+      },
       ...(isBulkReason(parsed.reason) ? { priority: BULK_PRIORITY } : {}),
       ...(delayMs > 0 ? { delay: delayMs } : {}),
     });
@@ -148,7 +153,6 @@ export async function enqueueSync(queue: Queue, data: SyncJobData, delayMs = 0):
   const merged = current.success ? mergeSyncData(current.data, parsed) : parsed;
   const urgent = !isBulkReason(parsed.reason);
   const changed = !sameData(merged, existing.data);
-  const updatedAt = Date.now();
   if (changed) await existing.updateData(merged);
   if (urgent && existing.priority > 0) await existing.changePriority({ priority: 0 });
   let state = await existing.getState();
@@ -159,15 +163,10 @@ export async function enqueueSync(queue: Queue, data: SyncJobData, delayMs = 0):
   }
   if (state === 'waiting' || state === 'prioritized' || state === 'delayed') return false;
   if (!changed || !urgent) return false;
-  // It was taken before the update landed, so it may have read the older payload: one more sync.
-  // (A worker reads the payload when it takes the job; `processedOn` is that moment, by its clock.)
-  const started = (await Job.fromId<SyncJobData>(queue, first.id))?.processedOn;
-  if (started !== undefined && started > updatedAt + CLOCK_SKEW_MS) return false;
+  // It was taken before the update may have landed, so it may have read the older payload: one more
+  // sync (BullMQ keeps at most one after a running job; one with nothing to do costs no API request).
   return (await add()).added;
 }
-
-/** Clock difference between the watcher's and a renewer's host that is treated as "same time". */
-const CLOCK_SKEW_MS = 10;
 
 /** Enqueues one sweep now (deduplicated): what a watcher does when it starts leading. */
 export async function enqueueSweep(queue: Queue): Promise<boolean> {

@@ -131,10 +131,17 @@ export class ResilientWatch<T extends WatchedObject> {
     });
   }
 
-  /** Records a write this process made, so its own next read sees it before the watch echoes it. */
+  /**
+   * Records a write this process made, so its own next read sees it before the watch echoes it.
+   * Never rolls back: an entry the watch already has in a newer version stays.
+   */
   remember(object: T): void {
     const key = this.keyOf(object);
-    if (key !== undefined) this.known.set(key, object);
+    if (key === undefined) return;
+    const known = this.known.get(key)?.metadata?.resourceVersion;
+    const incoming = object.metadata?.resourceVersion;
+    if (known && incoming && known !== incoming && isAtLeast(known, incoming)) return;
+    this.known.set(key, object);
   }
 
   /** Forgets an object this process deleted. */

@@ -29,6 +29,8 @@ export interface ClusterCacheOptions {
   readonly log: Logger;
   /** Called when a namespace is deleted (to drop its metric series). */
   readonly onNamespaceDeleted?: (namespace: string) => void;
+  /** Called when one of eatr's Secrets is deleted, by any replica (to drop its metric series). */
+  readonly onSecretDeleted?: (namespace: string, name: string) => void;
   readonly onRestart?: (resource: string) => void;
 }
 
@@ -76,7 +78,10 @@ export class ClusterCache {
       list: (page) => core.listSecretForAllNamespaces({ ...page, labelSelector: MANAGED_SELECTOR }),
       project: projectSecret,
       keyOf: byNamespaceAndName,
-      onEvent: (type, s) => this.index(this.secretsByNamespace, type, s),
+      onEvent: (type, s) => {
+        this.index(this.secretsByNamespace, type, s);
+        if (type === 'DELETED') options.onSecretDeleted?.(s.metadata.namespace, s.metadata.name);
+      },
       onRestart: () => options.onRestart?.('secrets'),
     });
     const targets = options.serviceAccounts;

@@ -14,6 +14,8 @@ export interface BlockedEntry {
   readonly registry: string;
   /** When it was first recorded with this fingerprint (ms since the epoch). */
   readonly since: number;
+  /** When a sync last found it still blocked (ms since the epoch); AWS causes are re-checked from it. */
+  readonly checkedAt?: number;
   /** For a conflict: the foreign Secret's resourceVersion when it was seen. */
   readonly foreignVersion?: string;
 }
@@ -85,6 +87,31 @@ export class BlockedStore {
     if (secretNames.length === 0) return;
     const { redis } = this;
     await redis.hdel(this.key, ...secretNames.map((n) => field(namespace, n)));
+  }
+
+  /** Forgets every pair of a namespace (deleted, or terminating). */
+  async clearNamespace(namespace: string): Promise<void> {
+    const fields: string[] = [];
+    let cursor = '0';
+    do {
+      // Namespace names are DNS labels: nothing in them is special to MATCH.
+      const [next, found] = await this.redis.hscan(
+        this.key,
+        cursor,
+        'MATCH',
+        `${namespace}/*`,
+        'COUNT',
+        500,
+      );
+      cursor = next;
+      for (let i = 0; i < found.length; i += 2) fields.push(found[i] ?? '');
+    } while (cursor !== '0');
+    if (fields.length > 0) await this.redis.hdel(this.key, ...fields);
+  }
+
+  /** Forgets pairs by their `namespace/secretName` keys (the sweep prunes what is no longer wanted). */
+  async clearKeys(keys: readonly string[]): Promise<void> {
+    if (keys.length > 0) await this.redis.hdel(this.key, ...keys);
   }
 
   /** Forgets every pair blocked for `registry` by an AWS-side reason (its credentials work again). */

@@ -96,19 +96,36 @@ export class NamespaceSync {
     const { config, cache } = this.d;
     const { namespace } = job;
     const log = this.d.log.child({ namespace });
+    let namespaceBehind = false;
     for (const w of job.waitFor ?? []) {
-      if (!(await cache.waitFor(w.resource, w.resourceVersion, CACHE_CATCH_UP_MS)))
-        log.debug({ ...w }, 'cache has not seen the version the job names; reading what it has');
+      if (await cache.waitFor(w.resource, w.resourceVersion, CACHE_CATCH_UP_MS)) continue;
+      // A watch that is down (or far behind) must not make the job act on old state.
+      if (w.resource === 'namespaces') namespaceBehind = true;
+      else
+        throw new RetryableError(
+          `the ${w.resource} cache has not seen resourceVersion ${w.resourceVersion} yet`,
+          'cache-behind',
+          { namespace },
+        );
     }
     // The cache may not know a namespace created a moment ago: ask once rather than drop the job.
-    const ns = cache.namespace(namespace) ?? (await this.readNamespace(namespace));
+    const cached = namespaceBehind ? undefined : cache.namespace(namespace);
+    const ns = cached ?? (await this.readNamespace(namespace));
     if (ns === undefined || ns.metadata.terminating) {
       this.d.series.dropNamespace(namespace);
+      await this.d.blocked.clearNamespace(namespace);
       log.info({ decision: 'gone' }, 'namespace is gone or terminating; nothing to do');
       return { result: 'gone', actions: {} };
     }
+    // Deleting on a stale view of the labels would fight a replica that sees them: confirm first.
+    const fresh = await this.confirmBeforeDelete(namespace, ns, cached !== undefined);
+    if (fresh === 'gone') {
+      this.d.series.dropNamespace(namespace);
+      await this.d.blocked.clearNamespace(namespace);
+      return { result: 'gone', actions: {} };
+    }
 
-    const desired = desiredRegistries(namespace, ns.metadata.labels, {
+    const desired = desiredRegistries(namespace, fresh.metadata.labels, {
       registries: config.globalRegistries,
       include: config.includeNamespaces,
       exclude: config.excludeNamespaces,
@@ -136,6 +153,8 @@ export class NamespaceSync {
     const failures: EatrError[] = [];
     const blocked: Blocked[] = [];
     const served = new Set<string>(); // Secrets that exist after this sync
+    const written = new Set<string>(); // Secrets written with a token just now
+    const healthy = new Set<string>(); // fresh Secrets whose credentials still resolve
     const blockedBy = (secretName: string, error: EatrError, foreignVersion?: string) => {
       const registry = registryOf.get(secretName)?.host ?? '';
       const state = credentials.get(secretName)?.state ?? '';
@@ -167,10 +186,15 @@ export class NamespaceSync {
             served.add(action.secretName);
             // A fresh Secret whose credentials broke meanwhile: the owner must hear now, not hours later.
             if (creds && !creds.ok) blockedBy(action.secretName, creds.error);
+            else if (action.kind !== 'leave') written.add(action.secretName);
+            else healthy.add(action.secretName);
           }
         } catch (error) {
           const failure = asEatrError(error, { namespace, registry: action.registry });
-          if (failure.errorClass === 'permanent' && registry) blockedBy(action.secretName, failure);
+          // Credentials or AWS: blocked until an input changes. An API server refusal (a webhook, a
+          // quota) is not recorded: the job reports it as a failure.
+          if (failure.errorClass === 'permanent' && registry && !failure.reason.startsWith('http-'))
+            blockedBy(action.secretName, failure);
           else failures.push(failure);
           // A failed renewal keeps the old, still valid Secret in place.
           if (action.kind === 'renew') served.add(action.secretName);
@@ -188,7 +212,7 @@ export class NamespaceSync {
       failures.push(asEatrError(error, { namespace }));
     }
 
-    await this.recordBlocked(namespace, blocked, before, registryOf, log);
+    await this.recordBlocked(namespace, blocked, before, { written, healthy }, log);
     for (const failure of failures) {
       log.warn(
         {
@@ -232,6 +256,31 @@ export class NamespaceSync {
     const recorded =
       secrets.get(secretName)?.observed.annotations['eatr.io/credentials-version'] ?? 'unavailable';
     return { registry: registry.host, secretName, credentialsVersion: recorded };
+  }
+
+  /**
+   * The namespace to decide on. When the cached view would delete one of eatr's Secrets (the labels
+   * no longer ask for it), read the namespace once: a replica whose namespace watch lags must not
+   * delete what another replica just created. Deletions are rare, so this costs little.
+   */
+  private async confirmBeforeDelete(
+    namespace: string,
+    ns: CachedNamespace,
+    fromCache: boolean,
+  ): Promise<CachedNamespace | 'gone'> {
+    if (!fromCache) return ns;
+    const { config } = this.d;
+    const { registries } = desiredRegistries(namespace, ns.metadata.labels, {
+      registries: config.globalRegistries,
+      include: config.includeNamespaces,
+      exclude: config.excludeNamespaces,
+    });
+    const wanted = new Set(
+      nameOutputSecrets(config.secretNameTemplate, registries).named.map((n) => n.secretName),
+    );
+    if (this.d.cache.secretsIn(namespace).every((s) => wanted.has(s.metadata.name))) return ns;
+    const current = await this.readNamespace(namespace);
+    return current === undefined || current.metadata.terminating ? 'gone' : current;
   }
 
   private async readNamespace(name: string): Promise<CachedNamespace | undefined> {
@@ -472,17 +521,19 @@ export class NamespaceSync {
     namespace: string,
     blocked: readonly Blocked[],
     before: ReadonlyMap<string, BlockedEntry>,
-    registryOf: ReadonlyMap<string, RegistryHost>,
+    outcome: { written: ReadonlySet<string>; healthy: ReadonlySet<string> },
     log: Logger,
   ): Promise<void> {
     const now = this.now();
-    const stillBlocked = new Set(blocked.map((b) => b.secretName));
-    const unblocked = [...before.keys()].filter((name) => !stillBlocked.has(name));
+    // Only a success ends a block: a transient failure says nothing about the cause.
+    const unblocked = [...before.keys()].filter(
+      (name) => outcome.written.has(name) || outcome.healthy.has(name),
+    );
     await this.d.blocked.clear(namespace, unblocked);
-    // Credentials that work again for a registry denied by AWS: let the next sweep serve the rest.
+    // A token came for a registry AWS had denied: the next sweep serves its other namespaces.
     for (const name of unblocked) {
       const entry = before.get(name);
-      if (entry && !LOCAL_REASONS.has(entry.reason)) {
+      if (entry && !LOCAL_REASONS.has(entry.reason) && outcome.written.has(name)) {
         const cleared = await this.d.blocked.clearRegistry(entry.registry);
         log.info(
           { registry: entry.registry, cleared },
@@ -491,7 +542,7 @@ export class NamespaceSync {
       }
     }
     for (const b of blocked) {
-      const registry = registryOf.get(b.secretName)?.host ?? b.error.context.registry ?? '';
+      const registry = b.error.context.registry ?? '';
       const previous = before.get(b.secretName);
       const repeated =
         previous?.fingerprint === b.fingerprint && previous.reason === b.error.reason;
@@ -500,6 +551,7 @@ export class NamespaceSync {
         reason: b.error.reason,
         registry,
         since: repeated ? previous.since : now,
+        checkedAt: now,
         ...(b.foreignVersion !== undefined ? { foreignVersion: b.foreignVersion } : {}),
       });
       if (repeated) {

@@ -68,6 +68,7 @@ export async function sweep(d: SweepDependencies): Promise<SweepResult> {
   };
   const probed = new Set<string>();
   const due: string[] = [];
+  const stillWanted = new Set<string>(); // `namespace/secretName` of every Secret some namespace wants
   let optedIn = 0;
   let skipped = 0;
   for (const ns of cache.namespaces.objects.values()) {
@@ -78,6 +79,7 @@ export async function sweep(d: SweepDependencies): Promise<SweepResult> {
     if (registries.length === 0 && secrets.length === 0) continue;
     if (registries.length > 0) optedIn++;
     const { named } = nameOutputSecrets(config.secretNameTemplate, registries);
+    for (const n of named) stillWanted.add(`${name}/${n.secretName}`);
     const states = new Map(
       named.map((n) => [n.secretName, d.credentials.resolve(n.registry.host)]),
     );
@@ -112,7 +114,10 @@ export async function sweep(d: SweepDependencies): Promise<SweepResult> {
       if (entry.fingerprint !== blockedFingerprint(entry.registry, state, foreignVersion))
         return true;
       // AWS may have been fixed outside the cluster: one namespace per registry finds out.
-      if (!LOCAL_REASONS.has(entry.reason) && now - entry.since >= AWS_RECHECK_MS) {
+      if (
+        !LOCAL_REASONS.has(entry.reason) &&
+        now - (entry.checkedAt ?? entry.since) >= AWS_RECHECK_MS
+      ) {
         if (!probed.has(entry.registry)) {
           probed.add(entry.registry);
           return true;
@@ -132,6 +137,8 @@ export async function sweep(d: SweepDependencies): Promise<SweepResult> {
       ).length > 0;
     if (work.length > 0 || accountsDrift) due.push(name);
   }
+  // Records of namespaces that are gone or no longer ask for that registry would grow forever.
+  await d.blocked.clearKeys([...blockedEntries.keys()].filter((key) => !stillWanted.has(key)));
   let enqueued = 0;
   let next = 0;
   await Promise.all(
