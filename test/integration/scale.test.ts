@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AdmissionregistrationV1Api } from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { SWEEP_JOB, enqueueSync, type SyncJobData } from '@eatr/core';
-import { apiRequestCounts, requestDelta } from '../harness/index.js';
-import { OTHER_KEYS, Scenario, registry } from './support/scenario.js';
+import { apiRequestCounts, kubeClients, requestDelta, uniqueName } from '../harness/index.js';
+import { OTHER_KEYS, Scenario, registry, leaseEnv } from './support/scenario.js';
 
 // What makes eatr's cost follow work to do rather than namespaces that exist (issue: scale).
 const EU = registry('eu-west-1');
@@ -16,7 +17,6 @@ afterEach(async () => {
   await s.close();
 });
 
-const leaseEnv = (name: string) => ({ EATR_LEASE_NAME: name, EATR_LEASE_DURATION: '3s' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Counts the API requests (from the API server's own metrics) that `work` caused. */
@@ -311,4 +311,98 @@ describe('scale: cost follows work to do', () => {
     expect(left).toBeGreaterThan(1000); // it did not wait for the backlog
     expect(latencyMs).toBeLessThan(5000);
   }, 120_000);
+});
+
+describe('scale: a refused ServiceAccount change', () => {
+  it('is reported once and not patched again by every sweep', async () => {
+    const admission = kubeClients(s.kubeconfigPath).kubeConfig.makeApiClient(
+      AdmissionregistrationV1Api,
+    );
+    const lock = uniqueName('locked');
+    const policy = `eatr-test-${lock}`;
+    await admission.createValidatingAdmissionPolicy({
+      body: {
+        metadata: { name: policy },
+        spec: {
+          failurePolicy: 'Fail',
+          matchConstraints: {
+            resourceRules: [
+              {
+                apiGroups: [''],
+                apiVersions: ['v1'],
+                operations: ['UPDATE'],
+                resources: ['serviceaccounts'],
+              },
+            ],
+            namespaceSelector: { matchLabels: { 'eatr-test-lock': lock } },
+          },
+          validations: [
+            { expression: 'false', message: 'ServiceAccounts here are managed by GitOps' },
+          ],
+        },
+      },
+    });
+    await admission.createValidatingAdmissionPolicyBinding({
+      body: {
+        metadata: { name: policy },
+        spec: { policyName: policy, validationActions: ['Deny'] },
+      },
+    });
+    try {
+      const ns = uniqueName('locked-sa');
+      await s.core.createNamespace({
+        body: { metadata: { name: ns, labels: { 'eatr-test-lock': lock } } },
+      });
+      await s.core.createNamespacedServiceAccount({
+        namespace: ns,
+        body: { metadata: { name: 'default' } },
+      });
+      // The API server loads a new policy within a moment: wait until it refuses a change.
+      await s.waitFor('the policy to be in force', async () => {
+        try {
+          await s.core.patchNamespacedServiceAccount({
+            namespace: ns,
+            name: 'default',
+            body: [{ op: 'add', path: '/imagePullSecrets', value: [] }],
+            dryRun: 'All',
+          });
+          return false;
+        } catch {
+          return true;
+        }
+      });
+
+      await s.createCredentialSecret(EU);
+      const renewer = await s.start('renewer');
+      const watcher = await s.start('watcher', {
+        ...leaseEnv('locked'),
+        EATR_SWEEP_INTERVAL: '2s',
+      });
+      await s.waitFor('leadership and synced watches', () => watcher.ready());
+      await s.setLabels(ns, { [EU]: 'true' });
+      await s.waitForSecret(ns, EU);
+      await s.waitFor('a ServiceAccountFailed Event', async () =>
+        (await s.events(ns, 'ServiceAccountFailed')).length > 0 ? true : undefined,
+      );
+      const syncsOfNamespace = () =>
+        renewer.logs.filter((l) => l.namespace === ns && l.msg === 'sync done').length;
+      const before = syncsOfNamespace();
+      const sweeps = await renewer.metricValue('eatr_sweeps_total');
+      await s.waitFor(
+        'three more sweeps',
+        async () => (await renewer.metricValue('eatr_sweeps_total')) >= sweeps + 3,
+        20_000,
+      );
+      await s.drained();
+      expect(syncsOfNamespace()).toBe(before); // no sweep synced it again
+      const events = await s.events(ns, 'ServiceAccountFailed');
+      expect(events.length).toBe(1);
+      expect(events[0]?.message).toContain('managed by GitOps');
+      const sa = await s.core.readNamespacedServiceAccount({ namespace: ns, name: 'default' });
+      expect(sa.imagePullSecrets ?? []).toEqual([]);
+    } finally {
+      await admission.deleteValidatingAdmissionPolicyBinding({ name: policy });
+      await admission.deleteValidatingAdmissionPolicy({ name: policy });
+    }
+  });
 });

@@ -8,7 +8,7 @@ import {
   restartRedis,
   uniqueName,
 } from '../harness/index.js';
-import { KEYS, OTHER_KEYS, Scenario, decodedAuth, registry } from './support/scenario.js';
+import { KEYS, OTHER_KEYS, Scenario, decodedAuth, registry, leaseEnv } from './support/scenario.js';
 
 const EU = registry('eu-west-1');
 const US = registry('us-east-1');
@@ -20,8 +20,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await s.close();
 });
-
-const leaseEnv = (name: string) => ({ EATR_LEASE_NAME: name, EATR_LEASE_DURATION: '3s' });
 
 describe('watcher', () => {
   it('writes the Secret within a second of a namespace being labelled', async () => {

@@ -90,7 +90,7 @@ export class Renewer implements Closable {
       log,
       onNamespaceDeleted: (namespace) => series.dropNamespace(namespace),
       onSecretDeleted: (namespace, name) => series.dropSecret(namespace, name),
-      onRestart: (resource) => log.debug({ resource }, 'renewer watch restarted'),
+      onRestart: (resource) => metrics.cacheWatchRestarts.inc({ resource }),
     });
     registerExpiryGauge(registry, cache);
 

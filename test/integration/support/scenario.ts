@@ -6,6 +6,9 @@ import { FakeAwsEndpoint, type CredentialConfig } from '../../harness/aws/index.
 import { EatrProcess, type EatrComponent } from '../../harness/eatr-process.js';
 import { harness, kubeClients, uniqueName } from '../../harness/index.js';
 
+/** A watcher's own Lease (so tests do not share one) with a short duration for quick failovers. */
+export const leaseEnv = (name: string) => ({ EATR_LEASE_NAME: name, EATR_LEASE_DURATION: '3s' });
+
 /** A registry host in the fake endpoint's default account. */
 export const registry = (region: string, account = '123456789012') =>
   `${account}.dkr.ecr.${region}.amazonaws.com`;

@@ -59,6 +59,12 @@ export function createRenewerMetrics(registry: Registry) {
       labelNames: ['action'],
       registers,
     }),
+    cacheWatchRestarts: new Counter({
+      name: 'eatr_renewer_watch_restarts_total',
+      help: 'Restarts of the watches that feed the renewer caches, by resource (a stale cache shows here)',
+      labelNames: ['resource'],
+      registers,
+    }),
     ownershipConflicts: new Counter({
       name: 'eatr_ownership_conflicts_total',
       help: 'Secrets eatr would write but does not manage (left untouched)',

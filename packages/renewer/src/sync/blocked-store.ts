@@ -36,6 +36,24 @@ export function blockedFingerprint(
   return JSON.stringify([registry, credentialState, foreignVersion ?? null]);
 }
 
+/**
+ * A ServiceAccount whose imagePullSecrets the API server refused to change is kept beside the
+ * Secrets, under this prefix (a Secret name cannot contain ':').
+ */
+export const SERVICE_ACCOUNT_KEY_PREFIX = 'serviceaccount:';
+
+export function serviceAccountKey(name: string): string {
+  return `${SERVICE_ACCOUNT_KEY_PREFIX}${name}`;
+}
+
+/** What a refused ServiceAccount change depended on: its version and the entries wanted (pure). */
+export function serviceAccountFingerprint(
+  resourceVersion: string,
+  imagePullSecrets: readonly string[],
+): string {
+  return JSON.stringify([resourceVersion, imagePullSecrets]);
+}
+
 const field = (namespace: string, secretName: string) => `${namespace}/${secretName}`;
 
 /**

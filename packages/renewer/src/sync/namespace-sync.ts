@@ -39,7 +39,10 @@ import type { CredentialResolver, CredentialState } from '../credentials/credent
 import type { TokenService } from '../tokens/token-service.js';
 import {
   LOCAL_REASONS,
+  SERVICE_ACCOUNT_KEY_PREFIX,
   blockedFingerprint,
+  serviceAccountFingerprint,
+  serviceAccountKey,
   type BlockedEntry,
   type BlockedStore,
 } from './blocked-store.js';
@@ -148,7 +151,10 @@ export class NamespaceSync {
     const wants = named.map((n) => this.want(n.registry, n.secretName, credentials, secrets));
     const observed = [...secrets.values()].map((s) => s.observed);
     const actions = decideSecrets(observed, wants, this.now());
-    const before = await this.d.blocked.get(namespace, [...registryOf.keys()]);
+    const before = await this.d.blocked.get(namespace, [
+      ...registryOf.keys(),
+      ...cache.serviceAccountsIn(namespace).map((sa) => serviceAccountKey(sa.metadata.name)),
+    ]);
 
     const failures: EatrError[] = [];
     const blocked: Blocked[] = [];
@@ -203,11 +209,13 @@ export class NamespaceSync {
     );
 
     try {
-      await this.syncServiceAccounts(
+      const accounts = await this.syncServiceAccounts(
         namespace,
         named.map((n) => n.secretName).filter((name) => served.has(name)),
         log,
       );
+      blocked.push(...accounts.blocked);
+      for (const key of accounts.ok) healthy.add(key);
     } catch (error) {
       failures.push(asEatrError(error, { namespace }));
     }
@@ -460,15 +468,19 @@ export class NamespaceSync {
     namespace: string,
     pullSecrets: readonly string[],
     log: Logger,
-  ): Promise<void> {
+  ): Promise<{ blocked: Blocked[]; ok: string[] }> {
     const { core, config, cache } = this.d;
-    if (config.serviceAccounts !== '*' && config.serviceAccounts.length === 0) return;
+    const result: { blocked: Blocked[]; ok: string[] } = { blocked: [], ok: [] };
+    if (config.serviceAccounts !== '*' && config.serviceAccounts.length === 0) return result;
     for (const sa of cache.serviceAccountsIn(namespace)) {
       let observed = sa.observed;
       let resourceVersion = sa.metadata.resourceVersion;
       for (let attempt = 1; ; attempt++) {
         const change = decideServiceAccounts([observed], config.serviceAccounts, pullSecrets)[0];
-        if (!change) break;
+        if (!change) {
+          result.ok.push(serviceAccountKey(sa.metadata.name));
+          break;
+        }
         try {
           // Only imagePullSecrets and eatr's annotation, guarded by the version the decision read.
           const patch = {
@@ -498,8 +510,18 @@ export class NamespaceSync {
         } catch (error) {
           const status = kubeStatus(error);
           if (status === 404) break; // deleted meanwhile: nothing to wire
-          if (status !== 409 || attempt >= CONFLICT_ATTEMPTS)
-            throw asEatrError(error, { namespace });
+          const failure = asEatrError(error, { namespace });
+          if (failure.errorClass === 'permanent') {
+            // Refused (an admission policy, say): blocked until the ServiceAccount or the wanted
+            // entries change, so sweeps do not patch it again and again.
+            result.blocked.push({
+              secretName: serviceAccountKey(change.name),
+              error: failure,
+              fingerprint: serviceAccountFingerprint(resourceVersion, change.imagePullSecrets),
+            });
+            break;
+          }
+          if (status !== 409 || attempt >= CONFLICT_ATTEMPTS) throw failure;
           const fresh = await this.kube({ namespace }, () =>
             core.readNamespacedServiceAccount({ name: change.name, namespace }),
           );
@@ -511,6 +533,7 @@ export class NamespaceSync {
         }
       }
     }
+    return result;
   }
 
   /**
@@ -559,6 +582,25 @@ export class NamespaceSync {
           { registry, reason: b.error.reason, decision: 'blocked' },
           'still blocked; reported before',
         );
+        continue;
+      }
+      if (b.secretName.startsWith(SERVICE_ACCOUNT_KEY_PREFIX)) {
+        const account = b.secretName.slice(SERVICE_ACCOUNT_KEY_PREFIX.length);
+        log.warn(
+          {
+            serviceAccount: account,
+            reason: b.error.reason,
+            decision: 'failed',
+            err: b.error.message,
+          },
+          'cannot change the ServiceAccount imagePullSecrets until it or the wanted entries change',
+        );
+        await this.d.events.record({
+          namespace,
+          type: 'Warning',
+          reason: 'ServiceAccountFailed',
+          message: `Could not update imagePullSecrets of ServiceAccount ${account}: ${b.error.message}`,
+        });
         continue;
       }
       if (b.error.reason === 'conflict') {

@@ -18,6 +18,8 @@ import type { CredentialResolver } from '../credentials/credential-resolver.js';
 import {
   LOCAL_REASONS,
   blockedFingerprint,
+  serviceAccountFingerprint,
+  serviceAccountKey,
   type BlockedEntry,
   type BlockedStore,
 } from './blocked-store.js';
@@ -129,12 +131,21 @@ export async function sweep(d: SweepDependencies): Promise<SweepResult> {
     const served = named
       .map((n) => n.secretName)
       .filter((secretName) => secrets.some((s) => s.metadata.name === secretName));
-    const accountsDrift =
-      decideServiceAccounts(
-        cache.serviceAccountsIn(name).map((sa) => sa.observed),
-        config.serviceAccounts,
-        served,
-      ).length > 0;
+    const accounts = cache.serviceAccountsIn(name);
+    for (const sa of accounts) stillWanted.add(`${name}/${serviceAccountKey(sa.metadata.name)}`);
+    const accountsDrift = decideServiceAccounts(
+      accounts.map((sa) => sa.observed),
+      config.serviceAccounts,
+      served,
+    ).some((change) => {
+      // A change the API server refused stays refused until the ServiceAccount or the entries change.
+      const entry = blockedEntries.get(`${name}/${serviceAccountKey(change.name)}`);
+      const sa = accounts.find((a) => a.metadata.name === change.name);
+      return (
+        entry?.fingerprint !==
+        serviceAccountFingerprint(sa?.metadata.resourceVersion ?? '', change.imagePullSecrets)
+      );
+    });
     if (work.length > 0 || accountsDrift) due.push(name);
   }
   // Records of namespaces that are gone or no longer ask for that registry would grow forever.

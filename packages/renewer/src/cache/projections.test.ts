@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import type { V1Secret } from '@kubernetes/client-node';
+import { projectCredentials, projectNamespace, projectSecret } from './projections.js';
+
+const REG = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+function credentialSecret(
+  overrides: Partial<V1Secret['metadata']> = {},
+  data?: Record<string, string>,
+): V1Secret {
+  return {
+    metadata: {
+      name: `eatr-aws-credentials-${REG}`,
+      uid: 'u-1',
+      resourceVersion: '10',
+      ...overrides,
+    },
+    data: data ?? {
+      aws_access_key_id: b64('AKIAEATRTESTKEY00001'),
+      aws_secret_access_key: b64('secret/abc'),
+      aws_region: b64('eu-west-1'),
+    },
+  };
+}
+
+describe('projectCredentials', () => {
+  const base = projectCredentials(credentialSecret());
+
+  it('parses the keys once and versions them by content', () => {
+    expect(base.registry).toBe(REG);
+    expect(base.parsed.ok).toBe(true);
+    expect(base.parsed.version).toMatch(/^sha256:[0-9a-f]{32}$/);
+    expect(base.legacyVersion).toBe('u-1/10');
+  });
+
+  it.each<[string, V1Secret, boolean]>([
+    [
+      'a label or annotation edit',
+      credentialSecret({ resourceVersion: '11', labels: { a: 'b' }, annotations: { c: 'd' } }),
+      true,
+    ],
+    [
+      'the Secret recreated with the same keys',
+      credentialSecret({ uid: 'u-2', resourceVersion: '99' }),
+      true,
+    ],
+    [
+      'the Rancher key names for the same keys',
+      credentialSecret(
+        {},
+        {
+          AWS_ACCESS_KEY_ID: b64('AKIAEATRTESTKEY00001'),
+          AWS_SECRET_ACCESS_KEY: b64('secret/abc'),
+        },
+      ),
+      true,
+    ],
+    [
+      'another secret key',
+      credentialSecret(
+        {},
+        { aws_access_key_id: b64('AKIAEATRTESTKEY00001'), aws_secret_access_key: b64('other') },
+      ),
+      false,
+    ],
+    [
+      'a role to assume',
+      credentialSecret(
+        {},
+        {
+          aws_access_key_id: b64('AKIAEATRTESTKEY00001'),
+          aws_secret_access_key: b64('secret/abc'),
+          aws_role_arn: b64('arn:aws:iam::123456789012:role/x'),
+        },
+      ),
+      false,
+    ],
+  ])('%s: same version %s', (_name, secret, same) => {
+    expect(projectCredentials(secret).parsed.version === base.parsed.version).toBe(same);
+  });
+
+  it('keeps no key material in a version, and names the bad key of an unusable Secret', () => {
+    expect(base.parsed.version).not.toContain('AKIA');
+    const broken = projectCredentials(
+      credentialSecret({}, { aws_access_key_id: b64('AKIAEATRTESTKEY00001') }),
+    );
+    expect(broken.parsed.ok).toBe(false);
+    if (!broken.parsed.ok) {
+      expect(broken.parsed.error.reason).toBe('malformed-credentials');
+      expect(broken.parsed.error.message).not.toContain('AKIA');
+      expect(broken.parsed.version).toMatch(/^invalid:/);
+    }
+  });
+});
+
+describe('projectNamespace', () => {
+  it('keeps only labels that are or look like registry hosts', () => {
+    const ns = projectNamespace({
+      metadata: {
+        name: 'team-a',
+        resourceVersion: '5',
+        creationTimestamp: '2026-11-29T10:00:00Z',
+        labels: {
+          [REG]: 'true',
+          team: 'a',
+          'kubernetes.io/metadata.name': 'team-a',
+          '12345.dkr.ecr.x.amazonaws.com': 'true',
+        },
+      },
+    });
+    expect(ns.metadata.labels).toEqual({ [REG]: 'true', '12345.dkr.ecr.x.amazonaws.com': 'true' });
+    expect(ns.metadata.createdAt).toBe(Date.parse('2026-11-29T10:00:00Z'));
+    expect(ns.metadata.terminating).toBe(false);
+  });
+});
+
+describe('projectSecret', () => {
+  it('keeps metadata for the decisions and never the data', () => {
+    const projected = projectSecret({
+      type: 'kubernetes.io/dockerconfigjson',
+      metadata: {
+        name: REG,
+        namespace: 'a',
+        resourceVersion: '7',
+        labels: { x: 'y' },
+        annotations: { 'eatr.io/registry': REG },
+      },
+      data: { '.dockerconfigjson': b64('{"auths":{}}') },
+    });
+    expect(projected).toEqual({
+      metadata: { name: REG, namespace: 'a', resourceVersion: '7' },
+      observed: {
+        name: REG,
+        type: 'kubernetes.io/dockerconfigjson',
+        labels: { x: 'y' },
+        annotations: { 'eatr.io/registry': REG },
+      },
+    });
+  });
+});
