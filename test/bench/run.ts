@@ -10,7 +10,7 @@
  *   BENCH_NAMESPACES=10000 pnpm bench            N = 10,000 (or: pnpm bench --namespaces 10000)
  *   BENCH_RENEWERS=2                             renewer processes (default 1)
  *   BENCH_CONCURRENCY=16                         jobs per renewer (EATR_CONCURRENCY; default eatr's)
- *   BENCH_SPEED_ENV='EATR_CONCURRENCY=32,…'      the renewers' "speed settings" for the second wave
+ *   BENCH_SPEED_ENV='EATR_CONCURRENCY=128,…'      the renewers' "speed settings" for the second wave
  *   BENCH_CEILING_CONCURRENCY=48                 requests in flight for the API-server ceiling
  *   BENCH_LATENCY_SAMPLES=100                    idle label-to-Secret samples (one at a time)
  *   BENCH_PROBES=300, BENCH_PROBE_INTERVAL_MS=100  latency probes during a wave / after a restart
@@ -87,7 +87,8 @@ const IDLE_WINDOW_MS = positiveInt('BENCH_IDLE_WINDOW_S', 20) * 1000;
 const CONCURRENCY = process.env.BENCH_CONCURRENCY;
 const SWEEP_INTERVAL = process.env.BENCH_SWEEP_INTERVAL || '1h';
 const SPEED_ENV_TEXT =
-  process.env.BENCH_SPEED_ENV || 'EATR_CONCURRENCY=32,EATR_KUBE_API_QPS=0,EATR_KUBE_API_BURST=2000';
+  process.env.BENCH_SPEED_ENV ||
+  'EATR_CONCURRENCY=128,EATR_KUBE_API_QPS=0,EATR_KUBE_API_BURST=2000';
 const SPEED_ENV = parseEnvList('BENCH_SPEED_ENV', SPEED_ENV_TEXT);
 const QUEUE_PREFIX = '{eatr}';
 
