@@ -50,10 +50,7 @@ describe('renewer', () => {
       Date.now(),
     );
 
-    const sa = await s.waitFor('the ServiceAccount entry', async () => {
-      const account = await s.core.readNamespacedServiceAccount({ namespace: ns, name: 'default' });
-      return account.imagePullSecrets?.some((r) => r.name === EU) ? account : undefined;
-    });
+    const sa = await s.waitForServiceAccountEntry(ns, EU);
     expect(sa.imagePullSecrets?.map((r) => r.name)).toEqual(['existing-entry', EU]);
     expect((await s.events(ns, 'SecretCreated')).length).toBe(1);
   });

@@ -61,10 +61,7 @@ describe('scale: cost follows work to do', () => {
     const ns = await s.createNamespace('idle', [EU]);
     await s.enqueue(ns);
     const first = await s.waitForSecret(ns, EU);
-    await s.waitFor('the ServiceAccount entry', async () => {
-      const sa = await s.core.readNamespacedServiceAccount({ namespace: ns, name: 'default' });
-      return sa.imagePullSecrets?.some((r) => r.name === EU);
-    });
+    await s.waitForServiceAccountEntry(ns, EU);
     await s.drained();
 
     const idle = await requestsDuring(async () => {
@@ -226,14 +223,7 @@ describe('scale: cost follows work to do', () => {
       namespace: ns,
       body: { metadata: { name: 'default' }, imagePullSecrets: [{ name: 'mine' }] },
     });
-    const wired = await s.waitFor(
-      'the late ServiceAccount entry',
-      async () => {
-        const sa = await s.core.readNamespacedServiceAccount({ namespace: ns, name: 'default' });
-        return sa.imagePullSecrets?.some((r) => r.name === EU) ? sa : undefined;
-      },
-      5000,
-    );
+    const wired = await s.waitForServiceAccountEntry(ns, EU, 5000);
     expect(wired.imagePullSecrets?.map((r) => r.name)).toEqual(['mine', EU]);
 
     // A GitOps tool puts the ServiceAccount back as it is in git: without eatr's entry.
@@ -242,14 +232,7 @@ describe('scale: cost follows work to do', () => {
       name: 'default',
       body: [{ op: 'replace', path: '/imagePullSecrets', value: [{ name: 'mine' }] }],
     });
-    const repaired = await s.waitFor(
-      'the entry to come back',
-      async () => {
-        const sa = await s.core.readNamespacedServiceAccount({ namespace: ns, name: 'default' });
-        return sa.imagePullSecrets?.some((r) => r.name === EU) ? sa : undefined;
-      },
-      5000,
-    );
+    const repaired = await s.waitForServiceAccountEntry(ns, EU, 5000);
     expect(repaired.imagePullSecrets?.map((r) => r.name)).toEqual(['mine', EU]);
   });
 

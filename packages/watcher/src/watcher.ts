@@ -22,6 +22,7 @@ import {
   enqueueSweep,
   nameOutputSecrets,
   enqueueSync,
+  globalRegistriesOf,
   loadKubeConfig,
   projectNamespace,
   redisOptions,
@@ -124,11 +125,7 @@ export class Watcher implements Closable {
     private readonly queue: Queue,
     private readonly metrics: WatcherMetrics,
   ) {
-    this.global = {
-      registries: config.globalRegistries,
-      include: config.includeNamespaces,
-      exclude: config.excludeNamespaces,
-    };
+    this.global = globalRegistriesOf(config);
     this.pending = new PendingSyncs(
       (namespace, reason, waitFor) => this.enqueue(namespace, reason, waitFor),
       log,

@@ -1,4 +1,4 @@
-import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
+import type { CoreV1Api, V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { QUEUE_NAME, enqueueSync, type WaitForVersion } from '@eatr/core';
@@ -191,6 +191,22 @@ export class Scenario {
         );
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /** Polls until the namespace's `default` ServiceAccount lists `pullSecret`; returns it. */
+  async waitForServiceAccountEntry(
+    namespace: string,
+    pullSecret: string,
+    timeoutMs = 15_000,
+  ): Promise<V1ServiceAccount> {
+    return this.waitFor(
+      `ServiceAccount ${namespace}/default to list ${pullSecret}`,
+      async () => {
+        const sa = await this.core.readNamespacedServiceAccount({ namespace, name: 'default' });
+        return sa.imagePullSecrets?.some((r) => r.name === pullSecret) ? sa : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   async waitFor<T>(

@@ -14,6 +14,19 @@ export interface GlobalRegistries {
   readonly exclude: readonly string[];
 }
 
+/** The operator's global registries, from the settings both components share. */
+export function globalRegistriesOf(config: {
+  readonly globalRegistries: readonly string[];
+  readonly includeNamespaces: readonly string[];
+  readonly excludeNamespaces: readonly string[];
+}): GlobalRegistries {
+  return {
+    registries: config.globalRegistries,
+    include: config.includeNamespaces,
+    exclude: config.excludeNamespaces,
+  };
+}
+
 export interface DesiredRegistries {
   /** Registries the namespace should have a pull Secret for, sorted by host. */
   readonly registries: readonly RegistryHost[];

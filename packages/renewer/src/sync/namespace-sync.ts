@@ -8,18 +8,18 @@ import {
 import {
   PermanentError,
   RetryableError,
+  CREDENTIALS_VERSION_ANNOTATION,
   SERVICE_ACCOUNT_ANNOTATION,
   decideSecrets,
   decideServiceAccounts,
   desiredRegistries,
+  globalRegistriesOf,
   kubeStatus,
   nameOutputSecrets,
-  type DesiredSecret,
   type EatrError,
   type ErrorContext,
   type EventRecorder,
   type Logger,
-  type ObservedSecret,
   type RegistryHost,
   type RenewerConfig,
   type RenewerMetrics,
@@ -48,6 +48,7 @@ import {
 } from './blocked-store.js';
 import { asEatrError } from './eatr-error.js';
 import { buildPullSecret } from './pull-secret.js';
+import { desiredSecret } from './desired-secret.js';
 import type { SeriesTracker } from './series-tracker.js';
 
 export interface SyncDependencies {
@@ -96,7 +97,7 @@ export class NamespaceSync {
   }
 
   async run(job: SyncJobData): Promise<SyncResult> {
-    const { config, cache } = this.d;
+    const { cache } = this.d;
     const { namespace } = job;
     const log = this.d.log.child({ namespace });
     let namespaceBehind = false;
@@ -113,42 +114,45 @@ export class NamespaceSync {
     }
     // The cache may not know a namespace created a moment ago: ask once rather than drop the job.
     const cached = namespaceBehind ? undefined : cache.namespace(namespace);
-    const ns = cached ?? (await this.readNamespace(namespace));
-    if (ns === undefined || ns.metadata.terminating) {
+    let ns = cached ?? (await this.readNamespace(namespace));
+    let wanted = ns && this.wantedBy(namespace, ns);
+    // Deleting on a stale view of the labels would fight a replica that sees them: when the cached
+    // labels no longer ask for one of eatr's Secrets, read the namespace once (deletions are rare).
+    const names = new Set(wanted?.named.map((n) => n.secretName));
+    const stale = cache.secretsIn(namespace).some((s) => !names.has(s.metadata.name));
+    if (cached && !cached.metadata.terminating && stale) {
+      ns = await this.readNamespace(namespace);
+      wanted = ns && this.wantedBy(namespace, ns);
+    }
+    if (ns === undefined || wanted === undefined || ns.metadata.terminating) {
       this.d.series.dropNamespace(namespace);
       await this.d.blocked.clearNamespace(namespace);
       log.info({ decision: 'gone' }, 'namespace is gone or terminating; nothing to do');
       return { result: 'gone', actions: {} };
     }
-    // Deleting on a stale view of the labels would fight a replica that sees them: confirm first.
-    const fresh = await this.confirmBeforeDelete(namespace, ns, cached !== undefined);
-    if (fresh === 'gone') {
-      this.d.series.dropNamespace(namespace);
-      await this.d.blocked.clearNamespace(namespace);
-      return { result: 'gone', actions: {} };
-    }
 
-    const desired = desiredRegistries(namespace, fresh.metadata.labels, {
-      registries: config.globalRegistries,
-      include: config.includeNamespaces,
-      exclude: config.excludeNamespaces,
-    });
-    for (const label of desired.ignoredLabels) {
+    const { named, collisions, ignoredLabels } = wanted;
+    for (const label of ignoredLabels) {
       this.d.metrics.ignoredLabels.inc();
       log.warn(
         { label, decision: 'ignore-label' },
         'label looks like an ECR registry but is not a valid registry host; ignored',
       );
     }
-
-    const { named, collisions } = nameOutputSecrets(config.secretNameTemplate, desired.registries);
     await this.reportCollisions(namespace, collisions, log);
     const registryOf = new Map(named.map((n) => [n.secretName, n.registry]));
     const credentials = new Map(
       named.map((n) => [n.secretName, this.d.credentials.resolve(n.registry.host)]),
     );
     const secrets = new Map(cache.secretsIn(namespace).map((s) => [s.metadata.name, s]));
-    const wants = named.map((n) => this.want(n.registry, n.secretName, credentials, secrets));
+    const wants = named.map((n) =>
+      desiredSecret(
+        n.registry.host,
+        n.secretName,
+        credentials.get(n.secretName),
+        secrets.get(n.secretName)?.observed.annotations[CREDENTIALS_VERSION_ANNOTATION],
+      ),
+    );
     const observed = [...secrets.values()].map((s) => s.observed);
     const actions = decideSecrets(observed, wants, this.now());
     const before = await this.d.blocked.get(namespace, [
@@ -246,49 +250,15 @@ export class NamespaceSync {
     return { result: permanent ? 'permanent' : 'success', actions: counts };
   }
 
-  private want(
-    registry: RegistryHost,
-    secretName: string,
-    credentials: ReadonlyMap<string, CredentialState>,
-    secrets: ReadonlyMap<string, { observed: ObservedSecret }>,
-  ): DesiredSecret {
-    const creds = credentials.get(secretName);
-    if (creds?.ok)
-      return {
-        registry: registry.host,
-        secretName,
-        credentialsVersion: creds.value.version,
-        acceptedVersions: creds.value.acceptedVersions,
-      };
-    // Unknown credentials must not make a fresh Secret look due: keep what it records.
-    const recorded =
-      secrets.get(secretName)?.observed.annotations['eatr.io/credentials-version'] ?? 'unavailable';
-    return { registry: registry.host, secretName, credentialsVersion: recorded };
-  }
-
-  /**
-   * The namespace to decide on. When the cached view would delete one of eatr's Secrets (the labels
-   * no longer ask for it), read the namespace once: a replica whose namespace watch lags must not
-   * delete what another replica just created. Deletions are rare, so this costs little.
-   */
-  private async confirmBeforeDelete(
-    namespace: string,
-    ns: CachedNamespace,
-    fromCache: boolean,
-  ): Promise<CachedNamespace | 'gone'> {
-    if (!fromCache) return ns;
+  /** The Secrets a namespace's labels (and the global registries) ask for, named. */
+  private wantedBy(namespace: string, ns: CachedNamespace) {
     const { config } = this.d;
-    const { registries } = desiredRegistries(namespace, ns.metadata.labels, {
-      registries: config.globalRegistries,
-      include: config.includeNamespaces,
-      exclude: config.excludeNamespaces,
-    });
-    const wanted = new Set(
-      nameOutputSecrets(config.secretNameTemplate, registries).named.map((n) => n.secretName),
+    const { registries, ignoredLabels } = desiredRegistries(
+      namespace,
+      ns.metadata.labels,
+      globalRegistriesOf(config),
     );
-    if (this.d.cache.secretsIn(namespace).every((s) => wanted.has(s.metadata.name))) return ns;
-    const current = await this.readNamespace(namespace);
-    return current === undefined || current.metadata.terminating ? 'gone' : current;
+    return { ...nameOutputSecrets(config.secretNameTemplate, registries), ignoredLabels };
   }
 
   private async readNamespace(name: string): Promise<CachedNamespace | undefined> {
@@ -344,14 +314,7 @@ export class NamespaceSync {
           this.d.cache.rememberSecret(projectSecret(current));
         const desired =
           registry && credentials
-            ? [
-                this.want(
-                  registry,
-                  action.secretName,
-                  new Map([[action.secretName, credentials]]),
-                  new Map(),
-                ),
-              ]
+            ? [desiredSecret(registry.host, action.secretName, credentials, undefined)]
             : [];
         const next = decideSecrets(
           current ? [observeSecret(current)] : [],

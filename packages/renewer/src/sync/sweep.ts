@@ -1,20 +1,22 @@
 import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Queue } from 'bullmq';
 import {
+  CREDENTIALS_VERSION_ANNOTATION,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   decideSecrets,
   decideServiceAccounts,
   desiredRegistries,
   enqueueSync,
+  globalRegistriesOf,
   nameOutputSecrets,
-  type DesiredSecret,
   type Logger,
   type RenewerConfig,
   type RenewerMetrics,
 } from '@eatr/core';
 import type { ClusterCache } from '../cache/cluster-cache.js';
 import type { CredentialResolver } from '../credentials/credential-resolver.js';
+import { desiredSecret } from './desired-secret.js';
 import {
   LOCAL_REASONS,
   blockedFingerprint,
@@ -63,11 +65,7 @@ export async function sweep(d: SweepDependencies): Promise<SweepResult> {
   const { cache, config } = d;
   const blockedEntries = await d.blocked.all();
   const { foreign, apiRequests } = await foreignVersions(d, blockedEntries);
-  const global = {
-    registries: config.globalRegistries,
-    include: config.includeNamespaces,
-    exclude: config.excludeNamespaces,
-  };
+  const global = globalRegistriesOf(config);
   const probed = new Set<string>();
   const due: string[] = [];
   const stillWanted = new Set<string>(); // `namespace/secretName` of every Secret some namespace wants
@@ -85,20 +83,16 @@ export async function sweep(d: SweepDependencies): Promise<SweepResult> {
     const states = new Map(
       named.map((n) => [n.secretName, d.credentials.resolve(n.registry.host)]),
     );
-    const desired: DesiredSecret[] = named.map(({ registry, secretName }) => {
-      const state = states.get(secretName);
-      const recorded = secrets.find((s) => s.metadata.name === secretName)?.observed.annotations[
-        'eatr.io/credentials-version'
-      ];
-      return state?.ok
-        ? {
-            registry: registry.host,
-            secretName,
-            credentialsVersion: state.value.version,
-            acceptedVersions: state.value.acceptedVersions,
-          }
-        : { registry: registry.host, secretName, credentialsVersion: recorded ?? 'unavailable' };
-    });
+    const desired = named.map(({ registry, secretName }) =>
+      desiredSecret(
+        registry.host,
+        secretName,
+        states.get(secretName),
+        secrets.find((s) => s.metadata.name === secretName)?.observed.annotations[
+          CREDENTIALS_VERSION_ANNOTATION
+        ],
+      ),
+    );
     const work = decideSecrets(
       secrets.map((s) => s.observed),
       desired,
