@@ -65,13 +65,17 @@ export class RedisServer {
     this.dir.remove();
   }
 
-  /** Stops the server and starts an empty one on the same port (a Redis restart or failover). */
-  async restart(): Promise<void> {
+  /**
+   * Stops the server and starts an empty one on the same port (a Redis restart or failover); runs
+   * `whileDown` in between (an outage).
+   */
+  async restart(whileDown?: () => Promise<void>): Promise<void> {
     if (this.stopped)
       throw new Error(`redis-server on port ${this.port} was stopped; cannot restart it`);
     const server = this.server;
     this.server = undefined;
     await server?.stop();
+    await whileDown?.();
     await this.launch();
   }
 

@@ -5,15 +5,22 @@ import type { Registry } from 'prom-client';
 import {
   EventRecorder,
   HealthServer,
+  PROBE_JOB,
   QUEUE_NAME,
+  RetryableError,
   SWEEP_JOB,
   SYNC_JOB,
   VERSION,
+  backoffStrategy,
   checkEvictionPolicy,
   createQueue,
   createRegistry,
   createRenewerMetrics,
   loadKubeConfig,
+  enqueueSync,
+  longestSyncMs,
+  parseRegistryHost,
+  probeJobData,
   redisOptions,
   syncJobData,
   type Closable,
@@ -50,6 +57,8 @@ export interface RenewerOptions {
 export class Renewer implements Closable {
   private closing: Promise<void> | undefined;
   private ready = false;
+  /** Whether the Redis connection is up: a renewer that cannot reach the queue does no work. */
+  private redisUp = true;
 
   private constructor(
     private readonly worker: Worker,
@@ -66,9 +75,12 @@ export class Renewer implements Closable {
     return this.health?.port;
   }
 
-  /** Ready once every watch cache has listed and the worker is connected and taking jobs. */
+  /**
+   * Ready once every watch cache has listed and the worker is connected and taking jobs, and for as
+   * long as Redis is reachable.
+   */
   get isReady(): boolean {
-    return this.ready;
+    return this.ready && this.redisUp;
   }
 
   static async start(
@@ -119,6 +131,7 @@ export class Renewer implements Closable {
     const blocked = new BlockedStore(blockedRedis, config.queuePrefix);
     const sync = new NamespaceSync({
       core,
+      queue,
       config,
       cache,
       credentials,
@@ -131,16 +144,29 @@ export class Renewer implements Closable {
     });
     const evictionWarning = await checkEvictionPolicy(redisOptions(config, 'producer'));
     if (evictionWarning) log.warn(evictionWarning);
+    if (config.shutdownTimeoutMs < longestSyncMs(config))
+      log.warn(
+        { shutdownTimeoutMs: config.shutdownTimeoutMs, longestSyncMs: longestSyncMs(config) },
+        'shutdown-timeout is shorter than the longest sync (2 x ecr-max-attempts x ecr-timeout + 5s): a SIGTERM may cut a sync off, and another renewer repeats it once its lock expires',
+      );
 
     const processor = (job: Job) =>
-      runJob(job, { sync, queue, core, cache, credentials, blocked, config, metrics, log });
+      runJob(job, { sync, tokens, queue, core, cache, credentials, blocked, config, metrics, log });
     const worker = new Worker(QUEUE_NAME, processor, {
       connection: redisOptions(config, 'worker'),
       prefix: config.queuePrefix,
       concurrency: config.concurrency,
       autorun: false,
+      // A crashed renewer's jobs run elsewhere within lockDuration + stalledInterval (10 s by default);
+      // a live one renews its locks every half lockDuration, so no job runs twice at once.
+      lockDuration: config.jobLockDurationMs,
+      stalledInterval: config.stalledIntervalMs,
+      settings: { backoffStrategy: backoffStrategy(config.jobBackoffMaxMs) },
     });
     worker.on('error', (error) => log.error({ err: error.message }, 'worker error'));
+    worker.on('stalled', (jobId) =>
+      log.warn({ jobId }, "a stopped renewer's job lost its lock; it runs again"),
+    );
     worker.on('failed', (job, error) => {
       if (job && job.attemptsMade >= (job.opts.attempts ?? 1))
         log.error(
@@ -160,12 +186,15 @@ export class Renewer implements Closable {
             host: config.metrics.host,
             port: config.metrics.port,
             registry,
-            isReady: () => holder.renewer?.ready ?? false,
+            isReady: () => holder.renewer?.isReady ?? false,
             isHealthy: () => !worker.closing,
           })
         : undefined;
     const renewer = new Renewer(worker, queue, cache, blockedRedis, health, ecr, log);
     holder.renewer = renewer;
+    // The store's connection shares the worker's Redis: when it is down, so is the queue.
+    blockedRedis.on('ready', () => renewer.redisConnection(true));
+    blockedRedis.on('close', () => renewer.redisConnection(false));
     // Jobs read the caches: take none before every watch has listed.
     cache.start();
     const listing = performance.now();
@@ -186,6 +215,13 @@ export class Renewer implements Closable {
     return renewer;
   }
 
+  private redisConnection(up: boolean): void {
+    if (up === this.redisUp) return;
+    this.redisUp = up;
+    if (up) this.log.info('Redis reachable again; ready');
+    else this.log.warn('Redis connection lost; not ready until it is back');
+  }
+
   /** Stops taking jobs, waits for running ones, and releases everything. Safe to call twice. */
   close(): Promise<void> {
     this.closing ??= (async () => {
@@ -204,6 +240,7 @@ export class Renewer implements Closable {
 
 interface JobContext {
   readonly sync: NamespaceSync;
+  readonly tokens: TokenService;
   readonly queue: Queue;
   readonly core: CoreV1Api;
   readonly cache: ClusterCache;
@@ -238,6 +275,7 @@ async function runJob(job: Job, c: JobContext): Promise<unknown> {
       throw error;
     }
   }
+  if (job.name === PROBE_JOB) return runProbe(job, c);
   if (job.name !== SYNC_JOB) throw new UnrecoverableError(`unknown job ${job.name}`);
   const parsed = syncJobData.safeParse(job.data);
   if (!parsed.success)
@@ -246,16 +284,24 @@ async function runJob(job: Job, c: JobContext): Promise<unknown> {
     );
   const { namespace } = parsed.data;
   const stopTimer = c.metrics.syncDuration.startTimer();
+  c.log.debug({ namespace, jobId: job.id, reason: parsed.data.reason }, 'sync started');
   try {
-    const result = await c.sync.run(parsed.data);
+    const result = await c.sync.run(parsed.data, parsed.data.requestedAt ?? job.timestamp);
     c.metrics.syncs.inc({ result: result.result });
     c.log.debug(
-      { namespace, reason: parsed.data.reason, result: result.result, actions: result.actions },
+      {
+        namespace,
+        jobId: job.id,
+        reason: parsed.data.reason,
+        result: result.result,
+        actions: result.actions,
+      },
       'sync done',
     );
     return result;
   } catch (error) {
     const failure = asEatrError(error, { namespace });
+    c.log.debug({ namespace, jobId: job.id, errorClass: failure.errorClass }, 'sync failed');
     c.metrics.syncs.inc({ result: failure.errorClass });
     if (failure.errorClass === 'gone') return { result: 'gone' };
     if (failure.errorClass === 'permanent') {
@@ -269,4 +315,36 @@ async function runJob(job: Job, c: JobContext): Promise<unknown> {
   } finally {
     stopTimer();
   }
+}
+
+/**
+ * One step of a registry's probe chain: ask AWS for a token with the registry's credentials, ignoring
+ * the refusal this process remembers. When one comes, forget the registry's blocked records and sync
+ * its namespaces now; while AWS still refuses, throw, and BullMQ runs the probe again after the probe
+ * backoff (5 s, 10 s... 1 minute). A probe writes nothing itself, so no namespace is synced twice at once.
+ */
+async function runProbe(job: Job, c: JobContext): Promise<unknown> {
+  const parsed = probeJobData.safeParse(job.data);
+  if (!parsed.success) throw new UnrecoverableError('malformed probe job data');
+  const { registry } = parsed.data;
+  const host = parseRegistryHost(registry);
+  const credentials = host && c.credentials.resolve(host.host);
+  if ((await c.blocked.blockedByAws(registry)).length === 0 || !host || !credentials?.ok)
+    return { result: 'nothing-to-probe' }; // unblocked meanwhile, or now blocked by local causes
+  const log = c.log.child({ registry, attempt: job.attemptsMade + 1, decision: 'probe' });
+  try {
+    await c.tokens.token(credentials.value, host, { ignoreFailure: true });
+  } catch (error) {
+    const failure = asEatrError(error, { registry });
+    log.info({ reason: failure.reason }, 'AWS still refuses; will ask again');
+    throw new RetryableError(`AWS still refuses registry ${registry}`, failure.reason, {
+      registry,
+    });
+  }
+  const cleared = await c.blocked.clearRegistry(registry);
+  const namespaces = [...new Set(cleared.map((key) => key.slice(0, key.indexOf('/'))))];
+  for (const namespace of namespaces)
+    await enqueueSync(c.queue, { namespace, reason: 'recovered', force: 'retry' });
+  log.info({ enqueued: namespaces.length }, 'registry works again; syncing its namespaces');
+  return { result: 'recovered', namespaces: namespaces.length };
 }

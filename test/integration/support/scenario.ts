@@ -1,7 +1,13 @@
 import type { CoreV1Api, V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { QUEUE_NAME, enqueueSync, type WaitForVersion } from '@eatr/core';
+import {
+  PROBE_JOB,
+  QUEUE_NAME,
+  enqueueSync,
+  type SyncForce,
+  type WaitForVersion,
+} from '@eatr/core';
 import { FakeAwsEndpoint, type CredentialConfig } from '../../harness/aws/index.js';
 import { EatrProcess, type EatrComponent } from '../../harness/eatr-process.js';
 import { harness, kubeClients, uniqueName } from '../../harness/index.js';
@@ -148,7 +154,7 @@ export class Scenario {
    * Enqueues a sync as the watcher does for an event: naming the versions the renewer's caches must
    * have seen (the namespace, its `default` ServiceAccount, the newest credential Secret).
    */
-  async enqueue(namespace: string): Promise<void> {
+  async enqueue(namespace: string, force?: SyncForce): Promise<void> {
     const waitFor: WaitForVersion[] = [];
     const ns = await this.core.readNamespace({ name: namespace }).catch(() => undefined);
     if (ns?.metadata?.resourceVersion)
@@ -163,7 +169,12 @@ export class Scenario {
       .map((c) => c.metadata?.resourceVersion ?? '0')
       .sort((a, b) => Number(b) - Number(a))[0];
     if (newest) waitFor.push({ resource: 'credentials', resourceVersion: newest });
-    await enqueueSync(this.queue, { namespace, reason: 'namespace', waitFor });
+    await enqueueSync(this.queue, {
+      namespace,
+      reason: force ? 'manual' : 'namespace',
+      waitFor,
+      ...(force ? { force } : {}),
+    });
   }
 
   async readSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
@@ -225,7 +236,8 @@ export class Scenario {
 
   /**
    * Waits until the queue has no waiting, active, delayed or prioritized jobs, except the next run of
-   * the sweep scheduler (always there, delayed, while a watcher leads).
+   * the sweep scheduler (always there, delayed, while a watcher leads) and a probe chain waiting to
+   * ask AWS again (there while AWS refuses a registry).
    */
   async drained(timeoutMs = 15_000): Promise<void> {
     let counts: Record<string, number> = {};
@@ -235,7 +247,9 @@ export class Scenario {
         async () => {
           counts = await this.queue.getJobCounts('waiting', 'active', 'prioritized');
           const delayed = await this.queue.getJobs(['delayed']);
-          counts.delayed = delayed.filter((job) => job.repeatJobKey === undefined).length;
+          counts.delayed = delayed.filter(
+            (job) => job.repeatJobKey === undefined && job.name !== PROBE_JOB,
+          ).length;
           return Object.values(counts).every((n) => n === 0);
         },
         timeoutMs,
@@ -245,6 +259,53 @@ export class Scenario {
         cause: error,
       });
     }
+  }
+
+  /**
+   * Syncs of one namespace that ran at the same time in eatr processes, from their `sync started` /
+   * `sync done` debug lines (a process killed mid-sync ends its run at its last line).
+   */
+  overlappingSyncs(): { runs: number; overlaps: string[] } {
+    const runs = new Map<string, { start: number; end: number; who: string }[]>();
+    this.processes.forEach((p, index) => {
+      const open = new Map<string, number>();
+      const logs = p.logs;
+      const last = logs.length > 0 ? logTime(logs[logs.length - 1] ?? {}) : Date.now();
+      for (const l of logs) {
+        const key = String(l.jobId);
+        if (l.msg === 'sync started') open.set(key, logTime(l));
+        if (l.msg !== 'sync done' && l.msg !== 'sync failed') continue;
+        const start = open.get(key);
+        if (start === undefined) continue;
+        open.delete(key);
+        const list = runs.get(String(l.namespace)) ?? [];
+        list.push({ start, end: logTime(l), who: `${p.component}#${index}` });
+        runs.set(String(l.namespace), list);
+      }
+      for (const [key, start] of open) {
+        const line = logs.find((l) => l.msg === 'sync started' && String(l.jobId) === key);
+        const ns = String(line?.namespace);
+        runs.set(ns, [
+          ...(runs.get(ns) ?? []),
+          { start, end: last, who: `${p.component}#${index}` },
+        ]);
+      }
+    });
+    const overlaps: string[] = [];
+    let count = 0;
+    for (const [ns, list] of runs) {
+      count += list.length;
+      const sorted = [...list].sort((a, b) => a.start - b.start);
+      for (let i = 1; i < sorted.length; i++) {
+        const prev = sorted[i - 1];
+        const cur = sorted[i];
+        if (prev && cur && cur.start < prev.end)
+          overlaps.push(
+            `${ns}: ${prev.who} [${prev.start}, ${prev.end}] and ${cur.who} [${cur.start}, ${cur.end}]`,
+          );
+      }
+    }
+    return { runs: count, overlaps };
   }
 
   async events(namespace: string, reason?: string) {
@@ -265,6 +326,13 @@ export class Scenario {
 }
 
 /** The password in a pull Secret for `host`, decoded from `auth` (which kubelet uses). */
+/** When an eatr log line was written (pino's ISO time), in ms since the epoch. */
+export function logTime(line: Record<string, unknown>): number {
+  const ms = Date.parse(String(line.time));
+  if (Number.isNaN(ms)) throw new Error(`log line without a time: ${JSON.stringify(line)}`);
+  return ms;
+}
+
 export function decodedAuth(secret: V1Secret, host: string): string {
   const json = Buffer.from(secret.data?.['.dockerconfigjson'] ?? '', 'base64').toString('utf8');
   const config = JSON.parse(json) as {

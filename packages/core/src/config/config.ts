@@ -210,8 +210,9 @@ export const SETTINGS = [
     flag: 'shutdown-timeout',
     env: ['EATR_SHUTDOWN_TIMEOUT'],
     components: BOTH,
-    defaultValue: '25s',
-    description: 'longest wait for running jobs on SIGTERM',
+    defaultValue: '75s',
+    description:
+      'longest wait for running jobs on SIGTERM (a sync can take 2 x ecr-max-attempts x ecr-timeout)',
   },
   {
     flag: 'concurrency',
@@ -275,6 +276,29 @@ export const SETTINGS = [
     components: BOTH,
     defaultValue: '2s',
     description: 'first retry delay of a failed sync job',
+  },
+  {
+    flag: 'job-backoff-max',
+    env: ['EATR_JOB_BACKOFF_MAX'],
+    components: ['renewer'],
+    defaultValue: '1m',
+    description:
+      'longest retry delay of a sync job, and the probe interval of a registry AWS denied',
+  },
+  {
+    flag: 'job-lock-duration',
+    env: ['EATR_JOB_LOCK_DURATION'],
+    components: ['renewer'],
+    defaultValue: '8s',
+    description:
+      "a running job's lock, renewed every half of it; a crashed renewer's jobs are free after it",
+  },
+  {
+    flag: 'stalled-interval',
+    env: ['EATR_STALLED_INTERVAL'],
+    components: ['renewer'],
+    defaultValue: '2s',
+    description: "how often a renewer looks for jobs whose lock expired (a crashed renewer's)",
   },
   {
     flag: 'registries',
@@ -413,6 +437,9 @@ const schema = z
     'ecr-timeout': duration('ecr-timeout', { min: 100 }),
     'job-attempts': integer('job-attempts', 1, 1000),
     'job-backoff': duration('job-backoff', { min: 1 }),
+    'job-backoff-max': duration('job-backoff-max', { min: 1000 }),
+    'job-lock-duration': duration('job-lock-duration', { min: 2000, max: 10 * 60_000 }),
+    'stalled-interval': duration('stalled-interval', { min: 500, max: 10 * 60_000 }),
     registries: z.string().transform((v, ctx) => {
       const hosts = list(v);
       for (const host of hosts) {
@@ -489,6 +516,11 @@ export interface RenewerConfig extends CommonConfig {
   readonly usePodIdentity: boolean;
   readonly ecrMaxAttempts: number;
   readonly ecrTimeoutMs: number;
+  /** Longest retry delay of a job (capped exponential backoff), and the probe interval. */
+  readonly jobBackoffMaxMs: number;
+  /** BullMQ job lock (renewed every half) and stalled-job check: how soon a crashed renewer's jobs run elsewhere. */
+  readonly jobLockDurationMs: number;
+  readonly stalledIntervalMs: number;
   readonly proxy: {
     readonly https: string | undefined;
     readonly http: string | undefined;
@@ -613,6 +645,9 @@ function build(component: Component, c: Parsed): RenewerConfig | WatcherConfig {
       usePodIdentity: c['use-pod-identity'],
       ecrMaxAttempts: c['ecr-max-attempts'],
       ecrTimeoutMs: c['ecr-timeout'],
+      jobBackoffMaxMs: c['job-backoff-max'],
+      jobLockDurationMs: c['job-lock-duration'],
+      stalledIntervalMs: c['stalled-interval'],
       proxy: { https: c['https-proxy'], http: c['http-proxy'], noProxy: c['no-proxy'] },
     };
   }
@@ -659,4 +694,15 @@ export function argsForComponent(component: Component, argv: readonly string[]):
     }
   }
   return out;
+}
+
+/**
+ * The longest one sync can take: an STS call and an ECR call, each up to `ecr-max-attempts` tries of
+ * `ecr-timeout`, plus a few seconds of Kubernetes writes. A shutdown timeout shorter than this can cut
+ * a sync off (it is not lost: another renewer runs it again once the lock expires).
+ */
+export function longestSyncMs(
+  config: Pick<RenewerConfig, 'ecrMaxAttempts' | 'ecrTimeoutMs'>,
+): number {
+  return 2 * config.ecrMaxAttempts * config.ecrTimeoutMs + 5000;
 }

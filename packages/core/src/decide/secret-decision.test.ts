@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   decideSecrets,
+  forceRenewal,
   needsSync,
   renewAfter,
   renewalSpread,
@@ -106,6 +107,24 @@ describe('decideSecrets', () => {
 
   it('does not count a conflict as work for the sweep', () => {
     expect(needsSync([managed({ labels: {} })], [want], NOW)).toBe(false);
+  });
+});
+
+describe('forceRenewal', () => {
+  it('renews fresh Secrets and leaves every other decision as it was', () => {
+    const foreign = { name: 'other', type: 'Opaque', labels: {}, annotations: {} };
+    const decided = decideSecrets(
+      [managed(), managed({ name: 'gone' }), { ...foreign, name: 'taken' }],
+      [want, { ...want, secretName: 'taken' }, { ...want, secretName: 'new' }],
+      NOW,
+    );
+    expect(forceRenewal(decided).map((a) => [a.kind, a.secretName])).toEqual([
+      ['renew', REG],
+      ['conflict', 'taken'],
+      ['create', 'new'],
+      ['delete', 'gone'],
+    ]);
+    expect(forceRenewal(decided)[0]).toMatchObject({ reason: 'forced' });
   });
 });
 

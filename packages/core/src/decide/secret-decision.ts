@@ -58,7 +58,8 @@ export type RenewReason =
   | 'credentials-changed'
   | 'registry-changed'
   | 'adopted'
-  | 'type-changed';
+  | 'type-changed'
+  | 'forced';
 
 export function isManaged(secret: Pick<ObservedSecret, 'labels'>): boolean {
   return secret.labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
@@ -150,6 +151,15 @@ export function decideSecrets(
     }
   }
   return actions;
+}
+
+/** An operator asked for fresh tokens now: every fresh Secret of eatr's is renewed too (pure). */
+export function forceRenewal(actions: readonly SecretAction[]): SecretAction[] {
+  return actions.map((a) =>
+    a.kind === 'leave'
+      ? { kind: 'renew', registry: a.registry, secretName: a.secretName, reason: 'forced' }
+      : a,
+  );
 }
 
 /** Whether any Secret of a namespace needs a write (used by the sweep to enqueue only what is due). */

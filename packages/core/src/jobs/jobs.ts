@@ -7,6 +7,8 @@ import { isAtLeast } from '../watch/resource-version.js';
 export const QUEUE_NAME = 'eatr';
 export const SYNC_JOB = 'sync-namespace';
 export const SWEEP_JOB = 'sweep';
+/** Asks AWS again, with a growing delay, for a registry it denied: one chain per registry (see enqueueProbe). */
+export const PROBE_JOB = 'probe-registry';
 /** Id of the job scheduler that produces sweep jobs (upserted by the watcher leader only). */
 export const SWEEP_SCHEDULER_ID = 'eatr-sweep';
 
@@ -18,6 +20,10 @@ export const SYNC_REASONS = [
   'follow-up',
   'sweep',
   'startup',
+  /** A registry AWS had denied works again: its other namespaces are served at once. */
+  'recovered',
+  /** An operator asked for it (`eatr renew`). */
+  'manual',
 ] as const;
 export type SyncReason = (typeof SYNC_REASONS)[number];
 
@@ -48,16 +54,33 @@ export type WaitForVersion = z.infer<typeof waitForVersion>;
  * A sync job names a namespace (and versions to wait for) and nothing else: the renewer reads the
  * current state from its caches when it runs.
  */
+/**
+ * How hard a sync tries: `retry` ignores remembered failures (a token call AWS refused a moment ago,
+ * a Secret recorded as blocked) and asks AWS again; `renew` also renews Secrets that are not due.
+ */
+export const SYNC_FORCE = ['retry', 'renew'] as const;
+export type SyncForce = (typeof SYNC_FORCE)[number];
+
 export const syncJobData = z
   .object({
     namespace: z.string().min(1).max(63),
     reason: z.enum(SYNC_REASONS),
     waitFor: z.array(waitForVersion).max(CACHED_RESOURCES.length).optional(),
+    force: z.enum(SYNC_FORCE).optional(),
+    /**
+     * When a forced renewal was asked for (ms since the epoch; default: when the job was added).
+     * Tokens fetched since are reused, so one request's wave shares one new token per renewer.
+     */
+    requestedAt: z.number().int().nonnegative().optional(),
   })
   .strict();
 export type SyncJobData = z.infer<typeof syncJobData>;
 
 export const sweepJobData = z.object({}).strict();
+
+/** A probe names the registry whose credentials it tries (never the credentials themselves). */
+export const probeJobData = z.object({ registry: z.string().min(1).max(253) }).strict();
+export type ProbeJobData = z.infer<typeof probeJobData>;
 
 /** At most one waiting sync per namespace, and never two running at once. */
 export function syncDeduplicationId(namespace: string): string {
@@ -73,11 +96,53 @@ export interface QueueSettings {
   readonly jobBackoffMs: number;
 }
 
-/** Retries with exponential backoff and jitter; finished jobs do not pile up in Redis. */
+/**
+ * The retry backoff of sync jobs: exponential from the job's `delay`, with jitter, capped by the
+ * worker's `--job-backoff-max` (BullMQ's own exponential type has no cap: the 10th retry of a 2 s
+ * backoff would wait 17 minutes). Computed by the worker (see retryDelayMs).
+ */
+export const CAPPED_BACKOFF = 'eatr-capped-exponential';
+/** The backoff of a probe chain: 5 s, 10 s, 20 s, 40 s, then every `--job-backoff-max`. */
+export const PROBE_BACKOFF = 'eatr-probe';
+/** First delay of a probe chain. */
+export const PROBE_FIRST_DELAY_MS = 5000;
+/** A probe chain keeps going while AWS refuses (about a month at one a minute); a success ends it. */
+const PROBE_ATTEMPTS = 50_000;
+
+/**
+ * Delay before retry number `attemptsMade` (1-based) of a job whose first retry waits `firstMs`:
+ * doubling, never above `maxMs`, with up to half of it taken off at random so retries spread (pure
+ * given `random`).
+ */
+export function retryDelayMs(
+  attemptsMade: number,
+  firstMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
+  const full = Math.min(maxMs, firstMs * 2 ** Math.min(Math.max(attemptsMade - 1, 0), 30));
+  return Math.max(1, Math.round(full * (1 - 0.5 * random())));
+}
+
+/**
+ * The worker's backoff for eatr's own backoff types; `maxMs` is the worker's `--job-backoff-max`.
+ * A probe waits 5 s, 10 s, 20 s... up to `maxMs` without jitter: one chain per registry needs none.
+ */
+export function backoffStrategy(maxMs: number) {
+  return (attemptsMade: number, type?: string, _err?: Error, job?: { opts: JobsOptions }) => {
+    const backoff = job?.opts.backoff;
+    const firstMs = typeof backoff === 'object' && backoff.delay ? backoff.delay : 1000;
+    if (type === PROBE_BACKOFF)
+      return Math.min(maxMs, PROBE_FIRST_DELAY_MS * 2 ** Math.min(attemptsMade - 1, 30));
+    return retryDelayMs(attemptsMade, firstMs, maxMs);
+  };
+}
+
+/** Retries with capped exponential backoff and jitter; finished jobs do not pile up in Redis. */
 export function defaultJobOptions(settings: QueueSettings): JobsOptions {
   return {
     attempts: settings.jobAttempts,
-    backoff: { type: 'exponential', delay: settings.jobBackoffMs, jitter: 0.5 },
+    backoff: { type: CAPPED_BACKOFF, delay: settings.jobBackoffMs },
     removeOnComplete: { count: 100 },
     removeOnFail: { count: 1000, age: 24 * 3600 },
   };
@@ -110,11 +175,19 @@ export function mergeSyncData(waiting: SyncJobData, incoming: SyncJobData): Sync
     resource,
     resourceVersion,
   }));
+  const force = strongerForce(waiting.force, incoming.force);
+  const requestedAt = Math.max(waiting.requestedAt ?? 0, incoming.requestedAt ?? 0);
   return {
     namespace: waiting.namespace,
     reason,
     ...(waitFor.length > 0 ? { waitFor } : {}),
+    ...(force ? { force } : {}),
+    ...(requestedAt > 0 ? { requestedAt } : {}),
   };
+}
+
+function strongerForce(a: SyncForce | undefined, b: SyncForce | undefined): SyncForce | undefined {
+  return a === 'renew' || b === 'renew' ? 'renew' : (a ?? b);
 }
 
 function sameData(a: SyncJobData, b: SyncJobData): boolean {
@@ -166,6 +239,30 @@ export async function enqueueSync(queue: Queue, data: SyncJobData, delayMs = 0):
   // It was taken before the update may have landed, so it may have read the older payload: one more
   // sync (BullMQ keeps at most one after a running job; one with nothing to do costs no API request).
   return (await add()).added;
+}
+
+/**
+ * Starts the probe chain of a registry AWS denied, unless one runs already (one per registry across
+ * every renewer: BullMQ keeps the deduplication id while the job waits, runs or waits out a retry).
+ * The probe asks AWS again after 5 s, 10 s, 20 s... and every `--job-backoff-max` after that,
+ * so an access problem fixed outside the cluster (an IAM policy) is noticed within about a minute,
+ * at the cost of one ECR call per registry per minute while it lasts. Returns whether it started one.
+ */
+export async function enqueueProbe(queue: Queue, data: ProbeJobData): Promise<boolean> {
+  const parsed = probeJobData.parse(data);
+  const jobId = `probe-${randomUUID()}`;
+  const job = await queue.add(PROBE_JOB, parsed, {
+    jobId,
+    deduplication: { id: probeDeduplicationId(parsed.registry) },
+    delay: PROBE_FIRST_DELAY_MS,
+    attempts: PROBE_ATTEMPTS,
+    backoff: { type: PROBE_BACKOFF },
+  });
+  return job.id === jobId;
+}
+
+export function probeDeduplicationId(registry: string): string {
+  return `probe-${registry}`;
 }
 
 /** Enqueues one sweep now (deduplicated): what a watcher does when it starts leading. */

@@ -132,15 +132,22 @@ export class BlockedStore {
     if (keys.length > 0) await this.redis.hdel(this.key, ...keys);
   }
 
-  /** Forgets every pair blocked for `registry` by an AWS-side reason (its credentials work again). */
-  async clearRegistry(registry: string): Promise<number> {
+  /** The `namespace/secretName` keys of pairs blocked for `registry` by an AWS-side reason. */
+  async blockedByAws(registry: string): Promise<string[]> {
     const entries = await this.all();
-    const fields = [...entries]
+    return [...entries]
       .filter(([, e]) => e.registry === registry && !LOCAL_REASONS.has(e.reason))
       .map(([key]) => key);
-    if (fields.length === 0) return 0;
-    const { redis } = this;
-    return redis.hdel(this.key, ...fields);
+  }
+
+  /**
+   * Forgets every pair blocked for `registry` by an AWS-side reason (its credentials work again);
+   * returns their `namespace/secretName` keys.
+   */
+  async clearRegistry(registry: string): Promise<string[]> {
+    const fields = await this.blockedByAws(registry);
+    if (fields.length > 0) await this.redis.hdel(this.key, ...fields);
+    return fields;
   }
 }
 

@@ -5,6 +5,7 @@ import {
   type V1Secret,
   type V1ServiceAccount,
 } from '@kubernetes/client-node';
+import type { Queue } from 'bullmq';
 import {
   PermanentError,
   RetryableError,
@@ -13,6 +14,9 @@ import {
   decideSecrets,
   decideServiceAccounts,
   desiredRegistries,
+  enqueueProbe,
+  enqueueSync,
+  forceRenewal,
   globalRegistriesOf,
   kubeStatus,
   nameOutputSecrets,
@@ -36,6 +40,7 @@ import {
   type CachedNamespace,
 } from '../cache/projections.js';
 import type { CredentialResolver, CredentialState } from '../credentials/credential-resolver.js';
+import type { TokenRequestOptions } from '../tokens/token-cache.js';
 import type { TokenService } from '../tokens/token-service.js';
 import {
   LOCAL_REASONS,
@@ -53,6 +58,8 @@ import type { SeriesTracker } from './series-tracker.js';
 
 export interface SyncDependencies {
   readonly core: CoreV1Api;
+  /** For probes of registries AWS denied, and the syncs that follow when one works again. */
+  readonly queue: Queue;
   readonly config: RenewerConfig;
   readonly cache: ClusterCache;
   readonly credentials: CredentialResolver;
@@ -96,7 +103,11 @@ export class NamespaceSync {
     this.now = d.now ?? Date.now;
   }
 
-  async run(job: SyncJobData): Promise<SyncResult> {
+  /**
+   * Syncs `job.namespace`. `requestedAt` is when the job was asked for: a forced renewal reuses no
+   * token fetched before it (the other namespaces of that wave share the one fetched after).
+   */
+  async run(job: SyncJobData, requestedAt = this.now()): Promise<SyncResult> {
     const { cache } = this.d;
     const { namespace } = job;
     const log = this.d.log.child({ namespace });
@@ -154,7 +165,12 @@ export class NamespaceSync {
       ),
     );
     const observed = [...secrets.values()].map((s) => s.observed);
-    const actions = decideSecrets(observed, wants, this.now());
+    const decided = decideSecrets(observed, wants, this.now());
+    const actions = job.force === 'renew' ? forceRenewal(decided) : decided;
+    // A forced sync asks AWS again even when it refused a moment ago: an operator fixed something.
+    const tokenOptions: TokenRequestOptions = job.force
+      ? { ignoreFailure: true, ...(job.force === 'renew' ? { fetchedSince: requestedAt } : {}) }
+      : {};
     const before = await this.d.blocked.get(namespace, [
       ...registryOf.keys(),
       ...cache.serviceAccountsIn(namespace).map((sa) => serviceAccountKey(sa.metadata.name)),
@@ -181,7 +197,7 @@ export class NamespaceSync {
         const registry = registryOf.get(action.secretName);
         const creds = credentials.get(action.secretName);
         try {
-          const outcome = await this.apply(namespace, action, registry, creds, log);
+          const outcome = await this.apply(namespace, action, registry, creds, tokenOptions, log);
           if (outcome.kind === 'conflict') {
             blockedBy(
               action.secretName,
@@ -276,6 +292,7 @@ export class NamespaceSync {
     first: SecretAction,
     registry: RegistryHost | undefined,
     credentials: CredentialState | undefined,
+    tokenOptions: TokenRequestOptions,
     log: Logger,
   ): Promise<
     { kind: 'present' } | { kind: 'absent' } | { kind: 'conflict'; foreignVersion: string }
@@ -298,7 +315,7 @@ export class NamespaceSync {
             await this.deleteSecret(namespace, action.secretName, alog);
             return { kind: 'absent' };
           default:
-            await this.write(namespace, action, registry, credentials, current, alog);
+            await this.write(namespace, action, registry, credentials, current, tokenOptions, alog);
             return { kind: 'present' };
         }
       } catch (error) {
@@ -356,13 +373,14 @@ export class NamespaceSync {
     registry: RegistryHost | undefined,
     credentials: CredentialState | undefined,
     current: V1Secret | undefined,
+    tokenOptions: TokenRequestOptions,
     log: Logger,
   ): Promise<void> {
     const { core, metrics, config, cache } = this.d;
     if (!registry || !credentials)
       throw new PermanentError('internal: no registry for action', 'internal', { namespace });
     if (!credentials.ok) throw credentials.error;
-    const token = await this.d.tokens.token(credentials.value, registry);
+    const token = await this.d.tokens.token(credentials.value, registry, tokenOptions);
     const cached = cache.secretsIn(namespace).find((s) => s.metadata.name === action.secretName);
     const existing = current?.metadata
       ? {
@@ -516,16 +534,35 @@ export class NamespaceSync {
       (name) => outcome.written.has(name) || outcome.healthy.has(name),
     );
     await this.d.blocked.clear(namespace, unblocked);
-    // A token came for a registry AWS had denied: the next sweep serves its other namespaces.
+    // A token came for a registry AWS had denied: serve its other namespaces now, asking AWS again
+    // even where a renewer still remembers the refusal.
     for (const name of unblocked) {
       const entry = before.get(name);
       if (entry && !LOCAL_REASONS.has(entry.reason) && outcome.written.has(name)) {
         const cleared = await this.d.blocked.clearRegistry(entry.registry);
+        const others = [...new Set(cleared.map((key) => key.slice(0, key.indexOf('/'))))].filter(
+          (other) => other !== namespace,
+        );
+        for (const other of others)
+          await enqueueSync(this.d.queue, {
+            namespace: other,
+            reason: 'recovered',
+            force: 'retry',
+          });
         log.info(
-          { registry: entry.registry, cleared },
+          { registry: entry.registry, cleared: cleared.length, enqueued: others.length },
           'registry works again; unblocked its namespaces',
         );
       }
+    }
+    // AWS refused: one probe chain per registry asks again soon, then every minute (enqueueProbe).
+    for (const registry of new Set(
+      blocked
+        .filter((b) => !LOCAL_REASONS.has(b.error.reason) && b.error.context.registry)
+        .map((b) => b.error.context.registry ?? ''),
+    )) {
+      if (await enqueueProbe(this.d.queue, { registry }))
+        log.info({ registry, decision: 'probe' }, 'AWS refused; will ask again soon');
     }
     for (const b of blocked) {
       const registry = b.error.context.registry ?? '';

@@ -48,7 +48,10 @@ export interface SweepResult {
   readonly apiRequests: number;
 }
 
-/** How often a registry that AWS denied is tried again, through one of its namespaces. */
+/**
+ * How often a sweep syncs one namespace of a registry AWS denied. The registry's probe chain asks
+ * AWS every minute (enqueueProbe); this only restarts a chain that was lost (Redis flushed).
+ */
 export const AWS_RECHECK_MS = 10 * 60_000;
 /** Enqueues in flight at once: a 10,000-namespace wave is queued in seconds, not minutes. */
 const ENQUEUE_CONCURRENCY = 32;
@@ -58,7 +61,7 @@ const ENQUEUE_CONCURRENCY = 32;
  * namespace with a Secret missing or due, an eatr Secret it no longer wants, or a wired ServiceAccount
  * that lacks (or has a stale) entry. A sweep over fresh Secrets makes no API request and enqueues
  * nothing. A Secret blocked by a cause that has not changed (see BlockedStore) is skipped; a registry
- * AWS denied is probed through one namespace every AWS_RECHECK_MS.
+ * AWS denied is synced through one namespace every AWS_RECHECK_MS, which restarts its probe chain.
  */
 export async function sweep(d: SweepDependencies): Promise<SweepResult> {
   const now = (d.now ?? Date.now)();

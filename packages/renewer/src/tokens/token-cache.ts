@@ -4,8 +4,12 @@ import type { EcrToken } from '../aws/ecr-token-client.js';
 export interface TokenCacheOptions {
   /** A cached token is reused until it is this old (or half its lifetime): the Secrets' renewal rule. */
   readonly renewalIntervalMs: number;
-  /** How long a permanent failure (bad keys, access denied) is remembered, so sweeps cause no retry storm. Default 10 minutes. */
-  readonly failureTtlMs?: number;
+  /**
+   * How long a permanent failure (bad keys, access denied) is remembered, so a wave of syncs causes
+   * no retry storm: `firstMs` after the first failure, doubling with each failure in a row up to
+   * `maxMs`. Defaults 5 s and 1 minute: a cause fixed outside the cluster is seen within a minute.
+   */
+  readonly failureBackoff?: { readonly firstMs: number; readonly maxMs: number };
   readonly now?: () => number;
   /** Most entries kept; the oldest go first. Default 10,000. */
   readonly maxEntries?: number;
@@ -13,7 +17,20 @@ export interface TokenCacheOptions {
 
 type Entry =
   | { readonly kind: 'token'; readonly token: EcrToken }
-  | { readonly kind: 'failure'; readonly error: PermanentError; readonly until: number };
+  | {
+      readonly kind: 'failure';
+      readonly error: PermanentError;
+      readonly until: number;
+      /** Failures in a row, for the growing TTL. */
+      readonly count: number;
+    };
+
+export interface TokenRequestOptions {
+  /** Ask AWS even if a failure is remembered (a forced sync, a probe). */
+  readonly ignoreFailure?: boolean;
+  /** Do not reuse a token fetched before this time (ms since the epoch): a forced renewal. */
+  readonly fetchedSince?: number;
+}
 
 /**
  * In-process cache of ECR tokens keyed by (credentials, region): one ECR call serves every namespace
@@ -24,29 +41,34 @@ export class TokenCache {
   private readonly entries = new Map<string, Entry>();
   private readonly inFlight = new Map<string, Promise<EcrToken>>();
   private readonly now: () => number;
-  private readonly failureTtlMs: number;
+  private readonly failureBackoff: { readonly firstMs: number; readonly maxMs: number };
   private readonly maxEntries: number;
 
   constructor(private readonly options: TokenCacheOptions) {
     this.now = options.now ?? Date.now;
-    this.failureTtlMs = options.failureTtlMs ?? 10 * 60_000;
+    this.failureBackoff = options.failureBackoff ?? { firstMs: 5000, maxMs: 60_000 };
     this.maxEntries = options.maxEntries ?? 10_000;
   }
 
   /**
    * A token that is not itself due for renewal, from the cache or from `fetch`. A permanent failure is
-   * remembered for the failure TTL and thrown again without calling ECR.
+   * remembered (see `failureBackoff`) and thrown again without calling ECR, unless `ignoreFailure`.
    */
-  async get(key: string, fetch: () => Promise<EcrToken>): Promise<EcrToken> {
+  async get(
+    key: string,
+    fetch: () => Promise<EcrToken>,
+    options: TokenRequestOptions = {},
+  ): Promise<EcrToken> {
     const now = this.now();
     const entry = this.entries.get(key);
     if (
       entry?.kind === 'token' &&
+      entry.token.fetchedAt >= (options.fetchedSince ?? 0) &&
       now < renewAfter(entry.token.fetchedAt, entry.token.expiresAt, this.options.renewalIntervalMs)
     ) {
       return entry.token;
     }
-    if (entry?.kind === 'failure' && now < entry.until) throw entry.error;
+    if (entry?.kind === 'failure' && now < entry.until && !options.ignoreFailure) throw entry.error;
     const running = this.inFlight.get(key);
     if (running) return running;
     const call = fetch().then(
@@ -55,9 +77,13 @@ export class TokenCache {
         return token;
       },
       (error: unknown) => {
-        if (error instanceof PermanentError)
-          this.store(key, { kind: 'failure', error, until: this.now() + this.failureTtlMs });
-        else this.entries.delete(key);
+        if (error instanceof PermanentError) {
+          const previous = this.entries.get(key);
+          const count = previous?.kind === 'failure' ? previous.count + 1 : 1;
+          const { firstMs, maxMs } = this.failureBackoff;
+          const ttl = Math.min(maxMs, firstMs * 2 ** Math.min(count - 1, 30));
+          this.store(key, { kind: 'failure', error, until: this.now() + ttl, count });
+        } else this.entries.delete(key);
         throw error;
       },
     );

@@ -3,7 +3,7 @@ import type { RegistryHost, RenewerMetrics } from '@eatr/core';
 import { classifyAwsError, toEatrError } from '../aws/aws-errors.js';
 import type { EcrToken, EcrTokenClient } from '../aws/ecr-token-client.js';
 import type { ResolvedCredentials } from '../credentials/credential-resolver.js';
-import type { TokenCache } from './token-cache.js';
+import type { TokenCache, TokenRequestOptions } from './token-cache.js';
 
 /** Gets tokens through the cache, counting and timing each real ECR call. */
 export class TokenService {
@@ -13,23 +13,31 @@ export class TokenService {
     private readonly metrics: RenewerMetrics,
   ) {}
 
-  async token(credentials: ResolvedCredentials, registry: RegistryHost): Promise<EcrToken> {
-    return this.cache.get(cacheKey(credentials, registry.region), async () => {
-      const stopTimer = this.metrics.ecrCallDuration.startTimer({ region: registry.region });
-      try {
-        const token = await this.client.getAuthorizationToken(credentials.spec, registry.region);
-        this.metrics.ecrCalls.inc({ region: registry.region, result: 'success' });
-        return token;
-      } catch (error) {
-        this.metrics.ecrCalls.inc({
-          region: registry.region,
-          result: classifyAwsError(error).failure,
-        });
-        throw toEatrError(error, { registry: registry.host });
-      } finally {
-        stopTimer();
-      }
-    });
+  async token(
+    credentials: ResolvedCredentials,
+    registry: RegistryHost,
+    options: TokenRequestOptions = {},
+  ): Promise<EcrToken> {
+    return this.cache.get(
+      cacheKey(credentials, registry.region),
+      async () => {
+        const stopTimer = this.metrics.ecrCallDuration.startTimer({ region: registry.region });
+        try {
+          const token = await this.client.getAuthorizationToken(credentials.spec, registry.region);
+          this.metrics.ecrCalls.inc({ region: registry.region, result: 'success' });
+          return token;
+        } catch (error) {
+          this.metrics.ecrCalls.inc({
+            region: registry.region,
+            result: classifyAwsError(error).failure,
+          });
+          throw toEatrError(error, { registry: registry.host });
+        } finally {
+          stopTimer();
+        }
+      },
+      options,
+    );
   }
 }
 
