@@ -150,28 +150,42 @@ describe('scale: cost follows work to do', () => {
     const renewer = await s.start('renewer');
     const watcher = await s.start('watcher', leaseEnv('annotate'));
     await s.waitFor('leadership and synced watches', () => watcher.ready());
-    const [ns = ''] = await labelledWithSecrets(3);
+    const fleet = await labelledWithSecrets(3);
+    const [ns = ''] = fleet;
     await s.drained();
     const before = await s.readSecret(ns, EU);
     const calls = s.aws.callCount({ action: 'GetAuthorizationToken' });
+    const sweeps = async () =>
+      (await s.queue.getCompleted()).filter(
+        (j) => j.name === SWEEP_JOB && (j.data as { reason?: string }).reason === 'credentials',
+      ).length;
 
-    await s.core.replaceNamespacedSecret({
-      namespace: s.hostNamespace,
-      name: creds.metadata?.name ?? '',
-      body: {
-        ...(await s.core.readNamespacedSecret({
-          namespace: s.hostNamespace,
-          name: creds.metadata?.name ?? '',
-        })),
-        metadata: {
-          ...creds.metadata,
-          resourceVersion: undefined,
-          annotations: { 'backup.example.com/last': new Date().toISOString() },
-          labels: { team: 'platform' },
+    // The watcher sees only metadata: an edit is one sweep, which finds the keys unchanged.
+    const onEdit = await jobsAddedDuring(async () => {
+      await s.core.replaceNamespacedSecret({
+        namespace: s.hostNamespace,
+        name: creds.metadata?.name ?? '',
+        body: {
+          ...(await s.core.readNamespacedSecret({
+            namespace: s.hostNamespace,
+            name: creds.metadata?.name ?? '',
+          })),
+          metadata: {
+            ...creds.metadata,
+            resourceVersion: undefined,
+            annotations: { 'backup.example.com/last': new Date().toISOString() },
+            labels: { team: 'platform' },
+          },
         },
-      },
+      });
+      await s.waitFor('the credential sweep', async () => (await sweeps()) === 1);
+      await s.drained();
     });
-    await sleep(1500);
+    // (Scheduled sweeps, named without a reason, may run meanwhile.)
+    expect(onEdit.filter((job) => job.startsWith(`${SWEEP_JOB}:`))).toEqual([
+      `${SWEEP_JOB}:credentials:`,
+    ]);
+    for (const n of fleet) expect(onEdit.join(' ')).not.toContain(n);
     // Even a sync of the namespace (as a sweep or any event would run) finds nothing to write: the
     // Secret records the credentials' content, not the credential Secret's version.
     await s.enqueue(ns);
@@ -185,27 +199,37 @@ describe('scale: cost follows work to do', () => {
       0,
     );
 
-    // A change of the keys themselves renews every Secret of that registry at once.
-    await s.core.replaceNamespacedSecret({
-      namespace: s.hostNamespace,
-      name: creds.metadata?.name ?? '',
-      body: {
-        metadata: { name: creds.metadata?.name ?? '' },
-        stringData: {
-          aws_access_key_id: OTHER_KEYS.accessKeyId,
-          aws_secret_access_key: OTHER_KEYS.secretAccessKey,
+    // A change of the keys themselves renews every Secret of that registry at once, through one
+    // sweep that enqueues them as events (not bulk work).
+    const onChange = await jobsAddedDuring(async () => {
+      await s.core.replaceNamespacedSecret({
+        namespace: s.hostNamespace,
+        name: creds.metadata?.name ?? '',
+        body: {
+          metadata: { name: creds.metadata?.name ?? '' },
+          stringData: {
+            aws_access_key_id: OTHER_KEYS.accessKeyId,
+            aws_secret_access_key: OTHER_KEYS.secretAccessKey,
+          },
         },
-      },
+      });
+      for (const n of fleet)
+        await s.waitForSecret(
+          n,
+          EU,
+          (secret) =>
+            secret.metadata?.annotations?.['eatr.io/credentials-version'] !==
+            before?.metadata?.annotations?.['eatr.io/credentials-version'],
+        );
     });
-    await s.waitForSecret(
-      ns,
-      EU,
-      (secret) => secret.metadata?.resourceVersion !== before?.metadata?.resourceVersion,
-    );
-    // (At least this test's three namespaces; the shared cluster may hold others asking for EU.)
+    // (Scheduled sweeps, named without a reason, may run meanwhile.)
+    expect(onChange.filter((job) => job.startsWith(`${SWEEP_JOB}:`))).toEqual([
+      `${SWEEP_JOB}:credentials:`,
+    ]);
+    for (const n of fleet) expect(onChange).toContain(`sync-namespace:credentials:${n}`);
     expect(
-      await watcher.metricValue('eatr_jobs_enqueued_total', { reason: 'credentials' }),
-    ).toBeGreaterThanOrEqual(3);
+      await watcher.metricValue('eatr_jobs_enqueued_total', { reason: 'credentials-sweep' }),
+    ).toBe(2);
   });
 
   it('a ServiceAccount created after the namespace sync gets its entry at once, and a removed entry comes back', async () => {
