@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
+import { parse } from 'yaml';
 
 /** One request that went through the proxy, and what the API server answered. */
 export interface RecordedExchange {
@@ -17,8 +19,8 @@ export interface RecordedExchange {
 /**
  * A plain-HTTP reverse proxy on loopback in front of the test kube-apiserver that records every
  * request and response body, so a test can see exactly what a process asked for and received (TLS
- * hides that from a TcpProxy). Point a process at it with `kubeconfigWithServer(path, proxy.url, …)`:
- * the kubeconfig's bearer token is forwarded as sent.
+ * hides that from a TcpProxy). Point a process at it with `kubeconfig()`: the bearer token is
+ * forwarded as sent.
  */
 export class RecordingApiProxy {
   private constructor(
@@ -71,6 +73,21 @@ export class RecordingApiProxy {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     return new RecordingApiProxy(server, `http://127.0.0.1:${port}`, exchanges);
+  }
+
+  /**
+   * A copy of a kubeconfig that talks to this proxy. client-node sends requests over plain HTTP only
+   * with `insecure-skip-tls-verify` (there is no TLS to verify on loopback). Returns its path.
+   */
+  async kubeconfig(path: string, suffix: string): Promise<string> {
+    const config = parse(await readFile(path, 'utf8')) as {
+      clusters: { cluster: Record<string, unknown> }[];
+    };
+    for (const entry of config.clusters)
+      entry.cluster = { server: this.url, 'insecure-skip-tls-verify': true };
+    const copy = `${path}.${suffix}`;
+    await writeFile(copy, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+    return copy;
   }
 
   async stop(): Promise<void> {

@@ -205,7 +205,7 @@ describe('watcher', () => {
     // Every request the watcher makes goes through a proxy that records what it asked and received.
     const proxy = await RecordingApiProxy.start(s.kubeconfigPath);
     try {
-      const kubeconfig = await kubeconfigWithServer(s.kubeconfigPath, proxy.url, uniqueName('rec'));
+      const kubeconfig = await proxy.kubeconfig(s.kubeconfigPath, uniqueName('rec'));
       const watcher = await s.start('watcher', { ...leaseEnv('metadata'), KUBECONFIG: kubeconfig });
       await s.waitFor('leadership and synced watches', () => watcher.ready());
       const ns = await s.createNamespace('meta', [EU]);
