@@ -167,6 +167,7 @@ describe('watcher', () => {
 
     const name = `eatr-aws-credentials-${EU}`;
     const current = await s.core.readNamespacedSecret({ namespace: s.hostNamespace, name });
+    const rotated = Date.now();
     await s.core.replaceNamespacedSecret({
       namespace: s.hostNamespace,
       name,
@@ -189,6 +190,8 @@ describe('watcher', () => {
         ),
       ),
     );
+    // One credential sweep, then the syncs it enqueued as events.
+    console.log(`key rotation to renewed Secrets: ${Date.now() - rotated} ms`);
     const newTokens = s.aws
       .issuedTokens()
       .filter((t) => t.accessKeyId === OTHER_KEYS.accessKeyId)
