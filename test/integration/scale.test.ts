@@ -1,7 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AdmissionregistrationV1Api } from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
-import { SWEEP_JOB, enqueueSync, type SyncJobData } from '@eatr/core';
+import {
+  SWEEP_JOB,
+  enqueueCredentialSweep,
+  enqueueSweep,
+  enqueueSync,
+  type SyncJobData,
+} from '@eatr/core';
 import { apiRequestCounts, kubeClients, requestDelta, uniqueName } from '../harness/index.js';
 import { OTHER_KEYS, Scenario, registry, leaseEnv } from './support/scenario.js';
 
@@ -318,6 +324,25 @@ describe('scale: cost follows work to do', () => {
     expect(left).toBeGreaterThan(1000); // it did not wait for the backlog
     expect(latencyMs).toBeLessThan(5000);
   }, 120_000);
+});
+
+describe('scale: credential sweeps', () => {
+  it('are one job however often a credential Secret changes while one waits, waiting for the newest version', async () => {
+    // No renewer runs: the first sweep stays waiting while the others arrive.
+    expect(await enqueueCredentialSweep(s.queue, '100')).toBe(true);
+    expect(await enqueueCredentialSweep(s.queue, '120')).toBe(false);
+    expect(await enqueueCredentialSweep(s.queue, '110')).toBe(false);
+    const waiting = await s.queue.getJobs(['waiting', 'prioritized']);
+    expect(waiting.map((j) => [j.name, j.data])).toEqual([
+      [
+        SWEEP_JOB,
+        { reason: 'credentials', waitFor: [{ resource: 'credentials', resourceVersion: '120' }] },
+      ],
+    ]);
+    // A scheduled sweep does not swallow it (nor the other way round).
+    await enqueueSweep(s.queue);
+    expect((await s.queue.getJobs(['waiting', 'prioritized'])).length).toBe(2);
+  });
 });
 
 describe('scale: a refused ServiceAccount change', () => {

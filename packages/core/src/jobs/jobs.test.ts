@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isBulkReason, mergeSyncData, type SyncJobData } from './jobs.js';
+import { isBulkReason, mergeSyncData, sweepJobData, type SyncJobData } from './jobs.js';
 
 const ns = (rv: string, resource: 'namespaces' | 'credentials' = 'namespaces') => ({
   resource,
@@ -63,5 +63,21 @@ describe('isBulkReason', () => {
     ['follow-up', false],
   ] as const)('%s -> %s', (reason, bulk) => {
     expect(isBulkReason(reason)).toBe(bulk);
+  });
+});
+
+describe('sweepJobData', () => {
+  it.each<[string, unknown, boolean]>([
+    ['a scheduled sweep', {}, true],
+    [
+      'a credential sweep with the version the watcher saw',
+      { reason: 'credentials', waitFor: [{ resource: 'credentials', resourceVersion: '42' }] },
+      true,
+    ],
+    ['another reason', { reason: 'namespace' }, false],
+    ['a namespace (sweeps name none)', { namespace: 'a' }, false],
+    ['Secret data', { data: { aws_secret_access_key: 'x' } }, false],
+  ])('%s', (_, data, valid) => {
+    expect(sweepJobData.safeParse(data).success).toBe(valid);
   });
 });
