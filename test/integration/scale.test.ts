@@ -333,7 +333,7 @@ describe('scale: credential sweeps', () => {
     expect(await enqueueCredentialSweep(s.queue, '120')).toBe(false);
     expect(await enqueueCredentialSweep(s.queue, '110')).toBe(false);
     const waiting = await s.queue.getJobs(['waiting', 'prioritized']);
-    expect(waiting.map((j) => [j.name, j.data])).toEqual([
+    expect(waiting.map((j) => [j.name, j.data as unknown])).toEqual([
       [
         SWEEP_JOB,
         { reason: 'credentials', waitFor: [{ resource: 'credentials', resourceVersion: '120' }] },
