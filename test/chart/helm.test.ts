@@ -16,6 +16,7 @@ import {
   renderError,
   rulesOf,
   type Rendered,
+  VALIDATING_ADMISSION_POLICY,
 } from './support.js';
 
 const REGISTRY = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
@@ -266,7 +267,10 @@ describe('helm template: defaults', () => {
   });
 
   it('labels every resource with the standard labels, never with managed-by=eatr', async () => {
-    const objects = await render({ values: EVERYTHING });
+    const objects = await render({
+      values: EVERYTHING,
+      apiVersions: [VALIDATING_ADMISSION_POLICY],
+    });
     for (const o of objects) {
       const labels = o.metadata.labels ?? {};
       const name = `${o.kind}/${o.metadata.name}`;
@@ -282,7 +286,10 @@ describe('helm template: defaults', () => {
   });
 
   it('keeps one kind of resource per template file', async () => {
-    const objects = await render({ values: EVERYTHING });
+    const objects = await render({
+      values: EVERYTHING,
+      apiVersions: [VALIDATING_ADMISSION_POLICY],
+    });
     const bySource = new Map<string, Set<string>>();
     for (const o of objects)
       bySource.set(o.source, (bySource.get(o.source) ?? new Set()).add(o.kind));
@@ -593,6 +600,74 @@ describe('helm template: RBAC', () => {
     expect(
       objects.some((o) => o.kind === 'ServiceAccount' && o.metadata.name === 'my-watcher'),
     ).toBe(false);
+  });
+});
+
+describe('helm template: admission policy', () => {
+  const policyKinds = (objects: readonly Rendered[]) =>
+    kinds(objects.filter((o) => o.kind.startsWith('ValidatingAdmissionPolicy')));
+
+  it('enforces the renewer ServiceAccount in the API server where ValidatingAdmissionPolicy is served', async () => {
+    const objects = await render({ apiVersions: [VALIDATING_ADMISSION_POLICY] });
+    expect(policyKinds(objects)).toEqual([
+      'ValidatingAdmissionPolicy/eatr-renewer-secrets',
+      'ValidatingAdmissionPolicy/eatr-renewer-serviceaccounts',
+      'ValidatingAdmissionPolicyBinding/eatr-renewer-secrets',
+      'ValidatingAdmissionPolicyBinding/eatr-renewer-serviceaccounts',
+    ]);
+    for (const resource of ['secrets', 'serviceaccounts']) {
+      const policy = find(objects, 'ValidatingAdmissionPolicy', `eatr-renewer-${resource}`);
+      expect(field(policy, 'spec', 'failurePolicy')).toBe('Fail');
+      expect(field(policy, 'spec', 'matchConstraints', 'resourceRules')).toEqual([
+        {
+          apiGroups: [''],
+          apiVersions: ['v1'],
+          operations: ['CREATE', 'UPDATE', 'DELETE'],
+          resources: [resource],
+        },
+      ]);
+      expect(field(policy, 'spec', 'matchConditions')).toEqual([
+        {
+          name: 'renewer-service-account',
+          expression:
+            "request.userInfo.username == 'system:serviceaccount:eatr-system:eatr-renewer'",
+        },
+      ]);
+      const binding = find(objects, 'ValidatingAdmissionPolicyBinding', `eatr-renewer-${resource}`);
+      expect(field(binding, 'spec')).toEqual({
+        policyName: `eatr-renewer-${resource}`,
+        validationActions: ['Deny'],
+      });
+    }
+  });
+
+  it('follows the renewer ServiceAccount name and the release name', async () => {
+    const objects = await render({
+      release: 'prod',
+      namespace: 'platform',
+      values: { renewer: { serviceAccount: { name: 'ecr-renewer' } } },
+      apiVersions: [VALIDATING_ADMISSION_POLICY],
+    });
+    const policy = find(objects, 'ValidatingAdmissionPolicy', 'prod-eatr-renewer-secrets');
+    expect(field(policy, 'spec', 'matchConditions')).toEqual([
+      {
+        name: 'renewer-service-account',
+        expression: "request.userInfo.username == 'system:serviceaccount:platform:ecr-renewer'",
+      },
+    ]);
+  });
+
+  it('is left out with admissionPolicy.enabled=false, and where the API server does not serve it', async () => {
+    const off = await render({
+      values: { admissionPolicy: { enabled: false } },
+      apiVersions: [VALIDATING_ADMISSION_POLICY],
+    });
+    expect(policyKinds(off)).toEqual([]);
+    // helm template's defaults name API groups, not kinds: like a cluster without the API.
+    expect(policyKinds(await render())).toEqual([]);
+    expect(
+      policyKinds(await render({ apiVersions: ['admissionregistration.k8s.io/v1beta1'] })),
+    ).toEqual([]);
   });
 });
 

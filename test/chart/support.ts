@@ -90,7 +90,13 @@ export interface RenderOptions {
   readonly values?: Record<string, unknown>;
   readonly release?: string;
   readonly namespace?: string;
+  /** `--api-versions`: what the API server is taken to serve beyond helm's defaults. */
+  readonly apiVersions?: readonly string[];
 }
+
+/** The capability the chart's ValidatingAdmissionPolicies need (`helm install` finds it on the server). */
+export const VALIDATING_ADMISSION_POLICY =
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy';
 
 async function withValuesFile<T>(
   values: Record<string, unknown>,
@@ -118,6 +124,7 @@ function templateArgs(options: RenderOptions, valuesPath: string): string[] {
     KUBE_VERSION,
     '--values',
     valuesPath,
+    ...(options.apiVersions ?? []).flatMap((v) => ['--api-versions', v]),
   ];
 }
 

@@ -22,6 +22,8 @@ export {
 export type { HarnessCoordinates } from './provided.js';
 export { RedisServer } from './redis-server.js';
 export { TcpProxy } from './tcp-proxy.js';
+export { RecordingApiProxy } from './recording-api-proxy.js';
+export type { RecordedExchange } from './recording-api-proxy.js';
 export type { RedisServerOptions } from './redis-server.js';
 export { writeServiceAccountKubeconfig } from './service-account-kubeconfig.js';
 export type { ServiceAccountKubeconfigOptions } from './service-account-kubeconfig.js';

@@ -135,6 +135,18 @@ describe('helm install into the test API server', () => {
     ).resolves.toBeDefined();
     await expect(admin.rbac.readClusterRole({ name: 'eatr-renewer' })).resolves.toBeDefined();
     expect(release.manifest.filter((o) => o.kind === 'StatefulSet')).toEqual([]);
+    // helm found ValidatingAdmissionPolicy on the server: the policies are on by default.
+    expect(
+      release.manifest
+        .filter((o) => o.kind.startsWith('ValidatingAdmissionPolicy'))
+        .map((o) => `${o.kind}/${o.metadata.name}`)
+        .sort(),
+    ).toEqual([
+      'ValidatingAdmissionPolicy/eatr-renewer-secrets',
+      'ValidatingAdmissionPolicy/eatr-renewer-serviceaccounts',
+      'ValidatingAdmissionPolicyBinding/eatr-renewer-secrets',
+      'ValidatingAdmissionPolicyBinding/eatr-renewer-serviceaccounts',
+    ]);
   });
 });
 

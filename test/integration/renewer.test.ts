@@ -271,6 +271,41 @@ describe('renewer', () => {
     ).toBeGreaterThanOrEqual(1);
   });
 
+  it("tells the namespace what AWS refused, in a fixed message without AWS's text; the log has it all", async () => {
+    // Keys of a CI user in another account: AWS's message names its ARN and account id.
+    const ci = {
+      accessKeyId: 'AKIAEATROTHERACCT001',
+      secretAccessKey: 'eatr-other-account-secret/abcdefgh',
+      accountId: '999888777666',
+      userName: 'ci-deployer',
+    };
+    await s.close();
+    s = await Scenario.create([ci]);
+    await s.createCredentialSecret(EU, ci);
+    s.aws.setBehaviour(ci.accessKeyId, 'access-denied');
+    const renewer = await s.start('renewer');
+    const ns = await s.createNamespace('denied-arn', [EU]);
+    await s.enqueue(ns);
+    const events = await s.waitFor('a TokenFailed Event', async () => {
+      const list = await s.events(ns, 'TokenFailed');
+      return list.length > 0 ? list : undefined;
+    });
+    expect(events.map((e) => e.message)).toEqual([
+      `AWS denied the ECR token request for registry ${EU} (AccessDeniedException); see the renewer log`,
+    ]);
+    const arn = 'arn:aws:iam::999888777666:user/ci-deployer';
+    for (const event of await s.events(ns)) {
+      expect(event.message).not.toContain('arn:');
+      expect(event.message).not.toContain('999888777666');
+    }
+    const logged = renewer.logs.find(
+      (l) => l.msg === 'cannot write the Secret until the credentials change' && l.namespace === ns,
+    );
+    expect(String(logged?.err)).toContain(
+      `User: ${arn} is not authorized to perform: ecr:GetAuthorizationToken`,
+    );
+  });
+
   it('reports a broken credential Secret at once, while the Secret it wrote stays valid and untouched', async () => {
     await s.createCredentialSecret(EU);
     const renewer = await s.start('renewer');

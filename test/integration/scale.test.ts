@@ -1,7 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AdmissionregistrationV1Api } from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
-import { SWEEP_JOB, enqueueSync, type SyncJobData } from '@eatr/core';
+import {
+  SWEEP_JOB,
+  enqueueCredentialSweep,
+  enqueueSweep,
+  enqueueSync,
+  type SyncJobData,
+} from '@eatr/core';
 import { apiRequestCounts, kubeClients, requestDelta, uniqueName } from '../harness/index.js';
 import { OTHER_KEYS, Scenario, registry, leaseEnv } from './support/scenario.js';
 
@@ -150,28 +156,42 @@ describe('scale: cost follows work to do', () => {
     const renewer = await s.start('renewer');
     const watcher = await s.start('watcher', leaseEnv('annotate'));
     await s.waitFor('leadership and synced watches', () => watcher.ready());
-    const [ns = ''] = await labelledWithSecrets(3);
+    const fleet = await labelledWithSecrets(3);
+    const [ns = ''] = fleet;
     await s.drained();
     const before = await s.readSecret(ns, EU);
     const calls = s.aws.callCount({ action: 'GetAuthorizationToken' });
+    const sweeps = async () =>
+      (await s.queue.getCompleted()).filter(
+        (j) => j.name === SWEEP_JOB && (j.data as { reason?: string }).reason === 'credentials',
+      ).length;
 
-    await s.core.replaceNamespacedSecret({
-      namespace: s.hostNamespace,
-      name: creds.metadata?.name ?? '',
-      body: {
-        ...(await s.core.readNamespacedSecret({
-          namespace: s.hostNamespace,
-          name: creds.metadata?.name ?? '',
-        })),
-        metadata: {
-          ...creds.metadata,
-          resourceVersion: undefined,
-          annotations: { 'backup.example.com/last': new Date().toISOString() },
-          labels: { team: 'platform' },
+    // The watcher sees only metadata: an edit is one sweep, which finds the keys unchanged.
+    const onEdit = await jobsAddedDuring(async () => {
+      await s.core.replaceNamespacedSecret({
+        namespace: s.hostNamespace,
+        name: creds.metadata?.name ?? '',
+        body: {
+          ...(await s.core.readNamespacedSecret({
+            namespace: s.hostNamespace,
+            name: creds.metadata?.name ?? '',
+          })),
+          metadata: {
+            ...creds.metadata,
+            resourceVersion: undefined,
+            annotations: { 'backup.example.com/last': new Date().toISOString() },
+            labels: { team: 'platform' },
+          },
         },
-      },
+      });
+      await s.waitFor('the credential sweep', async () => (await sweeps()) === 1);
+      await s.drained();
     });
-    await sleep(1500);
+    // (Scheduled sweeps, named without a reason, may run meanwhile.)
+    expect(onEdit.filter((job) => job.startsWith(`${SWEEP_JOB}:`))).toEqual([
+      `${SWEEP_JOB}:credentials:`,
+    ]);
+    for (const n of fleet) expect(onEdit.join(' ')).not.toContain(n);
     // Even a sync of the namespace (as a sweep or any event would run) finds nothing to write: the
     // Secret records the credentials' content, not the credential Secret's version.
     await s.enqueue(ns);
@@ -185,27 +205,37 @@ describe('scale: cost follows work to do', () => {
       0,
     );
 
-    // A change of the keys themselves renews every Secret of that registry at once.
-    await s.core.replaceNamespacedSecret({
-      namespace: s.hostNamespace,
-      name: creds.metadata?.name ?? '',
-      body: {
-        metadata: { name: creds.metadata?.name ?? '' },
-        stringData: {
-          aws_access_key_id: OTHER_KEYS.accessKeyId,
-          aws_secret_access_key: OTHER_KEYS.secretAccessKey,
+    // A change of the keys themselves renews every Secret of that registry at once, through one
+    // sweep that enqueues them as events (not bulk work).
+    const onChange = await jobsAddedDuring(async () => {
+      await s.core.replaceNamespacedSecret({
+        namespace: s.hostNamespace,
+        name: creds.metadata?.name ?? '',
+        body: {
+          metadata: { name: creds.metadata?.name ?? '' },
+          stringData: {
+            aws_access_key_id: OTHER_KEYS.accessKeyId,
+            aws_secret_access_key: OTHER_KEYS.secretAccessKey,
+          },
         },
-      },
+      });
+      for (const n of fleet)
+        await s.waitForSecret(
+          n,
+          EU,
+          (secret) =>
+            secret.metadata?.annotations?.['eatr.io/credentials-version'] !==
+            before?.metadata?.annotations?.['eatr.io/credentials-version'],
+        );
     });
-    await s.waitForSecret(
-      ns,
-      EU,
-      (secret) => secret.metadata?.resourceVersion !== before?.metadata?.resourceVersion,
-    );
-    // (At least this test's three namespaces; the shared cluster may hold others asking for EU.)
+    // (Scheduled sweeps, named without a reason, may run meanwhile.)
+    expect(onChange.filter((job) => job.startsWith(`${SWEEP_JOB}:`))).toEqual([
+      `${SWEEP_JOB}:credentials:`,
+    ]);
+    for (const n of fleet) expect(onChange).toContain(`sync-namespace:credentials:${n}`);
     expect(
-      await watcher.metricValue('eatr_jobs_enqueued_total', { reason: 'credentials' }),
-    ).toBeGreaterThanOrEqual(3);
+      await watcher.metricValue('eatr_jobs_enqueued_total', { reason: 'credentials-sweep' }),
+    ).toBe(2);
   });
 
   it('a ServiceAccount created after the namespace sync gets its entry at once, and a removed entry comes back', async () => {
@@ -294,6 +324,25 @@ describe('scale: cost follows work to do', () => {
     expect(left).toBeGreaterThan(1000); // it did not wait for the backlog
     expect(latencyMs).toBeLessThan(5000);
   }, 120_000);
+});
+
+describe('scale: credential sweeps', () => {
+  it('are one job however often a credential Secret changes while one waits, waiting for the newest version', async () => {
+    // No renewer runs: the first sweep stays waiting while the others arrive.
+    expect(await enqueueCredentialSweep(s.queue, '100')).toBe(true);
+    expect(await enqueueCredentialSweep(s.queue, '120')).toBe(false);
+    expect(await enqueueCredentialSweep(s.queue, '110')).toBe(false);
+    const waiting = await s.queue.getJobs(['waiting', 'prioritized']);
+    expect(waiting.map((j) => [j.name, j.data as unknown])).toEqual([
+      [
+        SWEEP_JOB,
+        { reason: 'credentials', waitFor: [{ resource: 'credentials', resourceVersion: '120' }] },
+      ],
+    ]);
+    // A scheduled sweep does not swallow it (nor the other way round).
+    await enqueueSweep(s.queue);
+    expect((await s.queue.getJobs(['waiting', 'prioritized'])).length).toBe(2);
+  });
 });
 
 describe('scale: a refused ServiceAccount change', () => {

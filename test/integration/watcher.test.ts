@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { KubeConfig } from '@kubernetes/client-node';
 import { SWEEP_SCHEDULER_ID, SYNC_JOB, type SyncJobData } from '@eatr/core';
 import {
+  RecordingApiProxy,
   TcpProxy,
   flushRedis,
   kubeconfigWithServer,
@@ -165,6 +167,7 @@ describe('watcher', () => {
 
     const name = `eatr-aws-credentials-${EU}`;
     const current = await s.core.readNamespacedSecret({ namespace: s.hostNamespace, name });
+    const rotated = Date.now();
     await s.core.replaceNamespacedSecret({
       namespace: s.hostNamespace,
       name,
@@ -187,6 +190,8 @@ describe('watcher', () => {
         ),
       ),
     );
+    // One credential sweep, then the syncs it enqueued as events.
+    console.log(`key rotation to renewed Secrets: ${Date.now() - rotated} ms`);
     const newTokens = s.aws
       .issuedTokens()
       .filter((t) => t.accessKeyId === OTHER_KEYS.accessKeyId)
@@ -195,6 +200,82 @@ describe('watcher', () => {
     expect((await s.readSecret(eu[1], US))?.metadata?.resourceVersion).toBe(
       usBefore.metadata?.resourceVersion,
     );
+  });
+
+  it('watches credential Secrets as metadata only: no key material ever reaches the watcher', async () => {
+    await s.createCredentialSecret(EU, KEYS);
+    await s.start('renewer');
+    // Every request the watcher makes goes through a proxy that records what it asked and received.
+    const proxy = await RecordingApiProxy.start(s.kubeconfigPath);
+    try {
+      const kubeconfig = await proxy.kubeconfig(s.kubeconfigPath, uniqueName('rec'));
+      const watcher = await s.start('watcher', { ...leaseEnv('metadata'), KUBECONFIG: kubeconfig });
+      await s.waitFor('leadership and synced watches', () => watcher.ready());
+      const ns = await s.createNamespace('meta', [EU]);
+      const first = await s.waitForSecret(ns, EU);
+      // A key rotation arrives over the open watch, and still renews the namespace.
+      const name = `eatr-aws-credentials-${EU}`;
+      const current = await s.core.readNamespacedSecret({ namespace: s.hostNamespace, name });
+      await s.core.replaceNamespacedSecret({
+        namespace: s.hostNamespace,
+        name,
+        body: {
+          ...current,
+          data: undefined,
+          stringData: {
+            aws_access_key_id: OTHER_KEYS.accessKeyId,
+            aws_secret_access_key: OTHER_KEYS.secretAccessKey,
+          },
+        },
+      });
+      await s.waitForSecret(
+        ns,
+        EU,
+        (x) => x.metadata?.resourceVersion !== first.metadata?.resourceVersion,
+      );
+      await watcher.waitForLog((l) => l.msg === 'credential Secret changed; enqueueing a sweep');
+
+      const secrets = proxy.exchanges.filter((e) =>
+        e.url.startsWith(`/api/v1/namespaces/${s.hostNamespace}/secrets`),
+      );
+      const lists = secrets.filter((e) => !e.url.includes('watch=true'));
+      const watches = secrets.filter((e) => e.url.includes('watch=true'));
+      expect(lists.length).toBeGreaterThan(0);
+      expect(watches.length).toBeGreaterThan(0);
+      for (const e of lists) {
+        expect(e.accept).toBe('application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1');
+        expect(e.body).toContain('"kind":"PartialObjectMetadataList"');
+      }
+      for (const e of watches)
+        expect(e.accept).toBe('application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1');
+      const received = secrets.map((e) => e.body).join('\n');
+      expect(received).toContain(`"name":"${name}"`); // the watch did deliver the rotation
+      expect(received).toContain('"kind":"PartialObjectMetadata"');
+      for (const secretText of [
+        '"data"',
+        KEYS.secretAccessKey,
+        OTHER_KEYS.secretAccessKey,
+        Buffer.from(KEYS.secretAccessKey).toString('base64'),
+        Buffer.from(OTHER_KEYS.secretAccessKey).toString('base64'),
+        Buffer.from(OTHER_KEYS.accessKeyId).toString('base64'),
+      ])
+        expect(received).not.toContain(secretText);
+      // No other request of the watcher reads a Secret.
+      expect(
+        proxy.exchanges.filter((e) => e.url.includes('/secrets') && !secrets.includes(e)),
+      ).toEqual([]);
+
+      // The recorder does see data when a full Secret is asked for.
+      const full = await fetchThroughProxy(
+        proxy.url,
+        s.kubeconfigPath,
+        `/api/v1/namespaces/${s.hostNamespace}/secrets/${name}`,
+      );
+      expect(full).toContain(Buffer.from(OTHER_KEYS.secretAccessKey).toString('base64'));
+    } finally {
+      await s.close();
+      await proxy.stop();
+    }
   });
 
   it('elects one leader of two, and the other takes over once the lease runs out after a SIGKILL', async () => {
@@ -339,3 +420,14 @@ describe('watcher', () => {
     ).toBe(true);
   });
 });
+
+/** A GET through the recording proxy with the admin's token, as any client would make it. */
+async function fetchThroughProxy(proxyUrl: string, kubeconfigPath: string, path: string) {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  const token = kc.getCurrentUser()?.token ?? '';
+  const response = await fetch(`${proxyUrl}${path}`, {
+    headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+  });
+  return response.text();
+}

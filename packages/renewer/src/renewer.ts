@@ -9,6 +9,7 @@ import {
   QUEUE_NAME,
   RetryableError,
   SWEEP_JOB,
+  sweepJobData,
   SYNC_JOB,
   VERSION,
   backoffStrategy,
@@ -255,8 +256,14 @@ interface JobContext {
 async function runJob(job: Job, c: JobContext): Promise<unknown> {
   if (job.name === SWEEP_JOB) {
     const started = performance.now();
+    const parsed = sweepJobData.safeParse(job.data);
+    if (!parsed.success)
+      throw new UnrecoverableError(
+        `malformed sweep job data: ${parsed.error.issues[0]?.message ?? ''}`,
+      );
     try {
       const result = await sweep({
+        job: parsed.data,
         core: c.core,
         queue: c.queue,
         cache: c.cache,

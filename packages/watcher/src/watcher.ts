@@ -1,14 +1,15 @@
-import { createHash } from 'node:crypto';
 import {
   CoordinationV1Api,
   CoreV1Api,
-  type V1Secret,
+  setHeaderOptions,
+  type V1ObjectMeta,
   type V1ServiceAccount,
 } from '@kubernetes/client-node';
 import { Gauge, type Registry } from 'prom-client';
 import type { Queue } from 'bullmq';
 import {
   HealthServer,
+  PARTIAL_OBJECT_METADATA_LIST,
   SWEEP_JOB,
   SWEEP_SCHEDULER_ID,
   VERSION,
@@ -19,6 +20,7 @@ import {
   createWatcherMetrics,
   describeError,
   desiredRegistries,
+  enqueueCredentialSweep,
   enqueueSweep,
   nameOutputSecrets,
   enqueueSync,
@@ -41,10 +43,12 @@ import {
 import { LeaseElector } from './leader/lease-elector.js';
 import { PendingSyncs } from './pending-syncs.js';
 
-/** A credential Secret as the watcher keeps it: a digest of its data, never the keys. */
+/**
+ * A credential Secret as the watcher keeps it: its name and version. The watch asks the API server
+ * for metadata only (PartialObjectMetadata), so the keys never reach this process.
+ */
 interface WatchedCredentials {
   readonly metadata: { readonly name: string; readonly resourceVersion: string };
-  readonly dataDigest: string;
 }
 
 /** A wired ServiceAccount as the watcher keeps it: its pull Secret names. */
@@ -60,15 +64,8 @@ interface WatchedServiceAccount {
 }
 
 function projectCredentials(raw: unknown): WatchedCredentials {
-  const secret = raw as V1Secret;
-  const name = secret.metadata?.name ?? '';
-  const data = registryOfCredentialSecret(name)
-    ? Object.entries(secret.data ?? {}).sort(([a], [b]) => a.localeCompare(b))
-    : [];
-  return {
-    metadata: { name, resourceVersion: secret.metadata?.resourceVersion ?? '' },
-    dataDigest: createHash('sha256').update(JSON.stringify(data)).digest('hex'),
-  };
+  const meta = (raw as { metadata?: V1ObjectMeta }).metadata;
+  return { metadata: { name: meta?.name ?? '', resourceVersion: meta?.resourceVersion ?? '' } };
 }
 
 function unchanged(a: WatchedServiceAccount, b: WatchedServiceAccount): boolean {
@@ -113,6 +110,8 @@ export class Watcher implements Closable {
   private serviceAccounts: ResilientWatch<WatchedServiceAccount> | undefined;
   private schedulerLoop: { stop: AbortController; done: Promise<void> } | undefined;
   private readonly pending: PendingSyncs;
+  /** Credential sweeps are enqueued one after another, so a later version is never overtaken. */
+  private pendingCredentialSweep: Promise<void> = Promise.resolve();
   private readonly global: GlobalRegistries;
   private elector!: LeaseElector;
   private health: HealthServer | undefined;
@@ -167,7 +166,12 @@ export class Watcher implements Closable {
         resource: 'credentials',
         path: `/api/v1/namespaces/${config.hostNamespace}/secrets`,
         kubeConfig: kc,
-        list: (page) => core.listNamespacedSecret({ namespace: config.hostNamespace, ...page }),
+        metadataOnly: true,
+        list: (page) =>
+          core.listNamespacedSecret(
+            { namespace: config.hostNamespace, ...page },
+            setHeaderOptions('Accept', PARTIAL_OBJECT_METADATA_LIST),
+          ),
         project: projectCredentials,
         onEvent: (type, secret, previous) => watcher.onCredential(type, secret, previous),
         onRestart: () => metrics.watchRestarts.inc({ resource: 'credentials' }),
@@ -269,6 +273,7 @@ export class Watcher implements Closable {
       await this.elector.stop();
       await this.stopLeading();
       await this.pending.stop();
+      await this.pendingCredentialSweep;
       await this.queue.close();
       await this.health?.close();
       this.log.info('watcher stopped');
@@ -337,19 +342,32 @@ export class Watcher implements Closable {
     this.metrics.watchEvents.inc({ resource: 'credentials', type });
     // The first list only tells what exists; the start-up sweep covers it.
     if (!this.credentials?.isSynced) return;
-    // A label or annotation edit (a backup tool, kubectl annotate) changes nothing eatr writes.
-    if (type === 'MODIFIED' && previous?.dataDigest === secret.dataDigest) return;
-    const affected = [...(this.namespaces?.objects.values() ?? [])].filter((ns) =>
-      this.wanted(ns).includes(registry),
-    );
+    if (
+      type === 'MODIFIED' &&
+      previous?.metadata.resourceVersion === secret.metadata.resourceVersion
+    )
+      return;
+    // The watcher sees no keys, so it cannot tell a key change from a label edit: one sweep (not a
+    // job per namespace) lets the renewer, which compares the keys' digest with each Secret's
+    // eatr.io/credentials-version, sync only the namespaces whose token must change.
     this.log.info(
-      { registry, event: type, namespaces: affected.length },
-      'credential Secret changed; syncing every namespace that uses it',
+      { registry, event: type, resourceVersion: secret.metadata.resourceVersion },
+      'credential Secret changed; enqueueing a sweep',
     );
-    const waitFor: WaitForVersion[] = [
-      { resource: 'credentials', resourceVersion: secret.metadata.resourceVersion },
-    ];
-    for (const ns of affected) this.pending.add(ns.metadata.name, 'credentials', waitFor);
+    const resourceVersion = secret.metadata.resourceVersion;
+    this.pendingCredentialSweep = this.pendingCredentialSweep.then(async () => {
+      try {
+        const added = await enqueueCredentialSweep(this.queue, resourceVersion);
+        if (added) this.metrics.jobsEnqueued.inc({ reason: 'credentials-sweep' });
+        else this.metrics.jobsDeduplicated.inc();
+      } catch (error) {
+        // The next scheduled sweep finds the change too; say so rather than lose it quietly.
+        this.log.warn(
+          { registry, err: describeError(error) },
+          'could not enqueue the credential sweep; the scheduled sweep will pick the change up',
+        );
+      }
+    });
   }
 
   /**

@@ -6,6 +6,7 @@ import {
   isBulkReason,
   mergeSyncData,
   retryDelayMs,
+  sweepJobData,
   type SyncJobData,
 } from './jobs.js';
 
@@ -118,5 +119,21 @@ describe('backoffStrategy', () => {
     const delay = strategy(3, CAPPED_BACKOFF, undefined, job);
     expect(delay).toBeGreaterThanOrEqual(30_000);
     expect(delay).toBeLessThanOrEqual(60_000);
+  });
+});
+
+describe('sweepJobData', () => {
+  it.each<[string, unknown, boolean]>([
+    ['a scheduled sweep', {}, true],
+    [
+      'a credential sweep with the version the watcher saw',
+      { reason: 'credentials', waitFor: [{ resource: 'credentials', resourceVersion: '42' }] },
+      true,
+    ],
+    ['another reason', { reason: 'namespace' }, false],
+    ['a namespace (sweeps name none)', { namespace: 'a' }, false],
+    ['Secret data', { data: { aws_secret_access_key: 'x' } }, false],
+  ])('%s', (_, data, valid) => {
+    expect(sweepJobData.safeParse(data).success).toBe(valid);
   });
 });

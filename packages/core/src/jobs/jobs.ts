@@ -76,7 +76,18 @@ export const syncJobData = z
   .strict();
 export type SyncJobData = z.infer<typeof syncJobData>;
 
-export const sweepJobData = z.object({}).strict();
+/**
+ * A sweep names nothing; one the watcher enqueues because a credential Secret changed carries the
+ * version it saw, so the renewer sweeps credentials at least that new (the watcher sees only their
+ * metadata: which namespaces need a new token is for the renewer, which holds the keys, to decide).
+ */
+export const sweepJobData = z
+  .object({
+    reason: z.literal('credentials').optional(),
+    waitFor: z.array(waitForVersion).max(CACHED_RESOURCES.length).optional(),
+  })
+  .strict();
+export type SweepJobData = z.infer<typeof sweepJobData>;
 
 /** A probe names the registry whose credentials it tries (never the credentials themselves). */
 export const probeJobData = z.object({ registry: z.string().min(1).max(253) }).strict();
@@ -89,6 +100,9 @@ export function syncDeduplicationId(namespace: string): string {
 
 /** At most one sweep waiting that was not produced by the scheduler (e.g. after a watcher start). */
 export const SWEEP_DEDUPLICATION_ID = 'sweep';
+
+/** At most one credential-change sweep waiting, apart from the scheduled ones (which wait for nothing). */
+export const CREDENTIALS_SWEEP_DEDUPLICATION_ID = 'sweep-credentials';
 
 export interface QueueSettings {
   readonly prefix: string;
@@ -274,4 +288,39 @@ export async function enqueueSweep(queue: Queue): Promise<boolean> {
     { jobId, deduplication: { id: SWEEP_DEDUPLICATION_ID }, attempts: 3 },
   );
   return job.id === jobId;
+}
+
+/**
+ * Enqueues one sweep for a credential Secret change the watcher saw at `resourceVersion`: one job
+ * however many namespaces use it. A waiting one is raised to the newer version; while one runs, the
+ * next is kept to run after it (it may have read the older credentials).
+ */
+export async function enqueueCredentialSweep(
+  queue: Queue,
+  resourceVersion: string,
+): Promise<boolean> {
+  const data = sweepJobData.parse({
+    reason: 'credentials',
+    waitFor: [{ resource: 'credentials', resourceVersion }],
+  });
+  const add = async () => {
+    const jobId = `sweep-credentials-${randomUUID()}`;
+    const job = await queue.add(SWEEP_JOB, data, {
+      jobId,
+      deduplication: { id: CREDENTIALS_SWEEP_DEDUPLICATION_ID, keepLastIfActive: true },
+      attempts: 3,
+    });
+    return { added: job.id === jobId, id: job.id };
+  };
+  const first = await add();
+  if (first.added || first.id === undefined) return first.added;
+  const existing = await Job.fromId<SweepJobData>(queue, first.id);
+  if (!existing) return (await add()).added; // it finished meanwhile
+  const known = sweepJobData.safeParse(existing.data);
+  const waited = known.success ? known.data.waitFor?.[0]?.resourceVersion : undefined;
+  if (waited !== undefined && isAtLeast(waited, resourceVersion)) return false;
+  await existing.updateData(data);
+  // Taken before the update landed: keep one more to run after it.
+  if ((await existing.getState()) === 'active') return (await add()).added;
+  return false;
 }

@@ -109,7 +109,7 @@ export function createWatcherMetrics(registry: Registry) {
     }),
     jobsEnqueued: new Counter({
       name: 'eatr_jobs_enqueued_total',
-      help: 'Sync jobs enqueued, by reason',
+      help: 'Jobs enqueued, by reason: a sync per namespace, or credentials-sweep (one sweep per credential Secret change)',
       labelNames: ['reason'],
       registers,
     }),

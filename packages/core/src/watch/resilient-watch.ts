@@ -1,9 +1,29 @@
-import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import { Watch, type KubeConfig, type RequestContext } from '@kubernetes/client-node';
 import { describeError, kubeStatus } from '../errors.js';
 import type { Logger } from '../runtime/logger.js';
 import { isAtLeast } from './resource-version.js';
 import { withTimeout } from '../runtime/with-timeout.js';
 import { backoffDelay, sleep } from '../runtime/backoff.js';
+
+/**
+ * `Accept` headers that make the API server send only the metadata of each object (PartialObjectMetadata,
+ * as `kubectl get --show-kind` and client-go's metadata informers use): a watch of Secrets then never
+ * carries their data.
+ */
+export const PARTIAL_OBJECT_METADATA =
+  'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+export const PARTIAL_OBJECT_METADATA_LIST =
+  'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+
+/** The same cluster and credentials, with every request asking for `accept`. */
+function withAccept(kubeConfig: KubeConfig, accept: string): KubeConfig {
+  const wrapped = Object.create(kubeConfig) as KubeConfig;
+  wrapped.applySecurityAuthentication = async (context: RequestContext) => {
+    await kubeConfig.applySecurityAuthentication(context);
+    context.setHeaderParam('Accept', accept);
+  };
+  return wrapped;
+}
 
 /** The part of a Kubernetes object a watch needs. */
 export interface WatchedObject {
@@ -25,6 +45,11 @@ export interface ResilientWatchOptions<T extends WatchedObject> {
   /** Selectors for the watch; `list` must apply the same ones. */
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
+  /**
+   * Watch metadata only (PartialObjectMetadata): events carry no `data`, `spec` or `status`. `list`
+   * must then ask for PARTIAL_OBJECT_METADATA_LIST itself.
+   */
+  readonly metadataOnly?: boolean;
   readonly list: (page: { limit: number; _continue?: string }) => Promise<ListPage<unknown>>;
   /**
    * Turns what the API server sent into what is kept and passed on, e.g. a few metadata fields of a
@@ -307,7 +332,9 @@ export class ResilientWatch<T extends WatchedObject> {
         });
       };
       petWatchdog();
-      const watch = new Watch(kubeConfig);
+      const watch = new Watch(
+        this.options.metadataOnly ? withAccept(kubeConfig, PARTIAL_OBJECT_METADATA) : kubeConfig,
+      );
       // client-node's Watch aborts a stream that is quiet for 30 s (its private requestTimeoutMs),
       // but the API server sends bookmarks only about once a minute: on a quiet cluster every watch
       // would end that way. Our watchdog (stallTimeoutMs) is the one inactivity timeout.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classifyAwsError, toEatrError } from './aws-errors.js';
+import { PermanentError } from '@eatr/core';
+import { classifyAwsError, toEatrError, tokenFailureEventMessage } from './aws-errors.js';
 
 const sdkError = (name: string, httpStatusCode?: number, message = 'm') =>
   Object.assign(new Error(message), { name, $metadata: { httpStatusCode } });
@@ -62,5 +63,54 @@ describe('classifyAwsError', () => {
     expect(wrapped.errorClass).toBe('permanent');
     expect(wrapped.message).toBe('ECR token for r: AccessDeniedException: User is not authorized');
     expect(wrapped.context).toEqual({ namespace: 'a', registry: 'r' });
+  });
+});
+
+describe('tokenFailureEventMessage', () => {
+  const REGISTRY = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+  const ARN = 'arn:aws:iam::999888777666:user/ci';
+  const aws = (name: string, status: number) =>
+    toEatrError(sdkError(name, status, `User: ${ARN} is not authorized to perform: ecr:X`), {
+      registry: REGISTRY,
+    });
+
+  it.each([
+    [
+      aws('AccessDeniedException', 400),
+      `AWS denied the ECR token request for registry ${REGISTRY} (AccessDeniedException); see the renewer log`,
+    ],
+    [
+      aws('AccessDenied', 403),
+      `AWS denied the ECR token request for registry ${REGISTRY} (AccessDenied); see the renewer log`,
+    ],
+    [
+      aws('UnrecognizedClientException', 403),
+      `AWS rejected the credentials for registry ${REGISTRY} (UnrecognizedClientException); check its credential Secret, and see the renewer log`,
+    ],
+    [
+      aws('CredentialsProviderError', 0),
+      `No AWS credentials for registry ${REGISTRY}: no credential Secret, and the pod's own identity gave none (CredentialsProviderError); see the renewer log`,
+    ],
+    [
+      aws('ValidationException', 400),
+      `Could not get an ECR token for registry ${REGISTRY} (error); see the renewer log`,
+    ],
+    [
+      // A name that is not a bare error code is left out.
+      aws('Error: arn:aws:iam::999888777666', 403),
+      `AWS denied the ECR token request for registry ${REGISTRY}; see the renewer log`,
+    ],
+    [
+      new PermanentError(
+        'credential Secret x: aws_role_arn is not an IAM role ARN',
+        'malformed-credentials',
+      ),
+      'credential Secret x: aws_role_arn is not an IAM role ARN',
+    ],
+  ])('%s: a fixed message without AWS text', (error, message) => {
+    const text = tokenFailureEventMessage(error, REGISTRY);
+    expect(text).toBe(message);
+    expect(text).not.toContain('arn:');
+    expect(text).not.toContain('999888777666');
   });
 });

@@ -70,3 +70,36 @@ export function toEatrError(error: unknown, context: ErrorContext): EatrError {
     ? new RetryableError(message, failure, context, { cause: error })
     : new PermanentError(message, failure, context, { cause: error });
 }
+
+/** An AWS error code as it may appear in an Event: a bare word, never free text. */
+const ERROR_CODE = /^[A-Za-z][A-Za-z0-9]{0,63}$/;
+
+/**
+ * The short, fixed text a `TokenFailed` Event in a tenant namespace carries for a failure (pure).
+ * AWS's own message can name IAM ARNs and other accounts' ids, which a namespace's users must not
+ * see: it goes to the renewer's log only, and the Event says what failed, the AWS error code, and
+ * where to look. eatr's own messages about a credential Secret (which key is missing) hold no AWS
+ * text and are kept.
+ */
+export function tokenFailureEventMessage(
+  error: { readonly reason: string; readonly message: string; readonly cause?: unknown },
+  registry: string,
+): string {
+  const name = (error.cause as { name?: unknown } | undefined)?.name;
+  const code = typeof name === 'string' && ERROR_CODE.test(name) ? ` (${name})` : '';
+  switch (error.reason) {
+    case 'missing-credentials':
+    case 'malformed-credentials':
+      return error.message;
+    case 'denied':
+      return `AWS denied the ECR token request for registry ${registry}${code}; see the renewer log`;
+    case 'invalid-credentials':
+      return `AWS rejected the credentials for registry ${registry}${code}; check its credential Secret, and see the renewer log`;
+    case 'no-credentials':
+      return `No AWS credentials for registry ${registry}: no credential Secret, and the pod's own identity gave none${code}; see the renewer log`;
+    case 'throttled':
+      return `AWS throttled the ECR token request for registry ${registry}${code}; see the renewer log`;
+    default:
+      return `Could not get an ECR token for registry ${registry} (${error.reason}); see the renewer log`;
+  }
+}

@@ -51,6 +51,7 @@ import {
   type BlockedEntry,
   type BlockedStore,
 } from './blocked-store.js';
+import { tokenFailureEventMessage } from '../aws/aws-errors.js';
 import { asEatrError } from './eatr-error.js';
 import { buildPullSecret } from './pull-secret.js';
 import { desiredSecret } from './desired-secret.js';
@@ -626,7 +627,8 @@ export class NamespaceSync {
         namespace,
         type: 'Warning',
         reason: 'TokenFailed',
-        message: b.error.message,
+        // Never AWS's text (ARNs, other accounts' ids): that is in the log line above.
+        message: tokenFailureEventMessage(b.error, registry),
       });
     }
   }

@@ -2,6 +2,7 @@ import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Queue } from 'bullmq';
 import {
   CREDENTIALS_VERSION_ANNOTATION,
+  RetryableError,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   decideSecrets,
@@ -13,6 +14,8 @@ import {
   type Logger,
   type RenewerConfig,
   type RenewerMetrics,
+  type SweepJobData,
+  type SyncJobData,
 } from '@eatr/core';
 import type { ClusterCache } from '../cache/cluster-cache.js';
 import type { CredentialResolver } from '../credentials/credential-resolver.js';
@@ -27,6 +30,8 @@ import {
 } from './blocked-store.js';
 
 export interface SweepDependencies {
+  /** What the job asked for; default a scheduled sweep. */
+  readonly job?: SweepJobData;
   readonly core: CoreV1Api;
   readonly queue: Queue;
   readonly cache: ClusterCache;
@@ -53,6 +58,8 @@ export interface SweepResult {
  * AWS every minute (enqueueProbe); this only restarts a chain that was lost (Redis flushed).
  */
 export const AWS_RECHECK_MS = 10 * 60_000;
+/** How long a sweep waits for the renewer's watches to catch up with the change that caused it. */
+const CACHE_CATCH_UP_MS = 2000;
 /** Enqueues in flight at once: a 10,000-namespace wave is queued in seconds, not minutes. */
 const ENQUEUE_CONCURRENCY = 32;
 
@@ -64,8 +71,17 @@ const ENQUEUE_CONCURRENCY = 32;
  * AWS denied is synced through one namespace every AWS_RECHECK_MS, which restarts its probe chain.
  */
 export async function sweep(d: SweepDependencies): Promise<SweepResult> {
-  const now = (d.now ?? Date.now)();
   const { cache, config } = d;
+  const waitFor = d.job?.waitFor ?? [];
+  // A credential change the watcher saw (by its metadata): sweep only credentials at least that new,
+  // or the change would be missed until the next scheduled sweep.
+  for (const w of waitFor)
+    if (!(await cache.waitFor(w.resource, w.resourceVersion, CACHE_CATCH_UP_MS)))
+      throw new RetryableError(
+        `the ${w.resource} cache has not seen resourceVersion ${w.resourceVersion} yet`,
+        'cache-behind',
+      );
+  const now = (d.now ?? Date.now)();
   const blockedEntries = await d.blocked.all();
   const { foreign, apiRequests } = await foreignVersions(d, blockedEntries);
   const global = globalRegistriesOf(config);
@@ -153,7 +169,12 @@ export async function sweep(d: SweepDependencies): Promise<SweepResult> {
     Array.from({ length: Math.min(ENQUEUE_CONCURRENCY, due.length) }, async () => {
       while (next < due.length) {
         const namespace = due[next++] ?? '';
-        if (await enqueueSync(d.queue, { namespace, reason: 'sweep' })) enqueued++;
+        // After a credential change, a namespace with work is an event, not bulk: it goes first.
+        const job: SyncJobData =
+          d.job?.reason === 'credentials'
+            ? { namespace, reason: 'credentials', ...(waitFor.length > 0 ? { waitFor } : {}) }
+            : { namespace, reason: 'sweep' };
+        if (await enqueueSync(d.queue, job)) enqueued++;
       }
     }),
   );
