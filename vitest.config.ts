@@ -13,6 +13,7 @@ export default defineConfig({
       '@eatr/core': src('core'),
       '@eatr/renewer': src('renewer'),
       '@eatr/watcher': src('watcher'),
+      '@eatr/cli': src('cli'),
     },
   },
   test: {

@@ -1,10 +1,11 @@
 #!/bin/sh
-# Builds eatr's production bundle: the watcher package with its production dependencies only
-# (@eatr/core and @eatr/renewer copied in, not linked), plus the three entrypoints in bin/:
+# Builds eatr's production bundle: the CLI package with its production dependencies only
+# (@eatr/core, @eatr/watcher and @eatr/renewer copied in, not linked), plus the three entrypoints
+# in bin/:
 #
 #   bin/eatr-watcher.js   the watcher            (node bin/eatr-watcher.js --help)
 #   bin/eatr-renewer.js   a renewer
-#   bin/eatr.js           both in one process
+#   bin/eatr.js           the CLI: `eatr.js run` is both in one process; status, renew, doctor
 #
 # The Dockerfile runs exactly this script; test/chart/bundle.test.ts runs it too and starts the
 # entrypoints from the result. Run it from a workspace whose dependencies are installed and whose
@@ -19,7 +20,7 @@ out=${1:?usage: build-bundle.sh OUT_DIR}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-for package in core renewer watcher; do
+for package in core renewer watcher cli; do
   if [ ! -f "packages/$package/dist/index.js" ]; then
     echo "build-bundle: packages/$package/dist is missing; run pnpm build first" >&2
     exit 1
@@ -28,7 +29,7 @@ done
 
 # pnpm 10 deploys only "injected" workspace packages; the setting applies to this deploy alone and
 # leaves the workspace's own node_modules as they are. --offline: everything is in the store already.
-pnpm --config.inject-workspace-packages=true --filter @eatr/watcher deploy --prod --offline "$out" >&2
+pnpm --config.inject-workspace-packages=true --filter @eatr/cli deploy --prod --offline "$out" >&2
 
 # Keep what runs: drop TypeScript sources, declarations, source maps (production runs without
 # --enable-source-maps, so nothing would read them) and build metadata of eatr's own packages.
@@ -48,8 +49,8 @@ import '$2';
 EOF
   chmod 755 "$out/bin/$1"
 }
-write_entrypoint eatr-watcher.js ../dist/main.js 'eatr-watcher: Namespace and credential-Secret watches -> BullMQ sync jobs (one leader).'
+write_entrypoint eatr-watcher.js ../node_modules/@eatr/watcher/dist/main.js 'eatr-watcher: Namespace and credential-Secret watches -> BullMQ sync jobs (one leader).'
 write_entrypoint eatr-renewer.js ../node_modules/@eatr/renewer/dist/main.js 'eatr-renewer: BullMQ workers that write the image pull Secrets.'
-write_entrypoint eatr.js ../dist/all-in-one.js 'eatr: the watcher and a renewer in one process.'
+write_entrypoint eatr.js ../dist/main.js 'eatr: the CLI; `eatr.js run` runs the watcher and a renewer in one process.'
 
 echo "$out"

@@ -82,6 +82,7 @@ describe('docker/build-bundle.sh (the image contents)', () => {
     for (const dir of [
       bundle,
       join(bundle, 'node_modules/@eatr/renewer'),
+      join(bundle, 'node_modules/@eatr/watcher'),
       join(bundle, 'node_modules/@eatr/core'),
     ]) {
       await expect(stat(join(dir, 'src')), dir).rejects.toThrow();
@@ -95,15 +96,15 @@ describe('docker/build-bundle.sh (the image contents)', () => {
     const manifest = JSON.parse(await readFile(join(bundle, 'package.json'), 'utf8')) as {
       name: string;
     };
-    expect(manifest.name).toBe('@eatr/watcher');
+    expect(manifest.name).toBe('@eatr/cli');
   });
 
   it.each([
-    ['eatr-watcher.js', 'Usage: eatr-watcher', '--sweep-interval'],
-    ['eatr-renewer.js', 'Usage: eatr-renewer', '--concurrency'],
-    ['eatr.js', 'Usage: eatr-', '--renewal-interval'],
-  ])('%s --help lists its settings', async (entry, usage, flag) => {
-    const result = await node([join('bin', entry), '--help']);
+    ['eatr-watcher.js', [], 'Usage: eatr-watcher', '--sweep-interval'],
+    ['eatr-renewer.js', [], 'Usage: eatr-renewer', '--concurrency'],
+    ['eatr.js', ['run'], 'Usage: eatr run', '--concurrency'],
+  ])('%s %s --help lists its settings', async (entry, command, usage, flag) => {
+    const result = await node([join('bin', entry), ...command, '--help']);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain(usage);
     expect(result.stdout).toContain(flag);
@@ -122,7 +123,7 @@ describe('docker/build-bundle.sh (the image contents)', () => {
     ],
     [
       'eatr.js',
-      ['--concurrency', '0'],
+      ['run', '--concurrency', '0'],
       'eatr: invalid configuration: concurrency: "0" must be a whole number from 1 to 1000',
     ],
   ])('%s with a bad setting exits 2 naming it', async (entry, args, message) => {

@@ -2,9 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const ENTRYPOINTS = {
-  renewer: '../../packages/renewer/dist/main.js',
-  watcher: '../../packages/watcher/dist/main.js',
-  'all-in-one': '../../packages/watcher/dist/all-in-one.js',
+  renewer: { path: '../../packages/renewer/dist/main.js', args: [] },
+  watcher: { path: '../../packages/watcher/dist/main.js', args: [] },
+  // The watcher and a renewer in one process: `eatr run`.
+  'all-in-one': { path: '../../packages/cli/dist/main.js', args: ['run'] },
 } as const;
 
 export type EatrComponent = keyof typeof ENTRYPOINTS;
@@ -50,8 +51,9 @@ export class EatrProcess {
   }
 
   static async start(component: EatrComponent, options: EatrProcessOptions): Promise<EatrProcess> {
-    const entry = fileURLToPath(new URL(ENTRYPOINTS[component], import.meta.url));
-    const child = spawn(process.execPath, [entry, ...(options.args ?? [])], {
+    const { path, args } = ENTRYPOINTS[component];
+    const entry = fileURLToPath(new URL(path, import.meta.url));
+    const child = spawn(process.execPath, [entry, ...args, ...(options.args ?? [])], {
       env: {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? '/tmp',

@@ -1,0 +1,111 @@
+import { CoordinationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { Queue, RedisOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import {
+  SETTINGS,
+  argsForComponent,
+  createQueue,
+  loadConfig,
+  loadKubeConfig,
+  redisOptions,
+  type RenewerConfig,
+  type WatcherConfig,
+} from '@eatr/core';
+
+/** The settings both components read (flags as given on the command line, by flag name). */
+export type SettingFlags = Readonly<Record<string, string | undefined>>;
+
+/** What every command connects with: the components' own configuration, kubeconfig and Redis. */
+export interface ConnectionOptions {
+  readonly settings: SettingFlags;
+  /** kubeconfig context to use instead of the current one (kubectl's --context). */
+  readonly context?: string | undefined;
+}
+
+/**
+ * The CLI reads its settings exactly as the watcher and renewer do (the same SETTINGS, flags and
+ * environment variables, through loadConfig), so `eatr status` looks at the cluster and Redis that
+ * the components in the same environment use.
+ */
+export function loadConfigs(settings: SettingFlags, env: NodeJS.ProcessEnv = process.env) {
+  const argv: string[] = [];
+  for (const [flag, value] of Object.entries(settings))
+    if (value !== undefined) argv.push(`--${flag}`, value);
+  return {
+    watcher: loadConfig('watcher', argsForComponent('watcher', argv), env),
+    renewer: loadConfig('renewer', argsForComponent('renewer', argv), env),
+  };
+}
+
+/** The SETTINGS flag names, for the CLI's global options. */
+export const SETTING_FLAGS: readonly string[] = SETTINGS.map((s) => s.flag);
+
+/** Lazily opened connections; `close()` ends whatever was opened. */
+export class Cli {
+  readonly watcher: WatcherConfig;
+  readonly renewer: RenewerConfig;
+  readonly kc: KubeConfig;
+  private redisClient: Redis | undefined;
+  private queueClient: Queue | undefined;
+
+  constructor(options: ConnectionOptions) {
+    const { watcher, renewer } = loadConfigs(options.settings);
+    this.watcher = watcher;
+    this.renewer = renewer;
+    this.kc = loadKubeConfig(watcher.kubeconfig);
+    if (options.context !== undefined) {
+      if (!this.kc.getContexts().some((c) => c.name === options.context))
+        throw new UsageError(`context "${options.context}" is not in the kubeconfig`);
+      this.kc.setCurrentContext(options.context);
+    }
+  }
+
+  get core(): CoreV1Api {
+    return this.kc.makeApiClient(CoreV1Api);
+  }
+
+  get coordination(): CoordinationV1Api {
+    return this.kc.makeApiClient(CoordinationV1Api);
+  }
+
+  /**
+   * The components' producer options, but giving up after a few connection attempts: a command
+   * must fail with a message, not hang, when Redis is unreachable.
+   */
+  get redisOptions(): RedisOptions {
+    return {
+      ...redisOptions(this.watcher, 'producer'),
+      connectTimeout: 5000,
+      retryStrategy: (times: number) => (times > 3 ? null : times * 200),
+    };
+  }
+
+  get redis(): Redis {
+    // Queue the first commands until connected (a producer's options fail them at once instead);
+    // the retry strategy above still ends a command when Redis cannot be reached.
+    this.redisClient ??= new Redis({ ...this.redisOptions, enableOfflineQueue: true });
+    return this.redisClient;
+  }
+
+  get queue(): Queue {
+    this.queueClient ??= createQueue(this.redisOptions, {
+      prefix: this.watcher.queuePrefix,
+      jobAttempts: this.watcher.jobAttempts,
+      jobBackoffMs: this.watcher.jobBackoffMs,
+    });
+    return this.queueClient;
+  }
+
+  async close(): Promise<void> {
+    await this.queueClient?.close().catch(() => undefined);
+    this.redisClient?.disconnect();
+  }
+}
+
+/** A command line that cannot be carried out as typed (exit code 2). */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

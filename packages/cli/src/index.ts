@@ -1,0 +1,8 @@
+export { runCli, createProgram, EXIT } from './program.js';
+export {
+  statusRows,
+  summarize,
+  SECRET_STATES,
+  type StatusRow,
+  type SecretState,
+} from './status-model.js';

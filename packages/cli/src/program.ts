@@ -1,0 +1,149 @@
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, SETTINGS, VERSION, describeError } from '@eatr/core';
+import { Cli, UsageError, type SettingFlags } from './context.js';
+import { parseOutput } from './output.js';
+import { collectStatus, renderStatus } from './status.js';
+
+/** The commands (anything else with flags only is the seed's command line: `eatr run`). */
+export const COMMANDS: readonly string[] = ['status', 'renew', 'doctor', 'run', 'sandbox', 'help'];
+
+/** Exit codes, as kubectl-style tools use them: 1 = the command found a problem, 2 = it could not run. */
+export const EXIT = { ok: 0, problem: 1, error: 2 } as const;
+
+/** Settings shown in every command's --help; the others are accepted too, but listed by `eatr run --help`. */
+const SHOWN = new Set([
+  'kubeconfig',
+  'redis-url',
+  'redis-password',
+  'queue-prefix',
+  'host-namespace',
+]);
+
+const camel = (flag: string) => flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+
+function settingHelp(s: (typeof SETTINGS)[number]): string {
+  const def = 'defaultValue' in s ? ` (default: ${JSON.stringify(s.defaultValue)})` : '';
+  return `${s.description}${def} [env: ${s.env.join(', ')}]`;
+}
+
+/** Adds every component setting as an option, so one command line (or env) serves all of eatr. */
+function addSettings(command: Command, show: (flag: string) => boolean): Command {
+  for (const s of SETTINGS) {
+    const option = new Option(`--${s.flag} <value>`, settingHelp(s));
+    command.addOption(show(s.flag) ? option : option.hideHelp());
+  }
+  return command;
+}
+
+function settingsOf(command: Command): SettingFlags {
+  const opts = command.optsWithGlobals<Record<string, string | undefined>>();
+  return Object.fromEntries(SETTINGS.map((s) => [s.flag, opts[camel(s.flag)]]));
+}
+
+export interface ProgramIo {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+const defaultIo: ProgramIo = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+/** Runs one command with the connections it needs and returns its exit code. */
+async function withCli(
+  command: Command,
+  body: (cli: Cli) => Promise<number>,
+  io: ProgramIo,
+): Promise<number> {
+  let cli: Cli;
+  try {
+    const opts = command.optsWithGlobals<{ context?: string }>();
+    cli = new Cli({ settings: settingsOf(command), context: opts.context });
+  } catch (error) {
+    io.err(
+      `eatr: ${error instanceof ConfigError || error instanceof UsageError ? error.message : describeError(error)}\n`,
+    );
+    return EXIT.error;
+  }
+  try {
+    return await body(cli);
+  } catch (error) {
+    io.err(`eatr: ${describeError(error)}\n`);
+    return EXIT.error;
+  } finally {
+    await cli.close();
+  }
+}
+
+export function createProgram(io: ProgramIo = defaultIo): {
+  program: Command;
+  exitCode: () => number;
+} {
+  let code: number = EXIT.ok;
+  const program = new Command('eatr')
+    .description(
+      'Keeps AWS ECR image pull Secrets fresh: look at them, renew them, find out why not.',
+    )
+    .version(VERSION)
+    .option('--context <name>', 'kubeconfig context to use')
+    .showHelpAfterError()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride();
+  addSettings(program, (flag) => SHOWN.has(flag));
+
+  program
+    .command('status')
+    .description(
+      'one row per (opted-in namespace, registry): Secret state, expiry, last renewal, ServiceAccounts; exit 1 when any Secret is expired or missing',
+    )
+    .option('-n, --namespace <name>', 'only this namespace')
+    .option('-A, --all-namespaces', 'every namespace (the default)')
+    .option('-o, --output <format>', 'wide, json or yaml')
+    .action(
+      async (
+        opts: { namespace?: string; allNamespaces?: boolean; output?: string },
+        command: Command,
+      ) => {
+        if (opts.namespace !== undefined && opts.allNamespaces)
+          throw new UsageError('-n and -A cannot be used together');
+        const output = parseOutput(opts.output);
+        code = await withCli(
+          command,
+          async (cli) => {
+            const status = await collectStatus(cli, opts.namespace);
+            io.out(`${renderStatus(status, output)}\n`);
+            return status.summary.unhealthy ? EXIT.problem : EXIT.ok;
+          },
+          io,
+        );
+      },
+    );
+
+  // Listed here for --help; `eatr run ...` itself is dispatched before commander (see main.ts), so the
+  // seed's Go-style flags (-auth-token-renewal-interval 20s) reach the settings parser untouched.
+  addSettings(
+    program
+      .command('run')
+      .description("run the watcher and a renewer in one process (the seed controller's way)"),
+    () => true,
+  ).action(() => undefined);
+
+  return { program, exitCode: () => code };
+}
+
+/** Parses and runs a command line (without node and script); returns the exit code. */
+export async function runCli(argv: readonly string[], io: ProgramIo = defaultIo): Promise<number> {
+  const { program, exitCode } = createProgram(io);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode();
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.error;
+    if (error instanceof UsageError || error instanceof Error) {
+      io.err(`eatr: ${error.message}\n`);
+      return EXIT.error;
+    }
+    throw error;
+  }
+}

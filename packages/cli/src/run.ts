@@ -1,0 +1,57 @@
+// `eatr run`: the watcher and a renewer in one process, with one metrics port: how the seed
+// controller ran (`./eatr -auth-token-renewal-interval 20s ...`), for a laptop or a small cluster.
+// Accepts the settings of both components. It lives in the CLI (not the watcher) so the watcher
+// package does not depend on the renewer.
+import {
+  HealthServer,
+  VERSION,
+  argsForComponent,
+  createLogger,
+  createRegistry,
+  loadConfig,
+  runProcess,
+} from '@eatr/core';
+import { Renewer } from '@eatr/renewer';
+import { Watcher } from '@eatr/watcher';
+
+export async function runAllInOne(argv: readonly string[]): Promise<void> {
+  await runProcess({
+    name: 'eatr',
+    loadConfig: () => ({
+      watcher: loadConfig('watcher', argsForComponent('watcher', argv)),
+      renewer: loadConfig('renewer', argsForComponent('renewer', argv)),
+    }),
+    shutdownTimeoutMs: (config) => config.renewer.shutdownTimeoutMs,
+    createLogger: (config) => createLogger('eatr', config.watcher.logLevel),
+    start: async (config, log) => {
+      const registry = createRegistry('all-in-one', VERSION);
+      // One logger per component (not children of `log`, which would repeat the `component` key).
+      const renewer = await Renewer.start(
+        config.renewer,
+        createLogger('renewer', config.renewer.logLevel),
+        { registry, serveHealth: false },
+      );
+      const watcher = await Watcher.start(
+        config.watcher,
+        createLogger('watcher', config.watcher.logLevel),
+        { registry, serveHealth: false },
+      );
+      const health = await HealthServer.start({
+        host: config.watcher.metrics.host,
+        port: config.watcher.metrics.port,
+        registry,
+        isReady: () => watcher.isReady && renewer.isReady,
+      });
+      log.info({ metricsPort: health.port, components: ['watcher', 'renewer'] }, 'eatr running');
+      let closing: Promise<void> | undefined;
+      return {
+        close: () =>
+          (closing ??= (async () => {
+            await watcher.close();
+            await renewer.close();
+            await health.close();
+          })()),
+      };
+    },
+  });
+}

@@ -1,0 +1,212 @@
+import {
+  CREDENTIALS_VERSION_ANNOTATION,
+  EXPIRES_AT_ANNOTATION,
+  RENEW_AFTER_ANNOTATION,
+  decideSecrets,
+  desiredRegistries,
+  nameOutputSecrets,
+  type GlobalRegistries,
+  type ObservedSecret,
+} from '@eatr/core';
+
+/** What `eatr status` says about one (namespace, registry). */
+export const SECRET_STATES = [
+  'fresh',
+  'due',
+  'expiring',
+  'expired',
+  'missing',
+  'conflict',
+  'blocked',
+] as const;
+export type SecretState = (typeof SECRET_STATES)[number];
+
+/** A due Secret whose token has less than this left is `expiring`: its renewal is late. */
+export const EXPIRING_WITHIN_MS = 3_600_000;
+
+export interface NamespaceInput {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface SecretInput extends ObservedSecret {
+  readonly namespace: string;
+  /** When the Secret was last written (its newest managedFields time), ms since the epoch. */
+  readonly writtenAt: number | undefined;
+}
+
+export interface ServiceAccountInput {
+  readonly namespace: string;
+  readonly name: string;
+  readonly imagePullSecrets: readonly string[];
+}
+
+/** Why eatr could not serve a pair, as the renewers recorded it (the blocked hash in Redis). */
+export interface BlockedInput {
+  readonly reason: string;
+  readonly since: number;
+}
+
+export interface StatusInput {
+  readonly namespaces: readonly NamespaceInput[];
+  readonly secrets: readonly SecretInput[];
+  readonly serviceAccounts: readonly ServiceAccountInput[];
+  /** By `namespace/secretName`; undefined when Redis could not be read. */
+  readonly blocked: ReadonlyMap<string, BlockedInput> | undefined;
+  readonly global: GlobalRegistries;
+  readonly secretNameTemplate: string;
+  /** The components' --service-accounts. */
+  readonly wantedServiceAccounts: '*' | readonly string[];
+  readonly now: number;
+}
+
+export interface StatusRow {
+  readonly namespace: string;
+  readonly registry: string;
+  readonly secret: string;
+  /** What the operator sees; `blocked` hides the Secret's own state, kept in `secretState`. */
+  readonly state: SecretState;
+  readonly secretState: SecretState;
+  /** Why: the blocked reason, the conflict, or why the Secret is due. */
+  readonly reason: string | undefined;
+  readonly expiresAt: string | undefined;
+  readonly renewAfter: string | undefined;
+  readonly lastRenewal: string | undefined;
+  readonly serviceAccounts: { readonly wired: number; readonly wanted: number };
+}
+
+export interface StatusSummary {
+  readonly secrets: number;
+  readonly namespaces: number;
+  readonly byState: Readonly<Partial<Record<SecretState, number>>>;
+  /** Any Secret expired or missing: the exit code is 1. */
+  readonly unhealthy: boolean;
+}
+
+const time = (value: string | undefined): number | undefined => {
+  const ms = value === undefined ? Number.NaN : Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+};
+
+/**
+ * One row per (opted-in namespace, registry), decided with the renewer's own pure decision
+ * (decideSecrets), so the CLI and the renewer never disagree about what "due" means. Pure.
+ */
+export function statusRows(input: StatusInput): StatusRow[] {
+  const rows: StatusRow[] = [];
+  const secretsByNs = group(input.secrets, (s) => s.namespace);
+  const accountsByNs = group(input.serviceAccounts, (s) => s.namespace);
+  const namespaces = [...input.namespaces].sort((a, b) => a.name.localeCompare(b.name));
+  for (const ns of namespaces) {
+    const { registries } = desiredRegistries(ns.name, ns.labels, input.global);
+    if (registries.length === 0) continue;
+    const secrets = secretsByNs.get(ns.name) ?? [];
+    const byName = new Map(secrets.map((s) => [s.name, s]));
+    const { named, collisions } = nameOutputSecrets(input.secretNameTemplate, registries);
+    // The CLI cannot see the credentials' digest (only the renewer reads their content): take the
+    // recorded version as current, so only time decides here.
+    const desired = named.map(({ registry, secretName }) => {
+      const recorded = byName.get(secretName)?.annotations[CREDENTIALS_VERSION_ANNOTATION] ?? '';
+      return {
+        registry: registry.host,
+        secretName,
+        credentialsVersion: recorded,
+        acceptedVersions: [recorded],
+      };
+    });
+    const actions = decideSecrets(secrets, desired, input.now);
+    const accounts = accountsByNs.get(ns.name) ?? [];
+    const wanted =
+      input.wantedServiceAccounts === '*'
+        ? accounts
+        : accounts.filter((a) => input.wantedServiceAccounts.includes(a.name));
+    for (const action of actions) {
+      if (action.kind === 'delete') continue;
+      const secret = byName.get(action.secretName);
+      const expiresAt = secret?.annotations[EXPIRES_AT_ANNOTATION];
+      let secretState: SecretState;
+      let reason: string | undefined;
+      switch (action.kind) {
+        case 'create':
+          secretState = 'missing';
+          break;
+        case 'conflict':
+          secretState = 'conflict';
+          reason = action.reason;
+          break;
+        case 'replace':
+          secretState = 'due';
+          reason = 'type-changed';
+          break;
+        case 'leave':
+          secretState = 'fresh';
+          break;
+        case 'renew': {
+          const left = (time(expiresAt) ?? 0) - input.now;
+          secretState =
+            action.reason === 'expired'
+              ? 'expired'
+              : action.reason === 'due' && left < EXPIRING_WITHIN_MS
+                ? 'expiring'
+                : 'due';
+          reason = action.reason;
+          break;
+        }
+      }
+      const blocked = input.blocked?.get(`${ns.name}/${action.secretName}`);
+      rows.push({
+        namespace: ns.name,
+        registry: action.registry,
+        secret: action.secretName,
+        state: blocked && secretState !== 'conflict' ? 'blocked' : secretState,
+        secretState,
+        reason: blocked ? blocked.reason : reason,
+        expiresAt,
+        renewAfter: secret?.annotations[RENEW_AFTER_ANNOTATION],
+        lastRenewal:
+          secret?.writtenAt === undefined ? undefined : new Date(secret.writtenAt).toISOString(),
+        serviceAccounts: {
+          wired: wanted.filter((a) => a.imagePullSecrets.includes(action.secretName)).length,
+          wanted: wanted.length,
+        },
+      });
+    }
+    for (const c of collisions) {
+      rows.push({
+        namespace: ns.name,
+        registry: c.registry.host,
+        secret: c.secretName,
+        state: 'conflict',
+        secretState: 'conflict',
+        reason: `the Secret name is already used for ${c.heldBy} (--secret-name-template)`,
+        expiresAt: undefined,
+        renewAfter: undefined,
+        lastRenewal: undefined,
+        serviceAccounts: { wired: 0, wanted: wanted.length },
+      });
+    }
+  }
+  return rows;
+}
+
+export function summarize(rows: readonly StatusRow[]): StatusSummary {
+  const byState: Partial<Record<SecretState, number>> = {};
+  for (const row of rows) byState[row.state] = (byState[row.state] ?? 0) + 1;
+  return {
+    secrets: rows.length,
+    namespaces: new Set(rows.map((r) => r.namespace)).size,
+    byState,
+    unhealthy: rows.some((r) => r.secretState === 'expired' || r.secretState === 'missing'),
+  };
+}
+
+function group<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
+}
