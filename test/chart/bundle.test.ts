@@ -28,7 +28,7 @@ beforeAll(async () => {
     'docker/build-bundle.sh',
   ])
     await cp(join(REPO, file), join(context, 'src', file));
-  for (const pkg of ['core', 'renewer', 'watcher'])
+  for (const pkg of ['core', 'renewer', 'watcher', 'cli'])
     await cp(join(REPO, 'packages', pkg), join(context, 'src/packages', pkg), {
       recursive: true,
       filter: (source) => !source.includes('node_modules'),

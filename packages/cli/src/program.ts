@@ -1,7 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, SETTINGS, VERSION, describeError } from '@eatr/core';
+import { ConfigError, SETTINGS, VERSION, describeError, parseGoDuration } from '@eatr/core';
 import { Cli, UsageError, type SettingFlags } from './context.js';
 import { parseOutput } from './output.js';
+import { renew } from './renew.js';
 import { collectStatus, renderStatus } from './status.js';
 
 /** The commands (anything else with flags only is the seed's command line: `eatr run`). */
@@ -69,7 +70,7 @@ async function withCli(
   try {
     return await body(cli);
   } catch (error) {
-    io.err(`eatr: ${describeError(error)}\n`);
+    io.err(`eatr: ${error instanceof UsageError ? error.message : describeError(error)}\n`);
     return EXIT.error;
   } finally {
     await cli.close();
@@ -115,6 +116,50 @@ export function createProgram(io: ProgramIo = defaultIo): {
             io.out(`${renderStatus(status, output)}\n`);
             return status.summary.unhealthy ? EXIT.problem : EXIT.ok;
           },
+          io,
+        );
+      },
+    );
+
+  program
+    .command('renew')
+    .description(
+      'renew Secrets now, even when not due and past any remembered AWS refusal (after an IAM fix); waits and prints what changed',
+    )
+    .argument('[namespaces...]', 'namespaces to renew')
+    .option('--all', 'every opted-in namespace')
+    .option(
+      '--registry <host>',
+      "only namespaces that use this registry (and only its Secrets' rows)",
+    )
+    .option('--no-wait', 'return once the syncs are enqueued')
+    .option('--timeout <duration>', 'longest wait for the syncs (Go syntax)', '2m')
+    .option('-o, --output <format>', 'wide, json or yaml')
+    .action(
+      async (
+        namespaces: string[],
+        opts: { all?: boolean; registry?: string; wait: boolean; timeout: string; output?: string },
+        command: Command,
+      ) => {
+        const timeoutMs = parseGoDuration(opts.timeout);
+        if (timeoutMs === undefined)
+          throw new UsageError(`--timeout ${opts.timeout}: not a duration (e.g. 30s, 2m)`);
+        const output = parseOutput(opts.output);
+        code = await withCli(
+          command,
+          (cli) =>
+            renew(
+              cli,
+              {
+                namespaces,
+                all: opts.all === true,
+                registry: opts.registry,
+                wait: opts.wait,
+                timeoutMs,
+                output,
+              },
+              { out: io.out, err: io.err, progress: process.stderr },
+            ),
           io,
         );
       },
