@@ -1,10 +1,11 @@
 import { CoordinationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import type { Queue, RedisOptions } from 'bullmq';
+import { Queue, type RedisOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
   SETTINGS,
+  QUEUE_NAME,
   argsForComponent,
-  createQueue,
+  defaultJobOptions,
   loadConfig,
   loadKubeConfig,
   redisOptions,
@@ -88,10 +89,17 @@ export class Cli {
   }
 
   get queue(): Queue {
-    this.queueClient ??= createQueue(this.redisOptions, {
+    // The components' queue settings; BullMQ's own version and eviction-policy check is skipped:
+    // it prints a warning to the console, and `eatr doctor` reports both itself.
+    this.queueClient ??= new Queue(QUEUE_NAME, {
+      connection: this.redisOptions,
       prefix: this.watcher.queuePrefix,
-      jobAttempts: this.watcher.jobAttempts,
-      jobBackoffMs: this.watcher.jobBackoffMs,
+      defaultJobOptions: defaultJobOptions({
+        prefix: this.watcher.queuePrefix,
+        jobAttempts: this.watcher.jobAttempts,
+        jobBackoffMs: this.watcher.jobBackoffMs,
+      }),
+      skipVersionCheck: true,
     });
     return this.queueClient;
   }

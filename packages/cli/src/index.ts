@@ -6,3 +6,4 @@ export {
   type StatusRow,
   type SecretState,
 } from './status-model.js';
+export { requiredPermissions, type Permission, type Check } from './doctor-model.js';

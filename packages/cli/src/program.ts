@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, SETTINGS, VERSION, describeError, parseGoDuration } from '@eatr/core';
 import { Cli, UsageError, type SettingFlags } from './context.js';
 import { parseOutput } from './output.js';
+import { renderDoctor, runDoctor } from './doctor.js';
 import { renew } from './renew.js';
 import { collectStatus, renderStatus } from './status.js';
 
@@ -160,6 +161,42 @@ export function createProgram(io: ProgramIo = defaultIo): {
               },
               { out: io.out, err: io.err, progress: process.stderr },
             ),
+          io,
+        );
+      },
+    );
+
+  program
+    .command('doctor')
+    .description(
+      'check everything a namespace needs to get its Secret, each with the fix; exit 1 when a check fails',
+    )
+    .option(
+      '--watcher-service-account <ns/name>',
+      "check the watcher's RBAC as this ServiceAccount",
+    )
+    .option(
+      '--renewer-service-account <ns/name>',
+      "check the renewer's RBAC as this ServiceAccount",
+    )
+    .option('-o, --output <format>', 'json or yaml')
+    .action(
+      async (
+        opts: { watcherServiceAccount?: string; renewerServiceAccount?: string; output?: string },
+        command: Command,
+      ) => {
+        const output = parseOutput(opts.output);
+        code = await withCli(
+          command,
+          async (cli) => {
+            const checks = await runDoctor(cli, {
+              watcherServiceAccount: opts.watcherServiceAccount,
+              renewerServiceAccount: opts.renewerServiceAccount,
+              output,
+            });
+            io.out(`${renderDoctor(checks, output)}\n`);
+            return checks.every((c) => c.ok) ? EXIT.ok : EXIT.problem;
+          },
           io,
         );
       },

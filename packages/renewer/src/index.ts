@@ -7,5 +7,5 @@ export {
 } from './credentials/credential-secret.js';
 export { TokenCache } from './tokens/token-cache.js';
 export { BlockedStore, type BlockedEntry } from './sync/blocked-store.js';
-export { createRequestHandler, type ProxySettings } from './aws/proxy.js';
+export { createRequestHandler, proxyFor, type ProxySettings } from './aws/proxy.js';
 export { classifyAwsError } from './aws/aws-errors.js';

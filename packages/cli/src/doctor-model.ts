@@ -1,0 +1,73 @@
+/** One finding of `eatr doctor`. */
+export interface Check {
+  /** Stable id for scripts (`-o json`), e.g. `redis-eviction`. */
+  readonly id: string;
+  readonly ok: boolean;
+  /** What was found, in one line. */
+  readonly message: string;
+  /** What to do about it (failed checks only). */
+  readonly fix?: string;
+}
+
+/** A permission a component needs, as the chart's RBAC grants it. */
+export interface Permission {
+  readonly group: string;
+  readonly resource: string;
+  readonly verb: string;
+  /** Namespaced permissions; undefined = cluster-wide. */
+  readonly namespace?: string;
+  readonly name?: string;
+}
+
+/**
+ * What each component asks of the API server: the same rules as charts/eatr/templates/*-role*.yaml
+ * (least privilege), so a ✖ here is what the component would hit at run time (pure).
+ */
+export function requiredPermissions(
+  component: 'watcher' | 'renewer',
+  settings: { hostNamespace: string; leaseNamespace: string; leaseName: string },
+): Permission[] {
+  const many = (
+    group: string,
+    resource: string,
+    verbs: string[],
+    namespace?: string,
+    name?: string,
+  ) =>
+    verbs.map((verb) => ({
+      group,
+      resource,
+      verb,
+      ...(namespace === undefined ? {} : { namespace }),
+      ...(name === undefined ? {} : { name }),
+    }));
+  if (component === 'watcher')
+    return [
+      ...many('', 'namespaces', ['list', 'watch']),
+      ...many('', 'serviceaccounts', ['list', 'watch']),
+      ...many('', 'secrets', ['list', 'watch'], settings.hostNamespace),
+      ...many('coordination.k8s.io', 'leases', ['create'], settings.leaseNamespace),
+      ...many(
+        'coordination.k8s.io',
+        'leases',
+        ['get', 'update'],
+        settings.leaseNamespace,
+        settings.leaseName,
+      ),
+    ];
+  return [
+    ...many('', 'secrets', ['get', 'list', 'watch', 'create', 'update', 'delete']),
+    ...many('', 'serviceaccounts', ['get', 'list', 'watch', 'patch']),
+    ...many('', 'namespaces', ['get', 'list', 'watch']),
+    ...many('', 'events', ['create']),
+  ];
+}
+
+export function describePermission(p: Permission): string {
+  const resource = p.group === '' ? p.resource : `${p.resource}.${p.group}`;
+  const where = p.namespace === undefined ? '' : ` in ${p.namespace}`;
+  return `${p.verb} ${resource}${p.name === undefined ? '' : `/${p.name}`}${where}`;
+}
+
+/** Clock skew above this breaks token expiry decisions and Lease hand-overs. */
+export const MAX_SKEW_MS = 5_000;
