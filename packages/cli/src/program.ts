@@ -202,6 +202,16 @@ export function createProgram(io: ProgramIo = defaultIo): {
       },
     );
 
+  program
+    .command('sandbox')
+    .description(
+      'try eatr with no cluster: a throwaway kube-apiserver, Redis and ECR stand-in, eatr, a demo namespace (from a checkout; Ctrl-C removes it all)',
+    )
+    .action(async () => {
+      const { runSandbox } = await import('./sandbox.js');
+      code = await runSandbox();
+    });
+
   // Listed here for --help; `eatr run ...` itself is dispatched before commander (see main.ts), so the
   // seed's Go-style flags (-auth-token-renewal-interval 20s) reach the settings parser untouched.
   addSettings(

@@ -1,0 +1,84 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { CLI_ENTRY, eatrCli } from './support/eatr-cli.js';
+
+// `eatr sandbox` as a newcomer runs it: one command, then Ctrl-C. It starts its own control plane,
+// Redis and ECR stand-in (not the shared test ones), and must leave nothing behind.
+
+const sandboxEnv = (file: string): Record<string, string> =>
+  Object.fromEntries(
+    readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => /^export (\w+)='(.*)'$/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1] ?? '', m[2] ?? '']),
+  );
+
+describe('eatr sandbox', () => {
+  it('shows a Secret arriving with no cluster, serves the printed commands, and removes everything on Ctrl-C', async () => {
+    // Its own process group, as a shell runs a foreground command: Ctrl-C signals the group.
+    const child = spawn(process.execPath, [CLI_ENTRY, 'sandbox'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        ...(process.env.KUBEBUILDER_ASSETS
+          ? { KUBEBUILDER_ASSETS: process.env.KUBEBUILDER_ASSETS }
+          : {}),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      const deadline = Date.now() + 150_000;
+      while (!output.includes('Press Ctrl-C') && Date.now() < deadline && child.exitCode === null)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(output).toContain('Press Ctrl-C');
+      expect(output).toMatch(/the Secret arrived \d+ ms after the label/);
+      expect(output).toMatch(
+        /^demo\s+123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\s+fresh\s/m,
+      );
+
+      const envFile = /source (\S+)/.exec(output)?.[1] ?? '';
+      expect(existsSync(envFile), output).toBe(true);
+      const env = sandboxEnv(envFile);
+      const status = await eatrCli(['status'], env);
+      expect(status.code).toBe(0);
+      expect(status.stdout).toContain('1 Secret in 1 namespace: 1 fresh');
+      const doctor = await eatrCli(['doctor'], env);
+      expect(doctor.stdout.trimEnd().split('\n').at(-1), doctor.stdout).toMatch(
+        /^All \d+ checks passed\.$/,
+      );
+
+      const apiServer =
+        /"?server"?:\s*"?(https?:\/\/[^"\s]+)/.exec(
+          readFileSync(env.KUBECONFIG ?? '', 'utf8'),
+        )?.[1] ?? '';
+      expect(apiServer).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      process.kill(-(child.pid ?? 0), 'SIGINT');
+      expect(await exited).toBe(0);
+      expect(output).toContain('Stopped: nothing of the sandbox is left running.');
+      // Its files are gone, and its API server and Redis no longer answer.
+      expect(existsSync(dirname(env.KUBECONFIG ?? ''))).toBe(false);
+      await expect(fetch(apiServer)).rejects.toThrow();
+      const redis = new Redis(env.EATR_REDIS_URL ?? '', {
+        lazyConnect: true,
+        retryStrategy: () => null,
+        maxRetriesPerRequest: 0,
+      });
+      await expect(redis.connect()).rejects.toThrow();
+      redis.disconnect();
+      const aws = env.AWS_ENDPOINT_URL_ECR ?? '';
+      await expect(fetch(aws)).rejects.toThrow();
+    } finally {
+      if (child.exitCode === null) process.kill(-(child.pid ?? 0), 'SIGKILL');
+    }
+  }, 200_000);
+});
