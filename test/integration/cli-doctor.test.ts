@@ -135,7 +135,7 @@ describe('eatr doctor', () => {
       expect(byId.get(`credentials:${US}`)?.message).toContain('aws_secret_access_key');
       expect(byId.get(`credentials:${AP}`)).toMatchObject({
         ok: false,
-        message: `no credential Secret ${s.hostNamespace}/eatr-aws-credentials-${AP} for ${AP}, which 1 namespace ask for`,
+        message: `no credential Secret ${s.hostNamespace}/eatr-aws-credentials-${AP} for ${AP}, which 1 namespace asks for`,
       });
       // Each failure comes with a fix.
       for (const check of byId.values()) if (!check.ok) expect(check.fix, check.id).toBeTruthy();

@@ -269,7 +269,7 @@ async function queueChecks(cli: Cli): Promise<Check[]> {
     stalled === 0
       ? ok(
           'queue-stalled',
-          `${active.length} active, ${counts.delayed ?? 0} delayed (retries), none stalled`,
+          `${active.length} active, ${counts.delayed ?? 0} delayed (retries and the next sweep), none stalled`,
         )
       : fail(
           'queue-stalled',
@@ -419,7 +419,7 @@ async function credentialChecks(cli: Cli): Promise<Check[]> {
         checks.push(
           fail(
             `credentials:${registry}`,
-            `no credential Secret ${host}/${credentialSecretName(registry)} for ${registry}, which ${used} ask for`,
+            `no credential Secret ${host}/${credentialSecretName(registry)} for ${registry}, which ${used} ${count === 1 ? 'asks' : 'ask'} for`,
             `kubectl -n ${host} create secret generic ${credentialSecretName(registry)} --from-literal=aws_access_key_id=... --from-literal=aws_secret_access_key=... (or --use-pod-identity)`,
           ),
         );
