@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Job, Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { z } from 'zod';
+import { cappedExponential } from '../runtime/backoff.js';
 import { isAtLeast } from '../watch/resource-version.js';
 
 /** The one BullMQ queue eatr uses; its keys live under the configured prefix (default `{eatr}`). */
@@ -134,7 +135,7 @@ export function retryDelayMs(
   maxMs: number,
   random: () => number = Math.random,
 ): number {
-  const full = Math.min(maxMs, firstMs * 2 ** Math.min(Math.max(attemptsMade - 1, 0), 30));
+  const full = cappedExponential(attemptsMade - 1, firstMs, maxMs);
   return Math.max(1, Math.round(full * (1 - 0.5 * random())));
 }
 
@@ -147,7 +148,7 @@ export function backoffStrategy(maxMs: number) {
     const backoff = job?.opts.backoff;
     const firstMs = typeof backoff === 'object' && backoff.delay ? backoff.delay : 1000;
     if (type === PROBE_BACKOFF)
-      return Math.min(maxMs, PROBE_FIRST_DELAY_MS * 2 ** Math.min(attemptsMade - 1, 30));
+      return cappedExponential(attemptsMade - 1, PROBE_FIRST_DELAY_MS, maxMs);
     return retryDelayMs(attemptsMade, firstMs, maxMs);
   };
 }

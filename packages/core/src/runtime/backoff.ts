@@ -1,3 +1,8 @@
+/** `base * 2^step`, never above `max` (step 0 is `base`; the exponent stops at 30). */
+export function cappedExponential(step: number, baseMs: number, maxMs: number): number {
+  return Math.min(maxMs, baseMs * 2 ** Math.min(Math.max(step, 0), 30));
+}
+
 /** Exponential backoff with full jitter: a random delay in [0, min(max, base * 2^attempt)]. */
 export function backoffDelay(
   attempt: number,
@@ -5,8 +10,7 @@ export function backoffDelay(
   maxMs: number,
   random: () => number = Math.random,
 ): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
-  return Math.floor(random() * ceiling);
+  return Math.floor(random() * cappedExponential(attempt, baseMs, maxMs));
 }
 
 /** A sleep that a stop can cut short. */

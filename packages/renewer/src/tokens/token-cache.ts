@@ -1,4 +1,4 @@
-import { PermanentError, renewAfter } from '@eatr/core';
+import { PermanentError, cappedExponential, renewAfter } from '@eatr/core';
 import type { EcrToken } from '../aws/ecr-token-client.js';
 
 export interface TokenCacheOptions {
@@ -81,7 +81,7 @@ export class TokenCache {
           const previous = this.entries.get(key);
           const count = previous?.kind === 'failure' ? previous.count + 1 : 1;
           const { firstMs, maxMs } = this.failureBackoff;
-          const ttl = Math.min(maxMs, firstMs * 2 ** Math.min(count - 1, 30));
+          const ttl = cappedExponential(count - 1, firstMs, maxMs);
           this.store(key, { kind: 'failure', error, until: this.now() + ttl, count });
         } else this.entries.delete(key);
         throw error;
