@@ -44,7 +44,8 @@ describe('eatr doctor', () => {
     const secretsBefore = await s.core.listNamespacedSecret({ namespace: ns });
     const calls = s.aws.callCount({ action: 'GetAuthorizationToken' });
 
-    const { code, report, byId } = await doctor([], lease);
+    // -n: this namespace's registries only (other tests' namespaces share the cluster).
+    const { code, report, byId } = await doctor(['-n', ns], lease);
     expect(report.checks.filter((c) => !c.ok)).toEqual([]);
     expect(code).toBe(0);
     expect([...byId.keys()]).toEqual([
@@ -71,7 +72,7 @@ describe('eatr doctor', () => {
       secretsBefore.items.map((x) => x.metadata?.resourceVersion),
     );
 
-    const text = await eatrCli(['doctor'], s.env(lease));
+    const text = await eatrCli(['doctor', '-n', ns], s.env(lease));
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(
       /^\u2714 API server https:\/\/127\.0\.0\.1:\d+ reachable \(Kubernetes v1\.\d+/,

@@ -36,6 +36,8 @@ export interface DoctorOptions {
   /** Check the watcher's / renewer's RBAC as this ServiceAccount (`namespace/name`) instead of as the caller. */
   readonly watcherServiceAccount: string | undefined;
   readonly renewerServiceAccount: string | undefined;
+  /** Check only what this namespace needs (its registries' credentials); default: every namespace. */
+  readonly namespace: string | undefined;
   readonly output: OutputFormat;
 }
 
@@ -67,7 +69,7 @@ export async function runDoctor(cli: Cli, options: DoctorOptions): Promise<Check
   if (redis[0]?.ok) checks.push(...(await queueChecks(cli)));
   if (api.ok) {
     checks.push(await leaseCheck(cli));
-    checks.push(...(await credentialChecks(cli)));
+    checks.push(...(await credentialChecks(cli, options.namespace)));
   }
   return checks;
 }
@@ -328,13 +330,15 @@ async function leaseCheck(cli: Cli): Promise<Check> {
  * Each credential Secret parses and gets a real token from ECR (the renewer's own parser, client and
  * proxy handling), and each registry some namespace asks for has credentials.
  */
-async function credentialChecks(cli: Cli): Promise<Check[]> {
+async function credentialChecks(cli: Cli, only: string | undefined): Promise<Check[]> {
   const checks: Check[] = [];
   const host = cli.renewer.hostNamespace;
   const core = cli.core;
   const [secrets, namespaces] = await Promise.all([
     core.listNamespacedSecret({ namespace: host }).then((l) => l.items),
-    core.listNamespace().then((l) => l.items),
+    only === undefined
+      ? core.listNamespace().then((l) => l.items)
+      : core.readNamespace({ name: only }).then((n) => [n]),
   ]);
   const wanted = new Map<string, number>();
   const global = globalRegistriesOf(cli.watcher);
@@ -383,6 +387,7 @@ async function credentialChecks(cli: Cli): Promise<Check[]> {
       const name = secret.metadata?.name ?? '';
       const registry = registryOfCredentialSecret(name);
       if (registry === undefined) continue;
+      if (only !== undefined && !wanted.has(registry)) continue; // not this namespace's
       const id = `credentials:${registry}`;
       const label = `credentials ${host}/${name}`;
       let spec: CredentialSpec;

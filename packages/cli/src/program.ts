@@ -171,6 +171,7 @@ export function createProgram(io: ProgramIo = defaultIo): {
     .description(
       'check everything a namespace needs to get its Secret, each with the fix; exit 1 when a check fails',
     )
+    .option('-n, --namespace <name>', "check only this namespace's registries and credentials")
     .option(
       '--watcher-service-account <ns/name>',
       "check the watcher's RBAC as this ServiceAccount",
@@ -182,7 +183,12 @@ export function createProgram(io: ProgramIo = defaultIo): {
     .option('-o, --output <format>', 'json or yaml')
     .action(
       async (
-        opts: { watcherServiceAccount?: string; renewerServiceAccount?: string; output?: string },
+        opts: {
+          namespace?: string;
+          watcherServiceAccount?: string;
+          renewerServiceAccount?: string;
+          output?: string;
+        },
         command: Command,
       ) => {
         const output = parseOutput(opts.output);
@@ -192,6 +198,7 @@ export function createProgram(io: ProgramIo = defaultIo): {
             const checks = await runDoctor(cli, {
               watcherServiceAccount: opts.watcherServiceAccount,
               renewerServiceAccount: opts.renewerServiceAccount,
+              namespace: opts.namespace,
               output,
             });
             io.out(`${renderDoctor(checks, output)}\n`);
