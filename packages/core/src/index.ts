@@ -1,5 +1,6 @@
 export * from './config/config.js';
 export * from './config/duration.js';
+export * from './config/settings-docs.js';
 export * from './registry/registry-host.js';
 export * from './registry/docker-config.js';
 export * from './naming.js';

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { SETTINGS } from '@eatr/core';
+import { envOf, render, type Rendered } from './support.js';
+
+// Every setting a component reads (SETTINGS in packages/core/src/config/config.ts, the one
+// declaration) reaches that component's Deployment as its environment variable, so a setting added
+// to eatr without chart wiring, or wired to the wrong component, fails here.
+
+/** Settings the chart leaves to their defaults on purpose, and why. */
+const NOT_WIRED: Readonly<Record<string, string>> = {
+  kubeconfig: 'in a pod, eatr uses its in-cluster ServiceAccount',
+  'metrics-host': 'the default 0.0.0.0 is what a pod needs (probes and scrapes come from outside)',
+};
+
+/** Values that switch on the optional ones (a Redis password, an email, a proxy). */
+const ALL_ON = {
+  redis: { auth: { existingSecret: 'redis-auth' } },
+  renewer: { dockerEmail: 'ops@example.com' },
+  proxy: {
+    httpsProxy: 'http://proxy:3128',
+    httpProxy: 'http://proxy:3128',
+    noProxy: '10.0.0.0/8',
+  },
+};
+
+const deployment = (objects: readonly Rendered[], component: string) => {
+  const found = objects.find(
+    (o) => o.kind === 'Deployment' && o.source === `templates/${component}-deployment.yaml`,
+  );
+  if (!found) throw new Error(`no ${component} Deployment rendered`);
+  return found;
+};
+
+describe('chart env wiring of every setting', () => {
+  it.each(['watcher', 'renewer'] as const)(
+    'the %s gets each setting it reads',
+    async (component) => {
+      const env = envOf(deployment(await render({ values: ALL_ON }), component));
+      const missing = SETTINGS.filter(
+        (s) =>
+          (s.components as readonly string[]).includes(component) &&
+          NOT_WIRED[s.flag] === undefined &&
+          !s.env.some((name) => env.has(name)),
+      ).map((s) => `--${s.flag} (${s.env.join(' or ')})`);
+      expect(missing).toEqual([]);
+    },
+  );
+
+  it('names only settings that exist', () => {
+    const flags = new Set<string>(SETTINGS.map((s) => s.flag));
+    expect(Object.keys(NOT_WIRED).filter((flag) => !flags.has(flag))).toEqual([]);
+  });
+});
