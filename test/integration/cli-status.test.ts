@@ -1,3 +1,6 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   DOCKER_CONFIG_JSON_TYPE,
@@ -8,6 +11,7 @@ import {
   RENEW_AFTER_ANNOTATION,
 } from '@eatr/core';
 import type { StatusRow } from '@eatr/cli';
+import { freePort } from '../harness/free-port.js';
 import { eatrCli } from './support/eatr-cli.js';
 import { Scenario, leaseEnv, registry } from './support/scenario.js';
 
@@ -134,7 +138,7 @@ describe('eatr status', () => {
     expect(yaml.stdout).toContain('state: expired');
   });
 
-  it('names the watcher leader, and fails with a message and exit 2 on bad settings', async () => {
+  it('names the watcher leader, follows --context, and fails with a message and exit 2 on bad settings', async () => {
     await s.createCredentialSecret(EU);
     await s.start('renewer');
     await s.start('watcher', leaseEnv('cli-status'));
@@ -153,6 +157,48 @@ describe('eatr status', () => {
     expect(bad.stderr.trim()).toBe(
       'eatr: queue-prefix: must not be empty or contain ":" or spaces',
     );
+    // --context picks a context of the kubeconfig, as kubectl's does: here the file's current
+    // context points at a port nothing listens on, and only --context eatr-test works.
+    const config = JSON.parse(await readFile(s.kubeconfigPath, 'utf8')) as {
+      clusters: { name: string; cluster: Record<string, string> }[];
+      contexts: { name: string; context: Record<string, string> }[];
+      'current-context': string;
+    };
+    const closedPort = await freePort(); // free: nothing listens on it
+    const real = config.clusters[0];
+    const context = config.contexts[0];
+    if (!real || !context) throw new Error('unexpected harness kubeconfig');
+    config.clusters.push({
+      name: 'gone',
+      cluster: { ...real.cluster, server: `https://127.0.0.1:${closedPort}` },
+    });
+    config.contexts.push({ name: 'gone', context: { ...context.context, cluster: 'gone' } });
+    config['current-context'] = 'gone';
+    const dir = await mkdtemp(join(tmpdir(), 'eatr-cli-'));
+    const twoContexts = join(dir, 'kubeconfig');
+    await writeFile(twoContexts, JSON.stringify(config));
+    try {
+      const picked = await eatrCli(['status', '-n', ns, '--context', context.name], {
+        ...s.env(leaseEnv('cli-status')),
+        KUBECONFIG: twoContexts,
+      });
+      expect(picked.stderr).toBe('');
+      expect(picked.code).toBe(0);
+      const current = await eatrCli(['status', '-n', ns], { ...s.env(), KUBECONFIG: twoContexts });
+      expect(current.code).toBe(2);
+      expect(current.stderr.trim()).toBe(
+        `eatr: cannot reach the API server https://127.0.0.1:${closedPort} (context gone): connect ECONNREFUSED 127.0.0.1:${closedPort}`,
+      );
+      const unknown = await eatrCli(['status', '--context', 'nope'], {
+        ...s.env(),
+        KUBECONFIG: twoContexts,
+      });
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr.trim()).toBe('eatr: context "nope" is not in the kubeconfig');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+
     const both = await eatrCli(['status', '-n', ns, '-A'], s.env());
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('-n and -A cannot be used together');

@@ -52,6 +52,19 @@ const defaultIo: ProgramIo = {
   err: (text) => process.stderr.write(text),
 };
 
+/**
+ * One line for an error a command could not get past. A failed request to the API server says only
+ * "fetch failed"; name the server and context, and the cause (ECONNREFUSED, a certificate error).
+ */
+function explain(error: unknown, cli: Cli): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : '';
+  if (error instanceof Error && error.message === 'fetch failed') {
+    const server = cli.kc.getCurrentCluster()?.server ?? 'unknown';
+    return `cannot reach the API server ${server} (context ${cli.kc.getCurrentContext()}): ${cause || error.message}`;
+  }
+  return cause ? `${describeError(error)}: ${cause}` : describeError(error);
+}
+
 /** Runs one command with the connections it needs and returns its exit code. */
 async function withCli(
   command: Command,
@@ -71,7 +84,7 @@ async function withCli(
   try {
     return await body(cli);
   } catch (error) {
-    io.err(`eatr: ${error instanceof UsageError ? error.message : describeError(error)}\n`);
+    io.err(`eatr: ${error instanceof UsageError ? error.message : explain(error, cli)}\n`);
     return EXIT.error;
   } finally {
     await cli.close();
