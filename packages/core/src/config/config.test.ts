@@ -146,8 +146,12 @@ describe('loadConfig', () => {
     );
   });
 
-  it('does not accept watcher-only flags on the renewer', () => {
-    expect(() => loadConfig('renewer', ['--sweep-interval', '1m'], {})).toThrow(ConfigError);
+  it("accepts the other component's flags, so one seed command line serves both", () => {
+    const seed = ['-auth-token-renewal-interval', '20s', '-informers-resync-interval', '1m'];
+    expect(loadConfig('renewer', seed, {}).renewalIntervalMs).toBe(20_000);
+    expect(loadConfig('watcher', [...seed, '--concurrency', '8'], {}).sweepIntervalMs).toBe(60_000);
+    // Still validated: a bad value is an error wherever it goes.
+    expect(() => loadConfig('renewer', ['--sweep-interval', 'soon'], {})).toThrow(ConfigError);
   });
 });
 

@@ -550,10 +550,12 @@ function readFlags(component: Component, argv: readonly string[]): Raw {
     .allowExcessArguments(false)
     .helpOption('-h, --help', 'show the settings');
   for (const s of SETTINGS as readonly Setting[]) {
-    if (!s.components.includes(component)) continue;
     const envs = s.env.join(', ');
     const help = `${s.description}${s.defaultValue !== undefined ? ` (default: ${JSON.stringify(s.defaultValue)})` : ''} [env: ${envs}]`;
-    program.addOption(new Option(`--${s.flag} <value>`, help));
+    // Every component takes every setting (the other component's are validated and ignored, and
+    // left out of --help), so one command line, the Go controller's included, serves both.
+    const option = new Option(`--${s.flag} <value>`, help);
+    program.addOption(s.components.includes(component) ? option : option.hideHelp());
     for (const alias of s.aliases ?? []) {
       program.addOption(new Option(`--${alias} <value>`, `same as --${s.flag}`).hideHelp());
     }
