@@ -1,6 +1,5 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import {
   EventRecorder,
@@ -14,7 +13,9 @@ import {
   createRegistry,
   createRenewerMetrics,
   loadKubeConfig,
-  redisOptions,
+  describeRedis,
+  redisConnection,
+  type RedisClient,
   syncJobData,
   type Closable,
   type Logger,
@@ -55,7 +56,9 @@ export class Renewer implements Closable {
     private readonly worker: Worker,
     private readonly queue: Queue,
     private readonly cache: ClusterCache,
-    private readonly redis: Redis,
+    /** The queue's and the blocked store's connection, and the worker's: BullMQ closes neither. */
+    private readonly redis: RedisClient,
+    private readonly workerRedis: RedisClient,
     private readonly health: HealthServer | undefined,
     private readonly ecr: EcrTokenClient,
     private readonly log: Logger,
@@ -106,17 +109,19 @@ export class Renewer implements Closable {
       metrics,
     );
     const events = new EventRecorder(core, 'renewer', config.podName, log);
-    const queue = createQueue(redisOptions(config, 'producer'), {
+    // One producer connection for the queue and eatr's own keys; the worker gets its own (BullMQ
+    // adds a blocking one beside it).
+    const producerRedis = redisConnection(config, 'producer');
+    producerRedis.on('error', (error: Error) =>
+      log.debug({ err: error.message }, 'redis connection error'),
+    );
+    const queue = createQueue(producerRedis, {
       prefix: config.queuePrefix,
       jobAttempts: config.jobAttempts,
       jobBackoffMs: config.jobBackoffMs,
     });
     const credentials = new CredentialResolver(cache, config.hostNamespace, config.usePodIdentity);
-    const blockedRedis = new Redis(redisOptions(config, 'producer'));
-    blockedRedis.on('error', (error) =>
-      log.debug({ err: error.message }, 'redis connection error'),
-    );
-    const blocked = new BlockedStore(blockedRedis, config.queuePrefix);
+    const blocked = new BlockedStore(producerRedis, config.queuePrefix);
     const sync = new NamespaceSync({
       core,
       config,
@@ -129,13 +134,14 @@ export class Renewer implements Closable {
       blocked,
       log,
     });
-    const evictionWarning = await checkEvictionPolicy(redisOptions(config, 'producer'));
+    const evictionWarning = await checkEvictionPolicy(config);
     if (evictionWarning) log.warn(evictionWarning);
 
     const processor = (job: Job) =>
       runJob(job, { sync, queue, core, cache, credentials, blocked, config, metrics, log });
+    const workerRedis = redisConnection(config, 'worker');
     const worker = new Worker(QUEUE_NAME, processor, {
-      connection: redisOptions(config, 'worker'),
+      connection: workerRedis,
       prefix: config.queuePrefix,
       concurrency: config.concurrency,
       autorun: false,
@@ -164,7 +170,7 @@ export class Renewer implements Closable {
             isHealthy: () => !worker.closing,
           })
         : undefined;
-    const renewer = new Renewer(worker, queue, cache, blockedRedis, health, ecr, log);
+    const renewer = new Renewer(worker, queue, cache, producerRedis, workerRedis, health, ecr, log);
     holder.renewer = renewer;
     // Jobs read the caches: take none before every watch has listed.
     cache.start();
@@ -180,6 +186,7 @@ export class Renewer implements Closable {
         concurrency: config.concurrency,
         metricsPort: health?.port,
         queuePrefix: config.queuePrefix,
+        redis: describeRedis(config),
       },
       'renewer started',
     );
@@ -191,6 +198,7 @@ export class Renewer implements Closable {
     this.closing ??= (async () => {
       this.ready = false;
       await this.worker.close();
+      this.workerRedis.disconnect();
       await this.cache.stop();
       await this.queue.close();
       this.redis.disconnect();

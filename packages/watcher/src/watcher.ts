@@ -25,7 +25,9 @@ import {
   globalRegistriesOf,
   loadKubeConfig,
   projectNamespace,
-  redisOptions,
+  redisConnection,
+  describeRedis,
+  type RedisClient,
   registryOfCredentialSecret,
   sleep,
   type CachedNamespace,
@@ -124,6 +126,8 @@ export class Watcher implements Closable {
     private readonly log: Logger,
     private readonly queue: Queue,
     private readonly metrics: WatcherMetrics,
+    /** The queue's connection: BullMQ does not close one it was given. */
+    private readonly connection: RedisClient,
   ) {
     this.global = globalRegistriesOf(config);
     this.pending = new PendingSyncs(
@@ -141,13 +145,14 @@ export class Watcher implements Closable {
     const core = kc.makeApiClient(CoreV1Api);
     const registry = options.registry ?? createRegistry('watcher', VERSION);
     const metrics = createWatcherMetrics(registry);
-    const queue = createQueue(redisOptions(config, 'producer'), {
+    const connection = redisConnection(config, 'producer');
+    const queue = createQueue(connection, {
       prefix: config.queuePrefix,
       jobAttempts: config.jobAttempts,
       jobBackoffMs: config.jobBackoffMs,
     });
     queue.on('error', (error) => log.warn({ err: error.message }, 'queue connection error'));
-    const watcher = new Watcher(config, log, queue, metrics);
+    const watcher = new Watcher(config, log, queue, metrics, connection);
 
     watcher.registerQueueGauge(registry);
     watcher.pending.start();
@@ -234,6 +239,7 @@ export class Watcher implements Closable {
         metricsPort: watcher.health?.port,
         sweepInterval: config.sweepIntervalMs,
         lease: `${config.leaderElection.namespace}/${config.leaderElection.leaseName}`,
+        redis: describeRedis(config),
       },
       'watcher started',
     );
@@ -270,6 +276,7 @@ export class Watcher implements Closable {
       await this.stopLeading();
       await this.pending.stop();
       await this.queue.close();
+      this.connection.disconnect();
       await this.health?.close();
       this.log.info('watcher stopped');
     })();
