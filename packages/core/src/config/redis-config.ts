@@ -160,7 +160,7 @@ export function resolveRedisConfig(raw: RawRedisSettings): RedisConfig {
       readPem('redis-tls-cert', raw.tlsCert, (pem) => {
         const x509 = new X509Certificate(pem);
         if (key && !x509.checkPrivateKey(createPrivateKey(key)))
-          throw new Error(`it does not match the key in ${raw.tlsKey ?? ''}`);
+          throw new Error(`it does not match the key in ${raw.tlsKey}`);
       });
     tls = { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
   }
