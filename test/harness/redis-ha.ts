@@ -96,7 +96,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
 }
 
 async function stopAll(servers: readonly (ServerProcess | undefined)[], dir: RunDir) {
-  await Promise.all(servers.map((s) => s?.stop()));
+  await Promise.all(servers.map(async (s) => s?.stop()));
   dir.remove();
 }
 
@@ -177,7 +177,9 @@ export class SentinelGroup {
       this.servers.set(port, server);
     }
     await until('the replica to sync', async () => {
-      const info = String(await redisCall({ port: replicaPort, ...this.auth() }, 'INFO', 'replication'));
+      const info = String(
+        await redisCall({ port: replicaPort, ...this.auth() }, 'INFO', 'replication'),
+      );
       return info.includes('master_link_status:up');
     });
     for (const port of this.sentinelPorts) {
@@ -194,9 +196,7 @@ export class SentinelGroup {
         `sentinel failover-timeout ${this.masterName} 5000`,
         `sentinel parallel-syncs ${this.masterName} 1`,
         ...(password ? [`sentinel auth-pass ${this.masterName} ${password}`] : []),
-        ...(this.options.sentinelPassword
-          ? [`requirepass ${this.options.sentinelPassword}`]
-          : []),
+        ...(this.options.sentinelPassword ? [`requirepass ${this.options.sentinelPassword}`] : []),
       ];
       writeFileSync(conf, `${lines.join('\n')}\n`);
       const server = await spawnRedis(
@@ -299,7 +299,9 @@ export class RedisCluster {
   }
 
   private async launch(): Promise<void> {
-    const auth = this.password ? ['--requirepass', this.password, '--masterauth', this.password] : [];
+    const auth = this.password
+      ? ['--requirepass', this.password, '--masterauth', this.password]
+      : [];
     const o = this.password ? { password: this.password } : {};
     for (const port of this.ports) {
       const data = join(this.dir.path, `node-${port}`);

@@ -254,6 +254,9 @@ async function runJob(job: Job, c: JobContext): Promise<unknown> {
     );
   const { namespace } = parsed.data;
   const stopTimer = c.metrics.syncDuration.startTimer();
+  // Start and end of every run, whatever its outcome: two runs of one namespace must never overlap,
+  // and these lines let a test (or an operator after an incident) check that across renewers.
+  c.log.debug({ namespace, jobId: job.id, attempt: job.attemptsMade + 1 }, 'sync started');
   try {
     const result = await c.sync.run(parsed.data);
     c.metrics.syncs.inc({ result: result.result });
@@ -276,5 +279,6 @@ async function runJob(job: Job, c: JobContext): Promise<unknown> {
     throw failure;
   } finally {
     stopTimer();
+    c.log.debug({ namespace, jobId: job.id }, 'sync ended');
   }
 }

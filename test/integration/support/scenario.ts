@@ -1,7 +1,14 @@
 import type { CoreV1Api, V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { QUEUE_NAME, enqueueSync, type WaitForVersion } from '@eatr/core';
+import {
+  QUEUE_NAME,
+  enqueueSync,
+  loadConfig,
+  redisConnection,
+  type RedisClient,
+  type WaitForVersion,
+} from '@eatr/core';
 import { FakeAwsEndpoint, type CredentialConfig } from '../../harness/aws/index.js';
 import { EatrProcess, type EatrComponent } from '../../harness/eatr-process.js';
 import { harness, kubeClients, uniqueName } from '../../harness/index.js';
@@ -36,22 +43,40 @@ export class Scenario {
   readonly queue: Queue;
   private readonly processes: EatrProcess[] = [];
   private closing: Promise<void> | undefined;
+  /** The test's own connection to a Redis given in `redisEnv` (eatr's connection code reaches it). */
+  private readonly redisClient: RedisClient | undefined;
 
-  private constructor(readonly aws: FakeAwsEndpoint) {
+  private constructor(
+    readonly aws: FakeAwsEndpoint,
+    private readonly redisEnv: Record<string, string> | undefined,
+  ) {
     const h = harness();
     this.kubeconfigPath = h.kubeconfigPath;
     this.apiServerUrl = h.apiServerUrl;
     this.redisUrl = h.redisUrl;
     this.core = kubeClients(h.kubeconfigPath).core;
+    this.redisClient = redisEnv
+      ? redisConnection(
+          loadConfig('watcher', [], { ...redisEnv, EATR_QUEUE_PREFIX: this.queuePrefix }),
+          'worker',
+        )
+      : undefined;
     this.queue = new Queue(QUEUE_NAME, {
-      connection: { url: h.redisUrl },
+      connection: this.redisClient ?? { url: h.redisUrl },
       prefix: this.queuePrefix,
     });
   }
 
-  static async create(credentials: CredentialConfig[] = [KEYS, OTHER_KEYS]): Promise<Scenario> {
+  /**
+   * `redisEnv`: eatr's Redis settings for another Redis than the shared one (a Sentinel group, a
+   * Cluster, TLS); the scenario's processes and its own queue use them.
+   */
+  static async create(
+    credentials: CredentialConfig[] = [KEYS, OTHER_KEYS],
+    options: { redisEnv?: Record<string, string> } = {},
+  ): Promise<Scenario> {
     const aws = await FakeAwsEndpoint.start({ credentials });
-    const scenario = new Scenario(aws);
+    const scenario = new Scenario(aws, options.redisEnv);
     await scenario.core.createNamespace({ body: { metadata: { name: scenario.hostNamespace } } });
     return scenario;
   }
@@ -60,7 +85,7 @@ export class Scenario {
   env(extra: Record<string, string> = {}): Record<string, string> {
     return {
       KUBECONFIG: this.kubeconfigPath,
-      EATR_REDIS_URL: this.redisUrl,
+      ...(this.redisEnv ?? { EATR_REDIS_URL: this.redisUrl }),
       EATR_QUEUE_PREFIX: this.queuePrefix,
       EATR_HOST_NAMESPACE: this.hostNamespace,
       EATR_METRICS_PORT: '0',
@@ -258,6 +283,7 @@ export class Scenario {
       await Promise.all(this.processes.map((p) => p.stop()));
       await this.queue.obliterate({ force: true }).catch(() => undefined);
       await this.queue.close();
+      this.redisClient?.disconnect();
       await this.aws.stop();
     })();
     return this.closing;
