@@ -429,9 +429,11 @@ describe('helm template: value combinations', () => {
       expect(redisEgressPorts(objects, name), name).toEqual(ports);
     }
     if ('EATR_REDIS_TLS_CERT' in wanted) {
-      const volume = podSpec(find(objects, 'Deployment', 'eatr-renewer')).volumes?.find(
-        (v) => v.name === 'redis-tls',
-      );
+      const volumes = podSpec(find(objects, 'Deployment', 'eatr-renewer')).volumes as {
+        name: string;
+        projected?: { sources: unknown[] };
+      }[];
+      const volume = volumes.find((v) => v.name === 'redis-tls');
       expect(volume?.projected?.sources).toEqual([
         { secret: { name: 'redis-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
         {

@@ -153,6 +153,11 @@ export class Watcher implements Closable {
     });
     queue.on('error', (error) => log.warn({ err: error.message }, 'queue connection error'));
     const watcher = new Watcher(config, log, queue, metrics, connection);
+    let connectedBefore = false;
+    connection.on('ready', () => {
+      if (connectedBefore) watcher.onRedisReconnected();
+      connectedBefore = true;
+    });
 
     watcher.registerQueueGauge(registry);
     watcher.pending.start();
@@ -266,6 +271,28 @@ export class Watcher implements Closable {
       (this.namespaces?.isSynced ?? false) &&
       (this.credentials?.isSynced ?? false) &&
       (this.serviceAccounts?.isSynced ?? true)
+    );
+  }
+
+  /**
+   * Redis came back after a lost connection. A Sentinel failover loses the writes the old master had
+   * not yet replicated (Redis replicates asynchronously), and a restarted Redis may have lost
+   * everything: jobs the watcher enqueued may be gone. One sweep (deduplicated, cheap when nothing
+   * is due) finds those namespaces now rather than at the next periodic sweep.
+   */
+  private onRedisReconnected(): void {
+    if (this.closing || !this.elector.isLeader || !this.watchesSynced) return;
+    enqueueSweep(this.queue).then(
+      (added) =>
+        this.log.info(
+          { deduplicated: !added },
+          'Redis reconnected (a failover or restart may have lost jobs); sweep enqueued',
+        ),
+      (error: unknown) =>
+        this.log.warn(
+          { err: describeError(error) },
+          'could not enqueue a sweep after a Redis reconnect; the periodic sweep will cover it',
+        ),
     );
   }
 

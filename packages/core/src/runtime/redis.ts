@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { CommonConfig } from '../config/config.js';
@@ -53,7 +54,9 @@ export function redisOptions(config: Pick<CommonConfig, 'redis'>, role: RedisRol
     const password = redis.password ?? (url.password ? decodeURIComponent(url.password) : '');
     if (username) options.username = username;
     if (password) options.password = password;
-    if (redis.tls) options.tls = tlsOptions(redis.tls, url.hostname);
+    // SNI takes host names only (an IP is verified against the certificate's IP SANs without it).
+    if (redis.tls)
+      options.tls = tlsOptions(redis.tls, isIP(url.hostname) ? undefined : url.hostname);
     return options;
   }
   if (redis.mode === 'sentinel') {
