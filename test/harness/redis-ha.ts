@@ -254,6 +254,35 @@ export class SentinelGroup {
     return after;
   }
 
+  /**
+   * SIGKILLs the current master (a crash: no goodbye to its clients) once its replica is in sync,
+   * and waits until the sentinels have promoted the replica and it takes writes. Returns the new
+   * master's port. The killed server stays down.
+   */
+  async killMaster(): Promise<number> {
+    const before = await this.masterPort();
+    const replica = this.dataPorts.find((p) => p !== before) ?? 0;
+    await until('the replica to be in sync', async () => {
+      const info = String(
+        await redisCall({ port: replica, ...this.auth() }, 'INFO', 'replication'),
+      );
+      return info.includes('master_link_status:up');
+    });
+    await this.waitForQuorum();
+    await this.servers.get(before)?.stop({ signal: 'SIGKILL' });
+    await until(
+      'the sentinels to promote the replica',
+      async () => (await this.masterPort()) === replica,
+    );
+    await until('the new master to take writes', async () => {
+      const info = String(
+        await redisCall({ port: replica, ...this.auth() }, 'INFO', 'replication'),
+      );
+      return info.includes('role:master');
+    });
+    return replica;
+  }
+
   /** Stops every process and removes the folder. Safe to call twice. */
   async stop(): Promise<void> {
     const all = [...this.sentinels, ...this.servers.values()];

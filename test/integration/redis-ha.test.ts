@@ -210,6 +210,46 @@ describe('Redis Sentinel', () => {
     const late = await sc.createNamespace('after-failover', [EU]);
     await sc.waitForSecret(late, EU);
   }, 300_000);
+
+  it('the master crashing (SIGKILL) in the middle of a burst: every namespace converges, no sync runs twice at once', async () => {
+    const sc = (s = await Scenario.create([KEYS], { redisEnv: group.env }));
+    await sc.createCredentialSecret(EU);
+    const count = 100;
+    const namespaces: string[] = [];
+    await inParallel(
+      Array.from({ length: count }, (_, i) => i),
+      25,
+      async (i) => {
+        namespaces.push(await sc.createNamespace(`crash-${i}`, []));
+      },
+    );
+    const renewers = [await sc.start('renewer'), await sc.start('renewer')];
+    const watcher = await sc.start('watcher', leaseEnv('redis-sentinel-crash'));
+    await sc.waitFor('the watcher to lead', () => watcher.ready());
+
+    const labelling = inParallel(namespaces, 10, (ns) => sc.setLabels(ns, { [EU]: 'true' }));
+    await sc.waitFor(
+      'a fifth of the Secrets',
+      () => Promise.resolve(secretCreatedTimes(renewers).length >= count / 5),
+      60_000,
+    );
+    const crashAt = Date.now();
+    await group.killMaster();
+    const promoted = Date.now();
+    await labelling;
+    await expectConverged(sc, namespaces, 120_000);
+    await sc.drained(60_000);
+
+    const times = secretCreatedTimes(renewers);
+    expect(times).toHaveLength(count);
+    expect(overlaps(syncRuns(renewers))).toEqual([]);
+    console.log(
+      `sentinel master SIGKILLed during a ${count}-namespace burst: replica promoted after ` +
+        `${promoted - crashAt} ms; crash -> last Secret written ${Math.max(...times) - crashAt} ms`,
+    );
+    const late = await sc.createNamespace('after-crash', [EU]);
+    await sc.waitForSecret(late, EU);
+  }, 300_000);
 });
 
 describe('Redis Cluster', () => {
