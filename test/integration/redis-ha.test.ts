@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { V1Secret } from '@kubernetes/client-node';
 import { QUEUE_NAME, loadConfig, redisConnection } from '@eatr/core';
@@ -58,8 +59,12 @@ async function expectConverged(sc: Scenario, namespaces: readonly string[], time
     )
     .catch((error: unknown) => {
       const missing = namespaces.filter((ns) => !found.has(ns));
+      const problems = sc.allLogLines.filter((l) => /"level":"(warn|error|fatal)"/.test(l));
+      if (process.env.EATR_REDIS_HA_LOG)
+        writeFileSync(process.env.EATR_REDIS_HA_LOG, sc.allLogLines.join('\n'));
       throw new Error(
-        `${found.size} of ${wanted.size} namespaces have their Secret; missing e.g. ${missing.slice(0, 5).join(', ')}`,
+        `${found.size} of ${wanted.size} namespaces have their Secret; missing e.g. ${missing.slice(0, 5).join(', ')}; ` +
+          `last warnings and errors of eatr's processes:\n${problems.slice(-10).join('\n')}`,
         { cause: error },
       );
     });
@@ -138,6 +143,31 @@ const secretCreatedTimes = (renewers: readonly EatrProcess[]) =>
       .filter((t) => t !== undefined),
   );
 
+describe('the overlap check the failover tests rely on', () => {
+  it('finds two runs of one namespace at once, also across renewers, and a run that never ended', () => {
+    const line = (msg: string, namespace: string, jobId: string, ms: number) =>
+      JSON.stringify({ msg, namespace, jobId, time: new Date(ms).toISOString() });
+    const fake = (lines: string[]) => ({ logs: lines.map((l) => JSON.parse(l) as never) });
+    const a = fake([
+      line('sync started', 'ns-1', 'j1', 1000),
+      line('sync ended', 'ns-1', 'j1', 1100),
+      line('sync started', 'ns-2', 'j3', 1000),
+      line('sync started', 'ns-3', 'j5', 1000),
+      line('sync ended', 'ns-3', 'j5', 1010),
+    ]);
+    const b = fake([
+      line('sync started', 'ns-1', 'j2', 1050),
+      line('sync ended', 'ns-1', 'j2', 1200),
+      line('sync started', 'ns-2', 'j4', 2000),
+      line('sync ended', 'ns-2', 'j4', 2100),
+      line('sync started', 'ns-3', 'j6', 1010),
+      line('sync ended', 'ns-3', 'j6', 1020),
+    ]);
+    const found = overlaps(syncRuns([a, b] as unknown as EatrProcess[]));
+    expect(found.map((f) => f.split(':')[0])).toEqual(['ns-1', 'ns-2']);
+  });
+});
+
 describe('Redis Sentinel', () => {
   let group: SentinelGroup;
   beforeAll(async () => {
@@ -193,6 +223,10 @@ describe('Redis Sentinel', () => {
     for (const ns of namespaces) expect(runs.get(ns)?.length ?? 0, ns).toBeGreaterThan(0);
 
     const lastSecret = Math.max(...times);
+    const sorted = [...times].sort((a, b) => a - b);
+    const longestPause = Math.max(
+      ...sorted.slice(1).map((t, i) => (t >= failoverAt ? t - (sorted[i] ?? t) : 0)),
+    );
     const reconnectSweep = watcher.logs.find((l) => l.msg === RECONNECT_SWEEP);
     console.log(
       `sentinel failover during a ${count}-namespace burst: ${writtenBefore} Secrets written before; ` +
@@ -200,6 +234,7 @@ describe('Redis Sentinel', () => {
         `watcher's sweep after reconnecting at +${(timeOf(reconnectSweep ?? {}) ?? Number.NaN) - failoverAt} ms; ` +
         `labelling done at +${labelled - failoverAt} ms; ` +
         `failover -> last Secret written ${lastSecret - failoverAt} ms; ` +
+        `longest pause between two Secret writes after the failover ${longestPause} ms; ` +
         `${[...runs.values()].reduce((n, r) => n + r.length, 0)} sync runs`,
     );
     // Redis replicates asynchronously: jobs the old master took but had not replicated are gone. The
@@ -243,9 +278,14 @@ describe('Redis Sentinel', () => {
     const times = secretCreatedTimes(renewers);
     expect(times).toHaveLength(count);
     expect(overlaps(syncRuns(renewers))).toEqual([]);
+    const sorted = [...times].sort((a, b) => a - b);
+    const longestPause = Math.max(
+      ...sorted.slice(1).map((t, i) => (t >= crashAt ? t - (sorted[i] ?? t) : 0)),
+    );
     console.log(
       `sentinel master SIGKILLed during a ${count}-namespace burst: replica promoted after ` +
-        `${promoted - crashAt} ms; crash -> last Secret written ${Math.max(...times) - crashAt} ms`,
+        `${promoted - crashAt} ms; crash -> last Secret written ${Math.max(...times) - crashAt} ms; ` +
+        `longest pause between two Secret writes after the crash ${longestPause} ms`,
     );
     const late = await sc.createNamespace('after-crash', [EU]);
     await sc.waitForSecret(late, EU);

@@ -14,6 +14,7 @@ import {
   createRenewerMetrics,
   loadKubeConfig,
   describeRedis,
+  followFailovers,
   redisConnection,
   type RedisClient,
   syncJobData,
@@ -59,6 +60,7 @@ export class Renewer implements Closable {
     /** The queue's and the blocked store's connection, and the worker's: BullMQ closes neither. */
     private readonly redis: RedisClient,
     private readonly workerRedis: RedisClient,
+    private readonly stopFollowingFailovers: () => void,
     private readonly health: HealthServer | undefined,
     private readonly ecr: EcrTokenClient,
     private readonly log: Logger,
@@ -170,7 +172,19 @@ export class Renewer implements Closable {
             isHealthy: () => !worker.closing,
           })
         : undefined;
-    const renewer = new Renewer(worker, queue, cache, producerRedis, workerRedis, health, ecr, log);
+    // Also the worker's blocking connection, BullMQ's copy of workerRedis.
+    const stopFollowingFailovers = followFailovers(config, [producerRedis, workerRedis], log);
+    const renewer = new Renewer(
+      worker,
+      queue,
+      cache,
+      producerRedis,
+      workerRedis,
+      stopFollowingFailovers,
+      health,
+      ecr,
+      log,
+    );
     holder.renewer = renewer;
     // Jobs read the caches: take none before every watch has listed.
     cache.start();
@@ -197,6 +211,7 @@ export class Renewer implements Closable {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.ready = false;
+      this.stopFollowingFailovers();
       await this.worker.close();
       this.workerRedis.disconnect();
       await this.cache.stop();

@@ -27,6 +27,7 @@ import {
   projectNamespace,
   redisConnection,
   describeRedis,
+  followFailovers,
   type RedisClient,
   registryOfCredentialSecret,
   sleep,
@@ -128,6 +129,7 @@ export class Watcher implements Closable {
     private readonly metrics: WatcherMetrics,
     /** The queue's connection: BullMQ does not close one it was given. */
     private readonly connection: RedisClient,
+    private readonly stopFollowingFailovers: () => void,
   ) {
     this.global = globalRegistriesOf(config);
     this.pending = new PendingSyncs(
@@ -152,7 +154,14 @@ export class Watcher implements Closable {
       jobBackoffMs: config.jobBackoffMs,
     });
     queue.on('error', (error) => log.warn({ err: error.message }, 'queue connection error'));
-    const watcher = new Watcher(config, log, queue, metrics, connection);
+    const watcher = new Watcher(
+      config,
+      log,
+      queue,
+      metrics,
+      connection,
+      followFailovers(config, [connection], log),
+    );
     let connectedBefore = false;
     connection.on('ready', () => {
       if (connectedBefore) watcher.onRedisReconnected();
@@ -302,6 +311,7 @@ export class Watcher implements Closable {
       await this.elector.stop();
       await this.stopLeading();
       await this.pending.stop();
+      this.stopFollowingFailovers();
       await this.queue.close();
       this.connection.disconnect();
       await this.health?.close();

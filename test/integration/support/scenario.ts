@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import {
   QUEUE_NAME,
   enqueueSync,
+  followFailovers,
   loadConfig,
   redisConnection,
   type RedisClient,
@@ -45,6 +46,7 @@ export class Scenario {
   private closing: Promise<void> | undefined;
   /** The test's own connection to a Redis given in `redisEnv` (eatr's connection code reaches it). */
   private readonly redisClient: RedisClient | undefined;
+  private readonly stopFollowingFailovers: () => void;
 
   private constructor(
     readonly aws: FakeAwsEndpoint,
@@ -55,12 +57,15 @@ export class Scenario {
     this.apiServerUrl = h.apiServerUrl;
     this.redisUrl = h.redisUrl;
     this.core = kubeClients(h.kubeconfigPath).core;
-    this.redisClient = redisEnv
-      ? redisConnection(
-          loadConfig('watcher', [], { ...redisEnv, EATR_QUEUE_PREFIX: this.queuePrefix }),
-          'worker',
-        )
+    const config = redisEnv
+      ? loadConfig('watcher', [], { ...redisEnv, EATR_QUEUE_PREFIX: this.queuePrefix })
       : undefined;
+    this.redisClient = config ? redisConnection(config, 'worker') : undefined;
+    const quiet = { info: () => undefined, debug: () => undefined };
+    this.stopFollowingFailovers =
+      config && this.redisClient
+        ? followFailovers(config, [this.redisClient], quiet)
+        : () => undefined;
     this.queue = new Queue(QUEUE_NAME, {
       connection: this.redisClient ?? { url: h.redisUrl },
       prefix: this.queuePrefix,
@@ -284,6 +289,7 @@ export class Scenario {
     this.closing ??= (async () => {
       await Promise.all(this.processes.map((p) => p.stop()));
       await this.queue.obliterate({ force: true }).catch(() => undefined);
+      this.stopFollowingFailovers();
       await this.queue.close();
       this.redisClient?.disconnect();
       await this.aws.stop();

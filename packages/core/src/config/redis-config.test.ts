@@ -262,7 +262,6 @@ describe('redisOptions', () => {
       name: 'm',
       sentinelPassword: 'sp',
       password: 'rp',
-      failoverDetector: true,
       enableTLSForSentinelMode: true,
     });
     expect(options.tls?.ca).toContain('BEGIN CERTIFICATE');

@@ -63,8 +63,10 @@ export function redisOptions(config: Pick<CommonConfig, 'redis'>, role: RedisRol
     options.sentinels = redis.sentinels.map(({ host, port }) => ({ host, port }));
     options.name = redis.masterName;
     if (redis.sentinelPassword) options.sentinelPassword = redis.sentinelPassword;
-    // Sentinels announce failovers (+switch-master): reconnect then, not when a command fails.
-    options.failoverDetector = true;
+    // Not ioredis's `failoverDetector`: its +switch-master handler, arriving while a connection to a
+    // crashed master is being re-established, ends that connection for good ("Connection is
+    // closed"; test/integration/redis-ha.test.ts caught it). followFailovers() does the same job
+    // for connections that are up, and a reconnect always asks the sentinels.
     options.sentinelRetryStrategy = (times) => Math.min(times * 200, 5000);
     if (redis.tls) {
       // Managed and chart-deployed Sentinel groups use one CA for sentinels and servers.
@@ -119,10 +121,80 @@ export function redisConnection(
       { ...options, ...(extra.lazyConnect ? { lazyConnect: true } : {}) },
     );
   }
-  return new Redis({
+  const options = {
     ...redisOptions(config, role),
     ...(extra.lazyConnect ? { lazyConnect: true } : {}),
+  };
+  return config.redis.mode === 'sentinel' ? new SentinelRedis(options) : new Redis(options);
+}
+
+/**
+ * A Sentinel-mode connection that remembers its copies: BullMQ's Worker makes its blocking
+ * connection with duplicate(), and followFailovers() must move that one to a new master too.
+ */
+class SentinelRedis extends Redis {
+  readonly copies = new Set<Redis>();
+
+  override duplicate(override?: Partial<RedisOptions>): Redis {
+    const copy = super.duplicate(override);
+    this.copies.add(copy);
+    copy.once('end', () => this.copies.delete(copy));
+    return copy;
+  }
+}
+
+/** What followFailovers() needs of a log. */
+interface FailoverLog {
+  info(fields: Record<string, unknown>, message: string): void;
+  debug(fields: Record<string, unknown>, message: string): void;
+}
+
+/**
+ * In Sentinel mode, listens on every sentinel for `+switch-master` of the configured master and
+ * makes each of `clients` that is connected reconnect, so it asks the sentinels for the new master
+ * at once. Without it a client stays on a demoted master until the sentinels reconfigure that one
+ * (seconds later) and every write it took meanwhile is lost. A client that is reconnecting already
+ * is left alone. Returns a function that stops listening; a no-op outside Sentinel mode.
+ */
+export function followFailovers(
+  config: Pick<CommonConfig, 'redis'>,
+  clients: readonly RedisClient[],
+  log: FailoverLog,
+): () => void {
+  const redis = config.redis;
+  if (redis.mode !== 'sentinel') return () => undefined;
+  let lastSwitch = '';
+  const subscribers = redis.sentinels.map(({ host, port }) => {
+    const sentinel = new Redis({
+      host,
+      port,
+      ...(redis.sentinelPassword ? { password: redis.sentinelPassword } : {}),
+      ...(redis.tls ? { tls: tlsOptions(redis.tls) } : {}),
+      maxRetriesPerRequest: null,
+      retryStrategy: (times) => Math.min(times * 200, 5000),
+    });
+    sentinel.on('error', (error: Error) =>
+      log.debug({ err: error.message, sentinel: `${host}:${port}` }, 'sentinel connection error'),
+    );
+    sentinel.subscribe('+switch-master').catch(() => undefined);
+    sentinel.on('message', (_channel: string, message: string) => {
+      // "<master name> <old ip> <old port> <new ip> <new port>"
+      const [name, , , newHost, newPort] = message.split(' ');
+      const to = `${newHost ?? ''}:${newPort ?? ''}`;
+      // Every sentinel announces the switch: act once per new master.
+      if (name !== redis.masterName || to === lastSwitch) return;
+      lastSwitch = to;
+      const ready = clients
+        .flatMap((c) => (c instanceof SentinelRedis ? [c, ...c.copies] : [c]))
+        .filter((c) => c.status === 'ready');
+      log.info({ master: to, reconnecting: ready.length }, 'Redis Sentinel failover: reconnecting');
+      for (const client of ready) client.disconnect(true);
+    });
+    return sentinel;
   });
+  return () => {
+    for (const s of subscribers) s.disconnect();
+  };
 }
 
 /** Where the connection goes, for logs (no password). */
