@@ -9,7 +9,8 @@ import { ServerProcess, waitUntilReady } from './server-process.js';
 import { createTestPki, openssl } from './test-pki.js';
 
 // Redis as production runs it, on loopback ports: a Sentinel group, a Cluster, a TLS server. Each
-// keeps its processes and files in one run folder and removes both on stop().
+// keeps its processes and files in one run folder and removes both on stop(). The folders' prefixes
+// do not start with RedisServer's `eatr-redis-`, whose orphan clean-up would otherwise look at them.
 
 const run = promisify(execFile);
 
@@ -128,7 +129,7 @@ export class SentinelGroup {
   }
 
   static async start(options: SentinelGroupOptions = {}): Promise<SentinelGroup> {
-    const dir = createRunDir('eatr-redis-sentinel-');
+    const dir = createRunDir('eatr-sentinel-');
     const ports = [await freePort(), await freePort()] as const;
     const sentinelPorts = [await freePort(), await freePort(), await freePort()];
     const group = new SentinelGroup(dir, ports, sentinelPorts, options);
@@ -303,7 +304,7 @@ export class RedisCluster {
   ) {}
 
   static async start(options: { masters?: number; password?: string } = {}): Promise<RedisCluster> {
-    const dir = createRunDir('eatr-redis-cluster-');
+    const dir = createRunDir('eatr-cluster-');
     const ports: number[] = [];
     for (let i = 0; i < (options.masters ?? 3); i++) ports.push(await freePort());
     const cluster = new RedisCluster(dir, ports, options.password);
@@ -407,7 +408,7 @@ export class TlsRedis {
   ) {}
 
   static async start(options: TlsRedisOptions = {}): Promise<TlsRedis> {
-    const dir = createRunDir('eatr-redis-tls-');
+    const dir = createRunDir('eatr-tls-redis-');
     try {
       const pki = await createTestPki(dir.path);
       const client = await createClientCertificate(dir.path);
