@@ -1,4 +1,5 @@
 export * from './config/config.js';
+export * from './config/redis-config.js';
 export * from './config/duration.js';
 export * from './registry/registry-host.js';
 export * from './registry/docker-config.js';
