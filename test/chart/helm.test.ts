@@ -358,12 +358,101 @@ describe('helm template: value combinations', () => {
       const env = envOf(workload);
       expect(env.get('EATR_REDIS_URL')).toBe('rediss://redis.example.com:6380/0');
       expect(env.get('EATR_REDIS_PASSWORD')).toBe('secret:eatr-redis/password');
-      expect(env.get('NODE_EXTRA_CA_CERTS')).toBe('/etc/eatr/redis-ca/ca.crt');
+      expect(env.get('EATR_REDIS_TLS_CA')).toBe('/etc/eatr/redis-tls/ca.crt');
+      // The URL says TLS; no flag needed.
+      expect(env.has('EATR_REDIS_TLS')).toBe(false);
       expect(containers(workload)[0]?.volumeMounts).toContainEqual({
-        name: 'redis-ca',
-        mountPath: '/etc/eatr/redis-ca',
+        name: 'redis-tls',
+        mountPath: '/etc/eatr/redis-tls',
         readOnly: true,
       });
+    }
+  });
+
+  const external = (values: Record<string, unknown>) => ({
+    redis: { enabled: false },
+    externalRedis: values,
+    networkPolicy: { egress: { enabled: true } },
+  });
+  const redisEgressPorts = (objects: readonly Rendered[], name: string) => {
+    const rules = field(find(objects, 'NetworkPolicy', name), 'spec', 'egress') as {
+      ports?: { port: number }[];
+    }[];
+    // The rule after DNS and the API server.
+    return rules[2]?.ports?.map((p) => p.port);
+  };
+
+  it.each<[string, Record<string, unknown>, Record<string, string>, number[]]>([
+    [
+      'Sentinel, with both passwords from Secrets and TLS with a CA and a client certificate',
+      {
+        existingSecret: 'redis-pw',
+        sentinel: {
+          addresses: ['redis-node-0.redis-headless:26379', 'redis-node-1.redis-headless:26379'],
+          masterName: 'eatr',
+          existingSecret: 'sentinel-pw',
+        },
+        tls: { enabled: true, caSecret: 'redis-ca', clientCertSecret: 'redis-client' },
+      },
+      {
+        EATR_REDIS_SENTINELS: 'redis-node-0.redis-headless:26379,redis-node-1.redis-headless:26379',
+        EATR_REDIS_SENTINEL_MASTER: 'eatr',
+        EATR_REDIS_SENTINEL_PASSWORD: 'secret:sentinel-pw/sentinel-password',
+        EATR_REDIS_PASSWORD: 'secret:redis-pw/password',
+        EATR_REDIS_TLS: 'true',
+        EATR_REDIS_TLS_CA: '/etc/eatr/redis-tls/ca.crt',
+        EATR_REDIS_TLS_CERT: '/etc/eatr/redis-tls/tls.crt',
+        EATR_REDIS_TLS_KEY: '/etc/eatr/redis-tls/tls.key',
+      },
+      [26379, 6379],
+    ],
+    [
+      'Cluster',
+      { cluster: { nodes: ['redis-0:6379', 'redis-1:6380'] } },
+      { EATR_REDIS_CLUSTER_NODES: 'redis-0:6379,redis-1:6380' },
+      [6379, 6380],
+    ],
+    [
+      'Cluster over TLS with the public CAs',
+      { cluster: { nodes: ['clustercfg.eatr.cache.amazonaws.com:6379'] }, tls: { enabled: true } },
+      {
+        EATR_REDIS_CLUSTER_NODES: 'clustercfg.eatr.cache.amazonaws.com:6379',
+        EATR_REDIS_TLS: 'true',
+      },
+      [6379],
+    ],
+  ])('renders %s', async (_mode, values, wanted, ports) => {
+    const objects = await render({ values: external(values) });
+    for (const name of ['eatr-watcher', 'eatr-renewer']) {
+      const workload = find(objects, 'Deployment', name);
+      const redisEnv = Object.fromEntries(
+        [...envOf(workload)].filter(([key]) => key.startsWith('EATR_REDIS_')),
+      );
+      expect(redisEnv, name).toEqual(wanted);
+      const mounted = (containers(workload)[0]?.volumeMounts ?? []).some(
+        (m) => m.name === 'redis-tls',
+      );
+      expect(mounted, name).toBe('EATR_REDIS_TLS_CA' in wanted);
+      expect(redisEgressPorts(objects, name), name).toEqual(ports);
+    }
+    if ('EATR_REDIS_TLS_CERT' in wanted) {
+      const volumes = podSpec(find(objects, 'Deployment', 'eatr-renewer')).volumes as {
+        name: string;
+        projected?: { sources: unknown[] };
+      }[];
+      const volume = volumes.find((v) => v.name === 'redis-tls');
+      expect(volume?.projected?.sources).toEqual([
+        { secret: { name: 'redis-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+        {
+          secret: {
+            name: 'redis-client',
+            items: [
+              { key: 'tls.crt', path: 'tls.crt' },
+              { key: 'tls.key', path: 'tls.key' },
+            ],
+          },
+        },
+      ]);
     }
   });
 
@@ -691,6 +780,39 @@ describe('helm template: combinations the schema cannot catch fail with a clear 
       'renewer.autoscaling needs targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage',
     ],
     [{ credentials: [{ registry: REGISTRY }] }, 'credentials[0]'],
+    [
+      { externalRedis: { sentinel: { addresses: ['s:26379'] } } },
+      'set either redis.enabled=true (bundled Redis) or externalRedis.sentinel.addresses, not both',
+    ],
+    [
+      {
+        redis: { enabled: false },
+        externalRedis: { url: 'redis://r:6379', sentinel: { addresses: ['s:26379'] } },
+      },
+      'externalRedis.url and externalRedis.sentinel.addresses are both set',
+    ],
+    [
+      {
+        redis: { enabled: false },
+        externalRedis: { sentinel: { addresses: ['s:26379'] }, cluster: { nodes: ['n:6379'] } },
+      },
+      'externalRedis.sentinel.addresses and externalRedis.cluster.nodes are both set',
+    ],
+    [
+      {
+        redis: { enabled: false },
+        externalRedis: { cluster: { nodes: ['n:6379'] } },
+        config: { queuePrefix: 'eatr' },
+      },
+      'config.queuePrefix "eatr" has no {hash tag}',
+    ],
+    [
+      {
+        redis: { enabled: false },
+        externalRedis: { sentinel: { addresses: ['s:26379'] }, tls: { caSecret: 'ca' } },
+      },
+      'externalRedis.tls.caSecret or clientCertSecret is set but TLS is off',
+    ],
   ])('%j', async (values, message) => {
     const error = await renderError({ values });
     expect(error).toContain(message);

@@ -66,6 +66,11 @@ describe('values.schema.json', () => {
       "at '/credentials/0'",
     ],
     [{ externalRedis: { url: 'http://redis:6379' } }, "at '/externalRedis/url'"],
+    [
+      { externalRedis: { sentinel: { addresses: ['redis://s:26379'] } } },
+      "at '/externalRedis/sentinel/addresses/0'",
+    ],
+    [{ externalRedis: { cluster: { nodes: ['n'] } } }, "at '/externalRedis/cluster/nodes/0'"],
     [{ metrics: { port: 70000 } }, "at '/metrics/port': maximum: got 70,000, want 65,535"],
     [{ proxy: { httpsProxy: 'proxy.corp:3128' } }, "at '/proxy/httpsProxy'"],
     [{ aws: { webIdentity: { roleArn: 'eatr-role' } } }, "at '/aws/webIdentity/roleArn'"],

@@ -12,9 +12,11 @@ const NOT_WIRED: Readonly<Record<string, string>> = {
   'metrics-host': 'the default 0.0.0.0 is what a pod needs (probes and scrapes come from outside)',
 };
 
-/** Values that switch on the optional ones (a Redis password, an email, a proxy). */
-const ALL_ON = {
-  redis: { auth: { existingSecret: 'redis-auth' } },
+/**
+ * Values that switch on the optional ones (a Redis password, an email, a proxy); the Redis modes
+ * exclude each other, so each mode is one render and a setting counts as wired when any has it.
+ */
+const OPTIONAL = {
   renewer: { dockerEmail: 'ops@example.com' },
   proxy: {
     httpsProxy: 'http://proxy:3128',
@@ -22,6 +24,34 @@ const ALL_ON = {
     noProxy: '10.0.0.0/8',
   },
 };
+const TLS = {
+  enabled: true,
+  caSecret: 'redis-ca',
+  clientCertSecret: 'redis-client',
+};
+const RENDERS = [
+  { ...OPTIONAL, redis: { auth: { existingSecret: 'redis-auth' } } },
+  {
+    ...OPTIONAL,
+    redis: { enabled: false },
+    externalRedis: { url: 'redis://redis:6379', existingSecret: 'redis-auth', tls: TLS },
+  },
+  {
+    ...OPTIONAL,
+    redis: { enabled: false },
+    externalRedis: {
+      existingSecret: 'redis-auth',
+      sentinel: { addresses: ['sentinel:26379'], existingSecret: 'sentinel-auth' },
+      tls: TLS,
+    },
+  },
+  {
+    ...OPTIONAL,
+    redis: { enabled: false },
+    externalRedis: { cluster: { nodes: ['redis-0:6379'] } },
+    config: { queuePrefix: '{eatr}' },
+  },
+];
 
 const deployment = (objects: readonly Rendered[], component: string) => {
   const found = objects.find(
@@ -35,7 +65,10 @@ describe('chart env wiring of every setting', () => {
   it.each(['watcher', 'renewer'] as const)(
     'the %s gets each setting it reads',
     async (component) => {
-      const env = envOf(deployment(await render({ values: ALL_ON }), component));
+      const env = new Set<string>();
+      for (const values of RENDERS)
+        for (const name of envOf(deployment(await render({ values }), component)).keys())
+          env.add(name);
       const missing = SETTINGS.filter(
         (s) =>
           (s.components as readonly string[]).includes(component) &&

@@ -1,4 +1,11 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onProcessExit } from './exit-hooks.js';
@@ -19,7 +26,7 @@ export interface RunDir {
 export function createRunDir(prefix: string): RunDir {
   removeOrphanedDirs(prefix);
   const path = mkdtempSync(join(tmpdir(), prefix));
-  writeFileSync(join(path, OWNER_FILE), `${process.pid}\n`);
+  writeFileSync(join(path, OWNER_FILE), `${process.pid}\n${pidNamespace()}\n`);
   const remove = (): void => {
     rmSync(path, { recursive: true, force: true });
   };
@@ -38,12 +45,27 @@ function removeOrphanedDirs(prefix: string): void {
     if (!name.startsWith(prefix)) continue;
     const path = join(tmpdir(), name);
     let owner: number;
+    let namespace: string | undefined;
     try {
-      owner = Number.parseInt(readFileSync(join(path, OWNER_FILE), 'utf8'), 10);
+      const [pid, ns] = readFileSync(join(path, OWNER_FILE), 'utf8').split('\n');
+      owner = Number.parseInt(pid ?? '', 10);
+      namespace = ns;
     } catch {
       continue; // Not ours, or being created right now.
     }
+    // A pid means something only in the PID namespace it was read in: a run inside the real-node
+    // tier's namespaces must not take the host's live runs for dead ones (and the reverse).
+    if (namespace && namespace !== pidNamespace()) continue;
     if (Number.isInteger(owner) && !isAlive(owner)) rmSync(path, { recursive: true, force: true });
+  }
+}
+
+/** This process's PID namespace (`pid:[4026531836]`), or '' where /proc does not say. */
+function pidNamespace(): string {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return '';
   }
 }
 

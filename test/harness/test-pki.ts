@@ -42,7 +42,7 @@ authorityKeyIdentifier = keyid
 const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 const DAYS = ['-days', '7'];
 
-async function openssl(args: readonly string[]): Promise<void> {
+export async function openssl(args: readonly string[]): Promise<void> {
   try {
     await run('openssl', args);
   } catch (error) {

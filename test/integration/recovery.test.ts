@@ -125,11 +125,7 @@ describe('recovery', () => {
       30_000,
     );
     const started = victim.logs.filter((l) => l.msg === 'sync started').map((l) => l.jobId);
-    const finished = new Set(
-      victim.logs
-        .filter((l) => l.msg === 'sync done' || l.msg === 'sync failed')
-        .map((l) => l.jobId),
-    );
+    const finished = new Set(victim.logs.filter((l) => l.msg === 'sync ended').map((l) => l.jobId));
     const inFlight = started.filter((id) => !finished.has(id));
     await victim.kill();
     const killedAt = Date.now();
@@ -145,8 +141,8 @@ describe('recovery', () => {
     console.log(
       `[figure] renewer SIGKILL with ${inFlight.length} jobs in flight -> jobs free again: ${(takeoverMs / 1000).toFixed(1)} s; -> last of 200 Secrets: ${(lastMs / 1000).toFixed(1)} s`,
     );
-    // Lock 8 s (renewed every 4 s) + stalled check every 2 s.
-    expect(takeoverMs).toBeLessThan(12_000);
+    // Lock 8 s (renewed every 4 s) + stalled check every 2 s: 10 s by design; room for a busy machine.
+    expect(takeoverMs).toBeLessThan(15_000);
     const syncs = s.overlappingSyncs();
     expect(syncs.overlaps).toEqual([]);
     expect(syncs.runs).toBeGreaterThanOrEqual(namespaces.length);
@@ -169,9 +165,15 @@ describe('recovery', () => {
     const renewer = await s.start('renewer', { EATR_ECR_MAX_ATTEMPTS: '1' });
     s.aws.failNext(1, 'server-error');
     const ns = await s.createNamespace('backoff', [EU]);
-    await renewer.waitForLog((l) => l.msg === 'sync failed' && l.namespace === ns, 15_000);
-    const waiting = await s.queue.getJobs(['delayed']);
-    expect(waiting.some((j) => (j.data as { namespace?: string }).namespace === ns)).toBe(true);
+    await renewer.waitForLog(
+      (l) => l.msg === 'transient failure; will retry' && l.namespace === ns,
+      15_000,
+    );
+    await s.waitFor('its retry to wait out the backoff', async () =>
+      (await s.queue.getJobs(['delayed'])).some(
+        (j) => (j.data as { namespace?: string }).namespace === ns,
+      ),
+    );
 
     const relabelledAt = Date.now();
     await s.setLabels(ns, { [US]: 'true' });

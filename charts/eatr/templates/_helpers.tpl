@@ -122,7 +122,18 @@ Name of the bundled Redis (Service, StatefulSet, ServiceAccount).
 {{- end -}}
 
 {{/*
-The Redis URL eatr connects to.
+How eatr reaches Redis: bundled, url, sentinel or cluster.
+*/}}
+{{- define "eatr.redis.mode" -}}
+{{- if .Values.redis.enabled -}}bundled
+{{- else if .Values.externalRedis.sentinel.addresses -}}sentinel
+{{- else if .Values.externalRedis.cluster.nodes -}}cluster
+{{- else -}}url
+{{- end -}}
+{{- end -}}
+
+{{/*
+The Redis URL eatr connects to (bundled or url mode).
 */}}
 {{- define "eatr.redis.url" -}}
 {{- if .Values.redis.enabled -}}
@@ -130,6 +141,20 @@ The Redis URL eatr connects to.
 {{- else -}}
 {{- .Values.externalRedis.url -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+Whether eatr talks TLS to an external Redis: a rediss:// URL or externalRedis.tls.enabled.
+*/}}
+{{- define "eatr.redis.tls" -}}
+{{- if and (not .Values.redis.enabled) (or .Values.externalRedis.tls.enabled (hasPrefix "rediss://" .Values.externalRedis.url)) -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+Whether TLS files (CA, client certificate) are mounted from Secrets.
+*/}}
+{{- define "eatr.redis.tlsFiles" -}}
+{{- if and (not .Values.redis.enabled) (or .Values.externalRedis.tls.caSecret .Values.externalRedis.tls.clientCertSecret) -}}true{{- end -}}
 {{- end -}}
 
 {{/*
@@ -157,23 +182,52 @@ The port eatr pods reach Redis on (for the egress NetworkPolicy).
 {{- end -}}
 
 {{/*
+The ports eatr pods reach an external Redis on, comma-separated: the URL's; the sentinels' and the
+servers' behind them; or the cluster nodes'.
+*/}}
+{{- define "eatr.redis.ports" -}}
+{{- $mode := include "eatr.redis.mode" . -}}
+{{- $ports := list -}}
+{{- if eq $mode "sentinel" -}}
+{{- range .Values.externalRedis.sentinel.addresses }}{{ $ports = append $ports (splitList ":" . | last) }}{{ end -}}
+{{- $ports = append $ports (toString .Values.externalRedis.sentinel.redisPort) -}}
+{{- else if eq $mode "cluster" -}}
+{{- range .Values.externalRedis.cluster.nodes }}{{ $ports = append $ports (splitList ":" . | last) }}{{ end -}}
+{{- else -}}
+{{- $ports = append $ports (include "eatr.redis.port" .) -}}
+{{- end -}}
+{{- $ports | uniq | join "," -}}
+{{- end -}}
+
+{{/*
 Fails the render on combinations the schema cannot express.
 */}}
 {{- define "eatr.validate" -}}
-{{- if and (not .Values.redis.enabled) (not .Values.externalRedis.url) -}}
-{{- fail "externalRedis.url is required when redis.enabled is false (redis://host:6379 or rediss://host:6380)" -}}
+{{- $ext := .Values.externalRedis -}}
+{{- $given := list -}}
+{{- if $ext.url }}{{ $given = append $given "externalRedis.url" }}{{ end -}}
+{{- if $ext.sentinel.addresses }}{{ $given = append $given "externalRedis.sentinel.addresses" }}{{ end -}}
+{{- if $ext.cluster.nodes }}{{ $given = append $given "externalRedis.cluster.nodes" }}{{ end -}}
+{{- if and (not .Values.redis.enabled) (not $given) -}}
+{{- fail "externalRedis.url is required when redis.enabled is false (redis://host:6379 or rediss://host:6380), or externalRedis.sentinel.addresses or externalRedis.cluster.nodes" -}}
 {{- end -}}
-{{- if and .Values.redis.enabled .Values.externalRedis.url -}}
-{{- fail "set either redis.enabled=true (bundled Redis) or externalRedis.url, not both" -}}
+{{- if and .Values.redis.enabled $given -}}
+{{- fail (printf "set either redis.enabled=true (bundled Redis) or %s, not both" (first $given)) -}}
+{{- end -}}
+{{- if gt (len $given) 1 -}}
+{{- fail (printf "%s and %s are both set: eatr uses one Redis, give only one of them" (index $given 0) (index $given 1)) -}}
+{{- end -}}
+{{- if and $ext.cluster.nodes (not (regexMatch "^[^{]*\\{[^}]+\\}" .Values.config.queuePrefix)) -}}
+{{- fail (printf "config.queuePrefix %q has no {hash tag}: Redis Cluster (externalRedis.cluster.nodes) needs one, e.g. {eatr}" .Values.config.queuePrefix) -}}
+{{- end -}}
+{{- if and (not .Values.redis.enabled) (or $ext.tls.caSecret $ext.tls.clientCertSecret) (not (include "eatr.redis.tls" .)) -}}
+{{- fail "externalRedis.tls.caSecret or clientCertSecret is set but TLS is off: use a rediss:// externalRedis.url or externalRedis.tls.enabled=true" -}}
 {{- end -}}
 {{- if and .Values.externalRedis.url (regexMatch "^rediss?://[^/@]*:[^/@]*@" .Values.externalRedis.url) -}}
 {{- fail "externalRedis.url must not carry a password: put it in a Secret and name it in externalRedis.existingSecret" -}}
 {{- end -}}
 {{- if and .Values.aws.webIdentity.roleArn (not .Values.aws.usePodIdentity) -}}
 {{- fail "aws.webIdentity.roleArn needs aws.usePodIdentity=true: eatr uses the pod's identity only when that is on" -}}
-{{- end -}}
-{{- if and .Values.externalRedis.tls.caSecret (not (hasPrefix "rediss://" .Values.externalRedis.url)) -}}
-{{- fail "externalRedis.tls.caSecret is set but externalRedis.url is not a rediss:// (TLS) URL" -}}
 {{- end -}}
 {{- $hpa := .Values.renewer.autoscaling -}}
 {{- if and $hpa.enabled (not $hpa.targetCPUUtilizationPercentage) (not $hpa.targetMemoryUtilizationPercentage) -}}
@@ -197,8 +251,40 @@ Environment both components read. Call with the root context.
   valueFrom:
     fieldRef:
       fieldPath: metadata.name
+{{- $redisMode := include "eatr.redis.mode" . }}
+{{- if eq $redisMode "sentinel" }}
+- name: EATR_REDIS_SENTINELS
+  value: {{ join "," .Values.externalRedis.sentinel.addresses | quote }}
+- name: EATR_REDIS_SENTINEL_MASTER
+  value: {{ .Values.externalRedis.sentinel.masterName | quote }}
+{{- with .Values.externalRedis.sentinel.existingSecret }}
+- name: EATR_REDIS_SENTINEL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.externalRedis.sentinel.existingSecretPasswordKey }}
+{{- end }}
+{{- else if eq $redisMode "cluster" }}
+- name: EATR_REDIS_CLUSTER_NODES
+  value: {{ join "," .Values.externalRedis.cluster.nodes | quote }}
+{{- else }}
 - name: EATR_REDIS_URL
   value: {{ include "eatr.redis.url" . | quote }}
+{{- end }}
+{{- if and (include "eatr.redis.tls" .) .Values.externalRedis.tls.enabled }}
+- name: EATR_REDIS_TLS
+  value: "true"
+{{- end }}
+{{- if and (not .Values.redis.enabled) .Values.externalRedis.tls.caSecret }}
+- name: EATR_REDIS_TLS_CA
+  value: /etc/eatr/redis-tls/ca.crt
+{{- end }}
+{{- if and (not .Values.redis.enabled) .Values.externalRedis.tls.clientCertSecret }}
+- name: EATR_REDIS_TLS_CERT
+  value: /etc/eatr/redis-tls/tls.crt
+- name: EATR_REDIS_TLS_KEY
+  value: /etc/eatr/redis-tls/tls.key
+{{- end }}
 {{- with include "eatr.redis.passwordRef" . }}
 - name: EATR_REDIS_PASSWORD
   valueFrom:
@@ -232,10 +318,6 @@ Environment both components read. Call with the root context.
   value: {{ .Values.config.kubeApi.qps | quote }}
 - name: EATR_KUBE_API_BURST
   value: {{ .Values.config.kubeApi.burst | quote }}
-{{- if and (not .Values.redis.enabled) .Values.externalRedis.tls.caSecret }}
-- name: NODE_EXTRA_CA_CERTS
-  value: /etc/eatr/redis-ca/ca.crt
-{{- end }}
 {{- end -}}
 
 {{/*
@@ -270,22 +352,36 @@ Volumes both components mount: a writable /tmp (the root filesystem is read-only
 - name: tmp
   emptyDir:
     sizeLimit: 64Mi
-{{- if and (not .Values.redis.enabled) .Values.externalRedis.tls.caSecret }}
-- name: redis-ca
-  secret:
-    secretName: {{ .Values.externalRedis.tls.caSecret }}
-    items:
-      - key: {{ .Values.externalRedis.tls.caSecretKey }}
-        path: ca.crt
+{{- if include "eatr.redis.tlsFiles" . }}
+{{- $tls := .Values.externalRedis.tls }}
+- name: redis-tls
+  projected:
+    sources:
+      {{- with $tls.caSecret }}
+      - secret:
+          name: {{ . }}
+          items:
+            - key: {{ $tls.caSecretKey }}
+              path: ca.crt
+      {{- end }}
+      {{- with $tls.clientCertSecret }}
+      - secret:
+          name: {{ . }}
+          items:
+            - key: {{ $tls.clientCertSecretCertKey }}
+              path: tls.crt
+            - key: {{ $tls.clientCertSecretKeyKey }}
+              path: tls.key
+      {{- end }}
 {{- end }}
 {{- end -}}
 
 {{- define "eatr.commonVolumeMounts" -}}
 - name: tmp
   mountPath: /tmp
-{{- if and (not .Values.redis.enabled) .Values.externalRedis.tls.caSecret }}
-- name: redis-ca
-  mountPath: /etc/eatr/redis-ca
+{{- if include "eatr.redis.tlsFiles" . }}
+- name: redis-tls
+  mountPath: /etc/eatr/redis-tls
   readOnly: true
 {{- end }}
 {{- end -}}
@@ -369,8 +465,10 @@ Call with (dict "root" $ "aws" true).
 - to:
     {{- toYaml $egress.externalRedis.to | nindent 4 }}
   ports:
-    - port: {{ include "eatr.redis.port" $root }}
+    {{- range splitList "," (include "eatr.redis.ports" $root) }}
+    - port: {{ . }}
       protocol: TCP
+    {{- end }}
 {{- end }}
 {{- if .aws }}
 - to:

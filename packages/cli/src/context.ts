@@ -1,5 +1,5 @@
 import { CoordinationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { Queue, type RedisOptions } from 'bullmq';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
   SETTINGS,
@@ -8,7 +8,8 @@ import {
   defaultJobOptions,
   loadConfig,
   loadKubeConfig,
-  redisOptions,
+  redisConnection,
+  type RedisClient,
   type RenewerConfig,
   type WatcherConfig,
 } from '@eatr/core';
@@ -46,7 +47,7 @@ export class Cli {
   readonly watcher: WatcherConfig;
   readonly renewer: RenewerConfig;
   readonly kc: KubeConfig;
-  private redisClient: Redis | undefined;
+  private redisClient: RedisClient | undefined;
   private queueClient: Queue | undefined;
 
   constructor(options: ConnectionOptions) {
@@ -70,21 +71,25 @@ export class Cli {
   }
 
   /**
-   * The components' producer options, but giving up after a few connection attempts: a command
-   * must fail with a message, not hang, when Redis is unreachable.
+   * A producer connection made as the components make theirs (standalone, Sentinel or Cluster),
+   * but one that waits while connecting and gives up after a few attempts: a command must fail
+   * with a message, not hang, when Redis is unreachable.
    */
-  get redisOptions(): RedisOptions {
-    return {
-      ...redisOptions(this.watcher, 'producer'),
-      connectTimeout: 5000,
-      retryStrategy: (times: number) => (times > 3 ? null : times * 200),
-    };
-  }
-
-  get redis(): Redis {
-    // Queue the first commands until connected (a producer's options fail them at once instead);
-    // the retry strategy above still ends a command when Redis cannot be reached.
-    this.redisClient ??= new Redis({ ...this.redisOptions, enableOfflineQueue: true });
+  get redis(): RedisClient {
+    if (this.redisClient === undefined) {
+      const client = redisConnection(this.watcher, 'producer', { lazyConnect: true });
+      const giveUp = (times: number) => (times > 3 ? null : times * 200);
+      if (client instanceof Redis) {
+        client.options.enableOfflineQueue = true;
+        client.options.connectTimeout = 5000;
+        client.options.retryStrategy = giveUp;
+        client.options.sentinelRetryStrategy = giveUp;
+      } else {
+        client.options.clusterRetryStrategy = giveUp;
+      }
+      client.connect().catch(() => undefined); // a failure surfaces on the first command
+      this.redisClient = client;
+    }
     return this.redisClient;
   }
 
@@ -92,7 +97,7 @@ export class Cli {
     // The components' queue settings; BullMQ's own version and eviction-policy check is skipped:
     // it prints a warning to the console, and `eatr doctor` reports both itself.
     this.queueClient ??= new Queue(QUEUE_NAME, {
-      connection: this.redisOptions,
+      connection: this.redis,
       prefix: this.watcher.queuePrefix,
       defaultJobOptions: defaultJobOptions({
         prefix: this.watcher.queuePrefix,
@@ -105,6 +110,7 @@ export class Cli {
   }
 
   async close(): Promise<void> {
+    // BullMQ does not close a connection it was given: the queue first, then the connection.
     await this.queueClient?.close().catch(() => undefined);
     this.redisClient?.disconnect();
   }

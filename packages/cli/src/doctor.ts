@@ -7,6 +7,7 @@ import {
   QUEUE_NAME,
   credentialSecretName,
   describeError,
+  describeRedis,
   desiredRegistries,
   globalRegistriesOf,
   parseRegistryHost,
@@ -206,9 +207,18 @@ async function rbacCheck(
   }
 }
 
+/** Which Redis, in the words of the settings: a URL's host, the sentinels and master, or the nodes. */
+function redisWhere(cli: Cli): string {
+  const r = describeRedis(cli.watcher);
+  const tls = r.tls === true ? ' (TLS)' : '';
+  if (r.mode === 'sentinel')
+    return `Sentinel ${String(r.sentinels)} master ${String(r.master)}${tls}`;
+  if (r.mode === 'cluster') return `Cluster ${String(r.nodes)}${tls}`;
+  return `${r.tls === true ? 'rediss' : 'redis'}://${String(r.host)}`;
+}
+
 async function redisChecks(cli: Cli): Promise<Check[]> {
-  const url = new URL(cli.watcher.redis.url);
-  const where = `${url.protocol}//${url.host}`;
+  const where = redisWhere(cli);
   try {
     await cli.redis.ping();
     const info = await cli.redis.info('server');

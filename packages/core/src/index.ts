@@ -1,4 +1,5 @@
 export * from './config/config.js';
+export * from './config/redis-config.js';
 export * from './config/duration.js';
 export * from './config/settings-docs.js';
 export * from './registry/registry-host.js';

@@ -1,6 +1,5 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import {
   EventRecorder,
@@ -18,11 +17,14 @@ import {
   createRegistry,
   createRenewerMetrics,
   loadKubeConfig,
+  describeRedis,
   enqueueSync,
+  followFailovers,
   longestSyncMs,
   parseRegistryHost,
   probeJobData,
-  redisOptions,
+  redisConnection,
+  type RedisClient,
   syncJobData,
   type Closable,
   type Logger,
@@ -65,7 +67,10 @@ export class Renewer implements Closable {
     private readonly worker: Worker,
     private readonly queue: Queue,
     private readonly cache: ClusterCache,
-    private readonly redis: Redis,
+    /** The queue's and the blocked store's connection, and the worker's: BullMQ closes neither. */
+    private readonly redis: RedisClient,
+    private readonly workerRedis: RedisClient,
+    private readonly stopFollowingFailovers: () => void,
     private readonly health: HealthServer | undefined,
     private readonly ecr: EcrTokenClient,
     private readonly log: Logger,
@@ -119,17 +124,19 @@ export class Renewer implements Closable {
       metrics,
     );
     const events = new EventRecorder(core, 'renewer', config.podName, log);
-    const queue = createQueue(redisOptions(config, 'producer'), {
+    // One producer connection for the queue and eatr's own keys; the worker gets its own (BullMQ
+    // adds a blocking one beside it).
+    const producerRedis = redisConnection(config, 'producer');
+    producerRedis.on('error', (error: Error) =>
+      log.debug({ err: error.message }, 'redis connection error'),
+    );
+    const queue = createQueue(producerRedis, {
       prefix: config.queuePrefix,
       jobAttempts: config.jobAttempts,
       jobBackoffMs: config.jobBackoffMs,
     });
     const credentials = new CredentialResolver(cache, config.hostNamespace, config.usePodIdentity);
-    const blockedRedis = new Redis(redisOptions(config, 'producer'));
-    blockedRedis.on('error', (error) =>
-      log.debug({ err: error.message }, 'redis connection error'),
-    );
-    const blocked = new BlockedStore(blockedRedis, config.queuePrefix);
+    const blocked = new BlockedStore(producerRedis, config.queuePrefix);
     const sync = new NamespaceSync({
       core,
       queue,
@@ -143,7 +150,7 @@ export class Renewer implements Closable {
       blocked,
       log,
     });
-    const evictionWarning = await checkEvictionPolicy(redisOptions(config, 'producer'));
+    const evictionWarning = await checkEvictionPolicy(config);
     if (evictionWarning) log.warn(evictionWarning);
     if (config.shutdownTimeoutMs < longestSyncMs(config))
       log.warn(
@@ -153,8 +160,9 @@ export class Renewer implements Closable {
 
     const processor = (job: Job) =>
       runJob(job, { sync, tokens, queue, core, cache, credentials, blocked, config, metrics, log });
+    const workerRedis = redisConnection(config, 'worker');
     const worker = new Worker(QUEUE_NAME, processor, {
-      connection: redisOptions(config, 'worker'),
+      connection: workerRedis,
       prefix: config.queuePrefix,
       concurrency: config.concurrency,
       autorun: false,
@@ -191,11 +199,23 @@ export class Renewer implements Closable {
             isHealthy: () => !worker.closing,
           })
         : undefined;
-    const renewer = new Renewer(worker, queue, cache, blockedRedis, health, ecr, log);
+    // Also the worker's blocking connection, BullMQ's copy of workerRedis.
+    const stopFollowingFailovers = followFailovers(config, [producerRedis, workerRedis], log);
+    const renewer = new Renewer(
+      worker,
+      queue,
+      cache,
+      producerRedis,
+      workerRedis,
+      stopFollowingFailovers,
+      health,
+      ecr,
+      log,
+    );
     holder.renewer = renewer;
-    // The store's connection shares the worker's Redis: when it is down, so is the queue.
-    blockedRedis.on('ready', () => renewer.redisConnection(true));
-    blockedRedis.on('close', () => renewer.redisConnection(false));
+    // The producer connection goes where the worker's does: when it is down, so is the queue.
+    producerRedis.on('ready', () => renewer.redisReachable(true));
+    producerRedis.on('close', () => renewer.redisReachable(false));
     // Jobs read the caches: take none before every watch has listed.
     cache.start();
     const listing = performance.now();
@@ -210,13 +230,14 @@ export class Renewer implements Closable {
         concurrency: config.concurrency,
         metricsPort: health?.port,
         queuePrefix: config.queuePrefix,
+        redis: describeRedis(config),
       },
       'renewer started',
     );
     return renewer;
   }
 
-  private redisConnection(up: boolean): void {
+  private redisReachable(up: boolean): void {
     if (up === this.redisUp) return;
     this.redisUp = up;
     if (up) this.log.info('Redis reachable again; ready');
@@ -227,7 +248,9 @@ export class Renewer implements Closable {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.ready = false;
+      this.stopFollowingFailovers();
       await this.worker.close();
+      this.workerRedis.disconnect();
       await this.cache.stop();
       await this.queue.close();
       this.redis.disconnect();
@@ -291,7 +314,12 @@ async function runJob(job: Job, c: JobContext): Promise<unknown> {
     );
   const { namespace } = parsed.data;
   const stopTimer = c.metrics.syncDuration.startTimer();
-  c.log.debug({ namespace, jobId: job.id, reason: parsed.data.reason }, 'sync started');
+  // Start and end of every run, whatever its outcome: two runs of one namespace must never overlap,
+  // and these lines let a test (or an operator after an incident) check that across renewers.
+  c.log.debug(
+    { namespace, jobId: job.id, reason: parsed.data.reason, attempt: job.attemptsMade + 1 },
+    'sync started',
+  );
   try {
     const result = await c.sync.run(parsed.data, parsed.data.requestedAt ?? job.timestamp);
     c.metrics.syncs.inc({ result: result.result });
@@ -308,7 +336,6 @@ async function runJob(job: Job, c: JobContext): Promise<unknown> {
     return result;
   } catch (error) {
     const failure = asEatrError(error, { namespace });
-    c.log.debug({ namespace, jobId: job.id, errorClass: failure.errorClass }, 'sync failed');
     c.metrics.syncs.inc({ result: failure.errorClass });
     if (failure.errorClass === 'gone') return { result: 'gone' };
     if (failure.errorClass === 'permanent') {
@@ -321,6 +348,7 @@ async function runJob(job: Job, c: JobContext): Promise<unknown> {
     throw failure;
   } finally {
     stopTimer();
+    c.log.debug({ namespace, jobId: job.id }, 'sync ended');
   }
 }
 

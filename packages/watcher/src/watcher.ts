@@ -27,7 +27,10 @@ import {
   globalRegistriesOf,
   loadKubeConfig,
   projectNamespace,
-  redisOptions,
+  redisConnection,
+  describeRedis,
+  followFailovers,
+  type RedisClient,
   registryOfCredentialSecret,
   sleep,
   type CachedNamespace,
@@ -123,6 +126,9 @@ export class Watcher implements Closable {
     private readonly log: Logger,
     private readonly queue: Queue,
     private readonly metrics: WatcherMetrics,
+    /** The queue's connection: BullMQ does not close one it was given. */
+    private readonly connection: RedisClient,
+    private readonly stopFollowingFailovers: () => void,
   ) {
     this.global = globalRegistriesOf(config);
     this.pending = new PendingSyncs(
@@ -140,13 +146,26 @@ export class Watcher implements Closable {
     const core = kc.makeApiClient(CoreV1Api);
     const registry = options.registry ?? createRegistry('watcher', VERSION);
     const metrics = createWatcherMetrics(registry);
-    const queue = createQueue(redisOptions(config, 'producer'), {
+    const connection = redisConnection(config, 'producer');
+    const queue = createQueue(connection, {
       prefix: config.queuePrefix,
       jobAttempts: config.jobAttempts,
       jobBackoffMs: config.jobBackoffMs,
     });
     queue.on('error', (error) => log.warn({ err: error.message }, 'queue connection error'));
-    const watcher = new Watcher(config, log, queue, metrics);
+    const watcher = new Watcher(
+      config,
+      log,
+      queue,
+      metrics,
+      connection,
+      followFailovers(config, [connection], log),
+    );
+    let connectedBefore = false;
+    connection.on('ready', () => {
+      if (connectedBefore) watcher.onRedisReconnected();
+      connectedBefore = true;
+    });
 
     watcher.registerQueueGauge(registry);
     watcher.pending.start();
@@ -238,6 +257,7 @@ export class Watcher implements Closable {
         metricsPort: watcher.health?.port,
         sweepInterval: config.sweepIntervalMs,
         lease: `${config.leaderElection.namespace}/${config.leaderElection.leaseName}`,
+        redis: describeRedis(config),
       },
       'watcher started',
     );
@@ -267,6 +287,28 @@ export class Watcher implements Closable {
     );
   }
 
+  /**
+   * Redis came back after a lost connection. A Sentinel failover loses the writes the old master had
+   * not yet replicated (Redis replicates asynchronously), and a restarted Redis may have lost
+   * everything: jobs the watcher enqueued may be gone. One sweep (deduplicated, cheap when nothing
+   * is due) finds those namespaces now rather than at the next periodic sweep.
+   */
+  private onRedisReconnected(): void {
+    if (this.closing || !this.elector.isLeader || !this.watchesSynced) return;
+    enqueueSweep(this.queue).then(
+      (added) =>
+        this.log.info(
+          { deduplicated: !added },
+          'Redis reconnected (a failover or restart may have lost jobs); sweep enqueued',
+        ),
+      (error: unknown) =>
+        this.log.warn(
+          { err: describeError(error) },
+          'could not enqueue a sweep after a Redis reconnect; the periodic sweep will cover it',
+        ),
+    );
+  }
+
   /** Stops watching, releases the Lease, closes Redis and the metrics server. Safe to call twice. */
   close(): Promise<void> {
     this.closing ??= (async () => {
@@ -274,7 +316,9 @@ export class Watcher implements Closable {
       await this.stopLeading();
       await this.pending.stop();
       await this.pendingCredentialSweep;
+      this.stopFollowingFailovers();
       await this.queue.close();
+      this.connection.disconnect();
       await this.health?.close();
       this.log.info('watcher stopped');
     })();

@@ -5,6 +5,10 @@ import {
   PROBE_JOB,
   QUEUE_NAME,
   enqueueSync,
+  followFailovers,
+  loadConfig,
+  redisConnection,
+  type RedisClient,
   type SyncForce,
   type WaitForVersion,
 } from '@eatr/core';
@@ -41,23 +45,49 @@ export class Scenario {
   readonly redisUrl: string;
   readonly queue: Queue;
   private readonly processes: EatrProcess[] = [];
+  /** Namespaces createNamespace made: deleted on close, so later tests' watchers do not serve them. */
+  private readonly namespaces: string[] = [];
   private closing: Promise<void> | undefined;
+  /** The test's own connection to a Redis given in `redisEnv` (eatr's connection code reaches it). */
+  private readonly redisClient: RedisClient | undefined;
+  private readonly stopFollowingFailovers: () => void;
 
-  private constructor(readonly aws: FakeAwsEndpoint) {
+  private constructor(
+    readonly aws: FakeAwsEndpoint,
+    private readonly redisEnv: Record<string, string> | undefined,
+  ) {
     const h = harness();
     this.kubeconfigPath = h.kubeconfigPath;
     this.apiServerUrl = h.apiServerUrl;
     this.redisUrl = h.redisUrl;
     this.core = kubeClients(h.kubeconfigPath).core;
+    const config = redisEnv
+      ? loadConfig('watcher', [], { ...redisEnv, EATR_QUEUE_PREFIX: this.queuePrefix })
+      : undefined;
+    this.redisClient = config ? redisConnection(config, 'worker') : undefined;
+    const quiet = { info: () => undefined, debug: () => undefined };
+    this.stopFollowingFailovers =
+      config && this.redisClient
+        ? followFailovers(config, [this.redisClient], quiet)
+        : () => undefined;
     this.queue = new Queue(QUEUE_NAME, {
-      connection: { url: h.redisUrl },
+      connection: this.redisClient ?? { url: h.redisUrl },
       prefix: this.queuePrefix,
     });
+    // A test that fails Redis over or crashes it expects this connection to drop meanwhile.
+    if (this.redisClient) this.queue.on('error', () => undefined);
   }
 
-  static async create(credentials: CredentialConfig[] = [KEYS, OTHER_KEYS]): Promise<Scenario> {
+  /**
+   * `redisEnv`: eatr's Redis settings for another Redis than the shared one (a Sentinel group, a
+   * Cluster, TLS); the scenario's processes and its own queue use them.
+   */
+  static async create(
+    credentials: CredentialConfig[] = [KEYS, OTHER_KEYS],
+    options: { redisEnv?: Record<string, string> } = {},
+  ): Promise<Scenario> {
     const aws = await FakeAwsEndpoint.start({ credentials });
-    const scenario = new Scenario(aws);
+    const scenario = new Scenario(aws, options.redisEnv);
     await scenario.core.createNamespace({ body: { metadata: { name: scenario.hostNamespace } } });
     return scenario;
   }
@@ -66,7 +96,7 @@ export class Scenario {
   env(extra: Record<string, string> = {}): Record<string, string> {
     return {
       KUBECONFIG: this.kubeconfigPath,
-      EATR_REDIS_URL: this.redisUrl,
+      ...(this.redisEnv ?? { EATR_REDIS_URL: this.redisUrl }),
       EATR_QUEUE_PREFIX: this.queuePrefix,
       EATR_HOST_NAMESPACE: this.hostNamespace,
       EATR_METRICS_PORT: '0',
@@ -127,6 +157,7 @@ export class Scenario {
     serviceAccountPullSecrets: string[] = [],
   ): Promise<string> {
     const name = uniqueName(prefix);
+    this.namespaces.push(name);
     await this.core.createNamespace({
       body: { metadata: { name, labels: Object.fromEntries(hosts.map((h) => [h, 'true'])) } },
     });
@@ -263,7 +294,7 @@ export class Scenario {
 
   /**
    * Syncs of one namespace that ran at the same time in eatr processes, from their `sync started` /
-   * `sync done` debug lines (a process killed mid-sync ends its run at its last line).
+   * `sync ended` debug lines (a process killed mid-sync ends its run at its last line).
    */
   overlappingSyncs(): { runs: number; overlaps: string[] } {
     const runs = new Map<string, { start: number; end: number; who: string }[]>();
@@ -274,7 +305,7 @@ export class Scenario {
       for (const l of logs) {
         const key = String(l.jobId);
         if (l.msg === 'sync started') open.set(key, logTime(l));
-        if (l.msg !== 'sync done' && l.msg !== 'sync failed') continue;
+        if (l.msg !== 'sync ended') continue;
         const start = open.get(key);
         if (start === undefined) continue;
         open.delete(key);
@@ -317,8 +348,18 @@ export class Scenario {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.all(this.processes.map((p) => p.stop()));
+      // No namespace controller runs here: a deleted namespace stays Terminating, which every eatr
+      // component treats as gone.
+      for (let i = 0; i < this.namespaces.length; i += 50)
+        await Promise.all(
+          this.namespaces
+            .slice(i, i + 50)
+            .map((name) => this.core.deleteNamespace({ name }).catch(() => undefined)),
+        );
       await this.queue.obliterate({ force: true }).catch(() => undefined);
+      this.stopFollowingFailovers();
       await this.queue.close();
+      this.redisClient?.disconnect();
       await this.aws.stop();
     })();
     return this.closing;

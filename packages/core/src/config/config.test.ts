@@ -57,7 +57,7 @@ describe('loadConfig', () => {
     };
     const c = loadConfig('renewer', ['--host-namespace', 'flag-ns'], env);
     expect(c.hostNamespace).toBe('flag-ns');
-    expect(c.redis.url).toBe('redis://r:6380');
+    expect(c.redis).toMatchObject({ mode: 'standalone', url: 'redis://r:6380' });
     expect(c.serviceAccounts).toBe('*');
   });
 

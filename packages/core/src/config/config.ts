@@ -5,6 +5,13 @@ import { z } from 'zod';
 import { formatDuration, parseGoDuration } from './duration.js';
 import { parseRegistryHost } from '../registry/registry-host.js';
 import { isValidSecretName, outputSecretName } from '../naming.js';
+import {
+  DEFAULT_REDIS_URL,
+  DEFAULT_SENTINEL_MASTER,
+  RedisConfigError,
+  resolveRedisConfig,
+  type RedisConfig,
+} from './redis-config.js';
 
 /** Thrown for an invalid setting; the message names the setting and says what is wrong. */
 export class ConfigError extends Error {
@@ -145,14 +152,65 @@ export const SETTINGS = [
     flag: 'redis-url',
     env: ['EATR_REDIS_URL', 'REDIS_URL'],
     components: BOTH,
-    defaultValue: 'redis://127.0.0.1:6379',
-    description: 'Redis URL (redis:// or rediss:// for TLS)',
+    // No defaultValue: an unset URL is how a Sentinel or Cluster setting is told from a conflict.
+    description: `standalone Redis URL (redis:// or rediss:// for TLS; default ${DEFAULT_REDIS_URL} when no sentinels or cluster nodes are set)`,
   },
   {
     flag: 'redis-password',
     env: ['EATR_REDIS_PASSWORD'],
     components: BOTH,
-    description: 'Redis password (overrides one in the URL)',
+    description: 'Redis password (overrides one in the URL; also for Sentinel and Cluster)',
+  },
+  {
+    flag: 'redis-sentinels',
+    env: ['EATR_REDIS_SENTINELS'],
+    components: BOTH,
+    description: 'Sentinel addresses, host:port comma list (Sentinel mode; not with redis-url)',
+  },
+  {
+    flag: 'redis-sentinel-master',
+    env: ['EATR_REDIS_SENTINEL_MASTER'],
+    components: BOTH,
+    description: `name of the master the sentinels monitor (default: ${DEFAULT_SENTINEL_MASTER})`,
+  },
+  {
+    flag: 'redis-sentinel-password',
+    env: ['EATR_REDIS_SENTINEL_PASSWORD'],
+    components: BOTH,
+    description: "the sentinels' own password (requirepass of redis-sentinel), if any",
+  },
+  {
+    flag: 'redis-cluster-nodes',
+    env: ['EATR_REDIS_CLUSTER_NODES'],
+    components: BOTH,
+    description:
+      'Redis Cluster seed nodes, host:port comma list (Cluster mode; queue-prefix needs a {hash tag})',
+  },
+  {
+    flag: 'redis-tls',
+    env: ['EATR_REDIS_TLS'],
+    components: BOTH,
+    defaultValue: 'false',
+    description: 'use TLS to Redis (and sentinels); a rediss:// URL turns it on too',
+  },
+  {
+    flag: 'redis-tls-ca',
+    env: ['EATR_REDIS_TLS_CA'],
+    components: BOTH,
+    description: "PEM CA bundle file that Redis's certificate must chain to (default: public CAs)",
+  },
+  {
+    flag: 'redis-tls-cert',
+    env: ['EATR_REDIS_TLS_CERT'],
+    components: BOTH,
+    description:
+      'PEM client certificate file, for Redis with tls-auth-clients (with redis-tls-key)',
+  },
+  {
+    flag: 'redis-tls-key',
+    env: ['EATR_REDIS_TLS_KEY'],
+    components: BOTH,
+    description: 'PEM private key file of redis-tls-cert',
   },
   {
     flag: 'queue-prefix',
@@ -408,10 +466,17 @@ const proxyUrl = (setting: string) =>
 const schema = z
   .object({
     kubeconfig: kubeconfigPath.optional(),
-    'redis-url': z.string().refine((v) => /^rediss?:\/\//.test(v) && URL.canParse(v), {
-      message: 'redis-url: must be a redis:// or rediss:// URL',
-    }),
+    // Checked together in resolveRedisConfig(): which mode, conflicts, TLS files.
+    'redis-url': z.string().optional(),
     'redis-password': z.string().optional(),
+    'redis-sentinels': z.string().optional(),
+    'redis-sentinel-master': z.string().optional(),
+    'redis-sentinel-password': z.string().optional(),
+    'redis-cluster-nodes': z.string().optional(),
+    'redis-tls': boolean('redis-tls'),
+    'redis-tls-ca': z.string().optional(),
+    'redis-tls-cert': z.string().optional(),
+    'redis-tls-key': z.string().optional(),
     'queue-prefix': z
       .string()
       .regex(/^[^:\s]+$/, 'queue-prefix: must not be empty or contain ":" or spaces'),
@@ -483,7 +548,8 @@ type Parsed = z.output<typeof schema>;
 export interface CommonConfig {
   readonly component: Component;
   readonly kubeconfig: string | undefined;
-  readonly redis: { readonly url: string; readonly password: string | undefined };
+  /** One Redis: a standalone URL, a Sentinel group or a Cluster, with optional TLS. */
+  readonly redis: RedisConfig;
   readonly queuePrefix: string;
   readonly hostNamespace: string;
   readonly metrics: { readonly port: number; readonly host: string };
@@ -614,13 +680,36 @@ export function loadConfig(
     const message = issue?.message ?? 'invalid configuration';
     throw new ConfigError(message.includes(':') || path === '' ? message : `${path}: ${message}`);
   }
-  return build(component, result.data);
+  return build(component, result.data, redisConfigOf(result.data));
 }
 
-function build(component: Component, c: Parsed): RenewerConfig | WatcherConfig {
+function redisConfigOf(c: Parsed): RedisConfig {
+  // An empty value (e.g. a chart that sets the variable to "") counts as not set.
+  const given = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v);
+  try {
+    return resolveRedisConfig({
+      url: given(c['redis-url']),
+      password: c['redis-password'],
+      sentinels: given(c['redis-sentinels']),
+      sentinelMaster: given(c['redis-sentinel-master']),
+      sentinelPassword: given(c['redis-sentinel-password']),
+      clusterNodes: given(c['redis-cluster-nodes']),
+      tls: c['redis-tls'],
+      tlsCa: given(c['redis-tls-ca']),
+      tlsCert: given(c['redis-tls-cert']),
+      tlsKey: given(c['redis-tls-key']),
+      queuePrefix: c['queue-prefix'],
+    });
+  } catch (error) {
+    if (error instanceof RedisConfigError) throw new ConfigError(error.message);
+    throw error;
+  }
+}
+
+function build(component: Component, c: Parsed, redis: RedisConfig): RenewerConfig | WatcherConfig {
   const common: Omit<CommonConfig, 'component'> = {
     kubeconfig: c.kubeconfig,
-    redis: { url: c['redis-url'], password: c['redis-password'] },
+    redis,
     queuePrefix: c['queue-prefix'],
     hostNamespace: c['host-namespace'],
     metrics: { port: c['metrics-port'], host: c['metrics-host'] },

@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { QUEUE_NAME } from '@eatr/core';
+import { QUEUE_NAME, type RedisClient } from '@eatr/core';
 
 /**
  * Why one (namespace, Secret) cannot be served, and the inputs that decision depended on. A sweep
@@ -65,7 +64,7 @@ export class BlockedStore {
 
   /** `redis` is a producer connection this store does not own; `prefix` the queue's key prefix. */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
   ) {
     this.key = `${prefix}:${QUEUE_NAME}:blocked`;
