@@ -114,7 +114,7 @@ describe('docker/build-bundle.sh (the image contents)', () => {
     [
       'eatr-watcher.js',
       ['--renewal-interval', '13x'],
-      'eatr-watcher: invalid configuration: auth-token-renewal-interval: "13x" is not a duration',
+      'eatr-watcher: invalid configuration: --renewal-interval: "13x" is not a duration',
     ],
     [
       'eatr-renewer.js',
@@ -124,7 +124,7 @@ describe('docker/build-bundle.sh (the image contents)', () => {
     [
       'eatr.js',
       ['run', '--concurrency', '0'],
-      'eatr: invalid configuration: concurrency: "0" must be a whole number from 1 to 1000',
+      'eatr: invalid configuration: --concurrency: "0" must be a whole number from 1 to 1000',
     ],
   ])('%s with a bad setting exits 2 naming it', async (entry, args, message) => {
     const result = await node([join('bin', entry), ...args]);
@@ -137,7 +137,7 @@ describe('docker/build-bundle.sh (the image contents)', () => {
   it('reads settings from the environment as the chart passes them', async () => {
     const result = await node([join('bin', 'eatr-renewer.js')], { EATR_ECR_TIMEOUT: 'soon' });
     expect(result.stderr).toContain(
-      'eatr-renewer: invalid configuration: ecr-timeout: "soon" is not a duration',
+      'eatr-renewer: invalid configuration: EATR_ECR_TIMEOUT: "soon" is not a duration',
     );
     expect(result.code).toBe(2);
   });

@@ -155,7 +155,7 @@ describe('eatr status', () => {
     const bad = await eatrCli(['status'], { ...s.env(), EATR_QUEUE_PREFIX: 'a:b' });
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim()).toBe(
-      'eatr: queue-prefix: must not be empty or contain ":" or spaces',
+      'eatr: EATR_QUEUE_PREFIX: must not be empty or contain ":" or spaces',
     );
     // --context picks a context of the kubeconfig, as kubectl's does: here the file's current
     // context points at a port nothing listens on, and only --context eatr-test works.

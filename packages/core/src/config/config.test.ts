@@ -112,7 +112,7 @@ describe('loadConfig', () => {
     [['--host-namespace', 'Bad_NS'], /host-namespace/],
     [['--registries', '12345.dkr.ecr.eu-west-1.amazonaws.com'], /registries: "12345/],
     [['--secret-name-template', 'UPPER_{{registry}}'], /secret-name-template/],
-    [['--log-level', 'loud'], /log level/],
+    [['--log-level', 'loud'], /^--log-level: "loud" must be one of/],
     [['--kube-api-qps', '-1'], /kube-api-qps: "-1" must be a number of at least 0/],
     [['--kube-api-qps', 'fast'], /kube-api-qps: "fast" must be a number of at least 0/],
     [['--kube-api-qps', ''], /kube-api-qps: "" must be a number/],
@@ -139,10 +139,20 @@ describe('loadConfig', () => {
 
   it('rejects a bad environment value, naming it', () => {
     expect(() => loadConfig('renewer', [], { EATR_CONCURRENCY: 'lots' })).toThrow(
-      /concurrency: "lots"/,
+      /^EATR_CONCURRENCY: "lots"/,
     );
     expect(() => loadConfig('watcher', [], { EATR_KUBE_API_BURST: 'many' })).toThrow(
-      /kube-api-burst: "many"/,
+      /^EATR_KUBE_API_BURST: "many"/,
+    );
+    // The variable the user set, not the seed flag's name the check is written with.
+    expect(() => loadConfig('watcher', [], { EATR_RENEWAL_INTERVAL: '13x' })).toThrow(
+      /^EATR_RENEWAL_INTERVAL: "13x" is not a duration/,
+    );
+    expect(() => loadConfig('watcher', ['-auth-token-renewal-interval', '13x'], {})).toThrow(
+      /^-auth-token-renewal-interval: "13x" is not a duration/,
+    );
+    expect(() => loadConfig('watcher', ['--renewal-interval=13x'], {})).toThrow(
+      /^--renewal-interval: "13x" is not a duration/,
     );
   });
 

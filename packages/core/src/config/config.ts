@@ -609,7 +609,11 @@ function normaliseArgv(argv: readonly string[]): string[] {
   return argv.map((arg) => (/^-[a-z][a-z0-9-]+(=.*)?$/i.test(arg) ? `-${arg}` : arg));
 }
 
-function readFlags(component: Component, argv: readonly string[]): Raw {
+/** Flag values by setting, and the spelling the user typed for each (e.g. `-auth-token-renewal-interval`). */
+function readFlags(
+  component: Component,
+  argv: readonly string[],
+): { raw: Raw; typed: Record<string, string> } {
   const program = new Command(`eatr-${component}`)
     .exitOverride()
     .configureOutput({ writeErr: () => undefined, writeOut: (s) => process.stdout.write(s) })
@@ -640,12 +644,17 @@ function readFlags(component: Component, argv: readonly string[]): Raw {
   }
   const opts = program.opts<Record<string, string | undefined>>();
   const raw: Raw = {};
+  const typed: Record<string, string> = {};
+  // A Go-style single dash, as typed, or the usual two.
+  const spelling = (name: string) =>
+    argv.some((a) => a === `-${name}` || a.startsWith(`-${name}=`)) ? `-${name}` : `--${name}`;
   for (const s of SETTINGS as readonly Setting[]) {
     const key = (name: string) => name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
-    const fromAlias = (s.aliases ?? []).map((a) => opts[key(a)]).find((v) => v !== undefined);
-    raw[s.flag] = opts[key(s.flag)] ?? fromAlias;
+    const used = [s.flag, ...(s.aliases ?? [])].find((name) => opts[key(name)] !== undefined);
+    raw[s.flag] = used === undefined ? undefined : opts[key(used)];
+    if (used !== undefined) typed[s.flag] = spelling(used);
   }
-  return raw;
+  return { raw, typed };
 }
 
 /**
@@ -667,17 +676,26 @@ export function loadConfig(
   argv: readonly string[] = process.argv.slice(2),
   env: NodeJS.ProcessEnv = process.env,
 ): RenewerConfig | WatcherConfig {
-  const flags = readFlags(component, argv);
+  const { raw: flags, typed } = readFlags(component, argv);
   const raw: Raw = {};
+  // What the user typed for each setting (a flag spelling or an environment variable), so an error
+  // names that, not an internal name.
+  const source: Record<string, string> = {};
   for (const s of SETTINGS as readonly Setting[]) {
-    const fromEnv = s.env.map((name) => env[name]).find((v) => v !== undefined);
-    raw[s.flag] = flags[s.flag] ?? fromEnv ?? s.defaultValue;
+    const envName = s.env.find((name) => env[name] !== undefined);
+    raw[s.flag] =
+      flags[s.flag] ?? (envName === undefined ? undefined : env[envName]) ?? s.defaultValue;
+    const from = typed[s.flag] ?? envName;
+    if (from !== undefined) source[s.flag] = from;
   }
   const result = schema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0];
     const path = issue?.path.join('.') ?? '';
     const message = issue?.message ?? 'invalid configuration';
+    const typedAs = source[String(issue?.path[0] ?? '')];
+    if (typedAs !== undefined)
+      throw new ConfigError(`${typedAs}: ${message.replace(/^[^:"]+: /, '')}`);
     throw new ConfigError(message.includes(':') || path === '' ? message : `${path}: ${message}`);
   }
   return build(component, result.data, redisConfigOf(result.data));

@@ -173,7 +173,7 @@ describe('Redis settings', () => {
       { EATR_REDIS_TLS: 'true', EATR_REDIS_TLS_CERT: '<b.crt>', EATR_REDIS_TLS_KEY: '<a.key>' },
       /^redis-tls-cert: .*b.crt is not a PEM certificate \(it does not match the key in .*a.key\)/,
     ],
-    ['a bad redis-tls value', { EATR_REDIS_TLS: 'maybe' }, /^redis-tls: "maybe" must be true/],
+    ['a bad redis-tls value', { EATR_REDIS_TLS: 'maybe' }, /^EATR_REDIS_TLS: "maybe" must be true/],
   ])('rejects %s with one clear message', (_case, env, message) => {
     const withFiles = Object.fromEntries(
       Object.entries(env).map(([k, v]) => [k, v?.replace(/^<(.+)>$/, (_m, f: string) => file(f))]),
