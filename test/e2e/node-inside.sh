@@ -17,8 +17,11 @@ sysctl -q -w net.bridge.bridge-nf-call-iptables=1
 cp /etc/hosts "$EATR_E2E_RUN_DIR/hosts"
 printf '%s %s\n' "$NODE_ADDRESS" "${EATR_E2E_HOST_NAMES:-eatr-e2e-node registry.e2e.test 111111111111.dkr.ecr.eu-west-1.amazonaws.com}" >>"$EATR_E2E_RUN_DIR/hosts"
 mount --bind "$EATR_E2E_RUN_DIR/hosts" /etc/hosts
-# Pod logs (/var/log/pods is fixed in the kubelet) go to a tmpfs no one else sees.
-mount -t tmpfs -o size=512m,mode=755 eatr-e2e-logs /var/log
+# Paths fixed in the parts (kubelet: /var/log/pods, /var/lib/kubelet/...; containerd's shims and
+# runc: /run/containerd; CNI's result cache: /var/lib/cni) go to file systems no one else sees.
+mount -t tmpfs -o size=512m,mode=755 eatr-e2e-log /var/log
+mount -t tmpfs -o size=64m,mode=755 eatr-e2e-run /run
+mount -t tmpfs -o size=64m,mode=755 eatr-e2e-var-lib /var/lib
 
 export EATR_E2E_NODE_ADDRESS=$NODE_ADDRESS EATR_E2E_INSIDE=1
 exec "$@"

@@ -79,6 +79,13 @@ log "node command finished with status $status after $(( $(date +%s) - started )
 
 for s in "${SYSCTLS[@]}"; do sysctl -q -w "$s=${saved[$s]}" || status=1; done
 remove_cgroups || status=1
+if [[ $status -ne 0 ]]; then
+  # The node's own logs, for the failure (kept outside the run folder, which goes).
+  logs=${EATR_E2E_LOGS:-/tmp/eatr-e2e-logs}
+  rm -rf "$logs" && mkdir -p "$logs"
+  find "$run_dir" -maxdepth 3 -name '*.log' -size -64M -exec cp -t "$logs" {} + 2>/dev/null || true
+  log "the node's logs are in $logs"
+fi
 rm -rf "$run_dir"
 after=$(host_state)
 if [[ "$before" != "$after" ]]; then

@@ -47,7 +47,10 @@ const DEFAULT_SANS = ['IP:127.0.0.1', 'DNS:localhost'];
 const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 const DAYS = ['-days', '7'];
 
-async function openssl(args: readonly string[], sans = DEFAULT_SANS): Promise<void> {
+async function openssl(
+  args: readonly string[],
+  sans: readonly string[] = DEFAULT_SANS,
+): Promise<void> {
   try {
     await run('openssl', args, { env: { ...process.env, EATR_TEST_SANS: sans.join(', ') } });
   } catch (error) {
@@ -119,7 +122,17 @@ export async function createTestPki(dir: string, options: TestPkiOptions = {}): 
   ];
   const extensions = ['-extfile', config, '-extensions', 'serving_ext'];
   await openssl(
-    ['x509', '-req', '-in', servingCsr, ...signer, ...DAYS, ...extensions, '-out', pki.servingCertPath],
+    [
+      'x509',
+      '-req',
+      '-in',
+      servingCsr,
+      ...signer,
+      ...DAYS,
+      ...extensions,
+      '-out',
+      pki.servingCertPath,
+    ],
     sans,
   );
 

@@ -131,7 +131,7 @@ pause_layer=$(copy_cached_layer "$(cached_layer "pause-$(sha256sum "$here/pause.
 write_image "$out/pause" '{"User":"65535:65535","Entrypoint":["/pause"]}' "$pause_layer"
 
 # --- redis ---
-redis_version=$(dpkg-query -W -f '${Version}' redis-server 2>/dev/null || redis-server --version | tr ' ' '\n' | grep '^v=')
+redis_version=$(redis-server --version | tr ' ' '\n' | grep '^v=' | cut -d= -f2)
 build_redis() {
   copy_with_libs "$1" "$(command -v redis-server)" /usr/bin/redis-server
   copy_with_libs "$1" "$(command -v redis-cli)" /usr/bin/redis-cli

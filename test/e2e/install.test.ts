@@ -1,0 +1,205 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { nodeMemoryMiB, registryAccesses } from './harness/provided.js';
+import {
+  apply,
+  chartPath,
+  describeCluster,
+  eventually,
+  helm,
+  isReady,
+  kubectl,
+  kubectlJson,
+} from './support/kube.js';
+import type { PodList } from './support/kube.js';
+
+// As docs/deploy.md installs it: the host namespace `ci-cd` holds the release and the credential
+// Secret, and enforces Pod Security `restricted`, so every Pod of the chart must meet it.
+const RELEASE_NAMESPACE = 'ci-cd';
+
+async function chartPods(): Promise<PodList['items']> {
+  const pods = await kubectlJson<PodList>([
+    'get',
+    'pods',
+    '-n',
+    RELEASE_NAMESPACE,
+    '-l',
+    'app.kubernetes.io/instance=eatr',
+  ]);
+  return pods.items;
+}
+
+const component = (pod: PodList['items'][number]) =>
+  pod.metadata.labels?.['app.kubernetes.io/component'] ?? '?';
+
+describe('helm install eatr on a real node', () => {
+  const ecr = inject('e2eEcr');
+  const images = inject('e2eImages');
+  let installSeconds = 0;
+
+  beforeAll(async () => {
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: {
+        name: RELEASE_NAMESPACE,
+        labels: {
+          'pod-security.kubernetes.io/enforce': 'restricted',
+          'pod-security.kubernetes.io/enforce-version': 'latest',
+        },
+      },
+    });
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: `eatr-aws-credentials-${ecr.registry}`, namespace: RELEASE_NAMESPACE },
+      stringData: {
+        aws_access_key_id: ecr.accessKeyId,
+        aws_secret_access_key: ecr.secretAccessKey,
+      },
+    });
+    const [eatrRepository, eatrTag] = images.eatr.split(':') as [string, string];
+    const [redisRepository, redisTag] = images.redis.split(':') as [string, string];
+    const started = performance.now();
+    try {
+      // Defaults, except where the images are and where ECR and STS are (the SDK's documented
+      // endpoint variables, through the chart's renewer.extraEnv).
+      await helm([
+        'install',
+        'eatr',
+        chartPath,
+        '--namespace',
+        RELEASE_NAMESPACE,
+        '--wait',
+        '--timeout',
+        '5m',
+        '--set',
+        `image.repository=${eatrRepository}`,
+        '--set',
+        `image.tag=${eatrTag}`,
+        '--set',
+        `redis.image.repository=${redisRepository}`,
+        '--set',
+        `redis.image.tag=${redisTag}`,
+        '--set-json',
+        `renewer.extraEnv=${JSON.stringify([
+          { name: 'AWS_ENDPOINT_URL_ECR', value: ecr.endpointUrl },
+          { name: 'AWS_ENDPOINT_URL_STS', value: ecr.endpointUrl },
+        ])}`,
+      ]);
+    } catch (error) {
+      console.error(await describeCluster());
+      throw error;
+    }
+    installSeconds = Math.round((performance.now() - started) / 1000);
+    console.log(`[e2e] helm install --wait took ${installSeconds} s`);
+  });
+
+  it('becomes Ready: one leading watcher, two renewers and Redis, probes passing, no restarts', async () => {
+    const pods = await eventually('every chart Pod Ready', async () => {
+      const items = await chartPods();
+      return items.length === 4 && items.every(isReady) ? items : undefined;
+    });
+    const counts = new Map<string, number>();
+    for (const pod of pods) counts.set(component(pod), (counts.get(component(pod)) ?? 0) + 1);
+    expect(Object.fromEntries(counts)).toEqual({ watcher: 1, renewer: 2, redis: 1 });
+    for (const pod of pods) {
+      for (const status of pod.status.containerStatuses ?? []) {
+        expect({ pod: pod.metadata.name, restarts: status.restartCount }).toEqual({
+          pod: pod.metadata.name,
+          restarts: 0,
+        });
+      }
+    }
+    const watcher = pods.find((p) => component(p) === 'watcher');
+    const lease = await eventually('the watcher holds the leader Lease', async () => {
+      const l = await kubectlJson<{ spec: { holderIdentity?: string } }>([
+        'get',
+        'lease',
+        'eatr-watcher',
+        '-n',
+        RELEASE_NAMESPACE,
+      ]);
+      return l.spec.holderIdentity;
+    });
+    // client-go style identity: `<pod name>_<random>`.
+    expect(lease.split('_')[0]).toBe(watcher?.metadata.name);
+    console.log(`[e2e] node resident memory with eatr installed: ${await nodeMemoryMiB()} MiB`);
+  });
+
+  it('serves a labelled namespace: a Pod pulls from the ECR-named registry with the default ServiceAccount', async () => {
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'team-a', labels: { [ecr.registry]: 'true' } },
+    });
+    const pullSecrets = await eventually(
+      'team-a default ServiceAccount has eatr Secret',
+      async () => {
+        const sa = await kubectlJson<{ imagePullSecrets?: Array<{ name: string }> }>([
+          'get',
+          'serviceaccount',
+          'default',
+          '-n',
+          'team-a',
+        ]);
+        return sa.imagePullSecrets?.length ? sa.imagePullSecrets : undefined;
+      },
+    );
+    expect(pullSecrets).toEqual([{ name: ecr.registry }]);
+    await apply(appPod('team-a'));
+    const pod = await eventually('the team-a Pod Running', async () => {
+      const p = await kubectlJson<PodList['items'][number]>(['get', 'pod', 'app', '-n', 'team-a']);
+      const waiting = p.status.containerStatuses?.[0]?.state?.waiting;
+      if (waiting?.reason === 'ErrImagePull' || waiting?.reason === 'ImagePullBackOff') {
+        throw new Error(`${waiting.reason}: ${waiting.message ?? ''}`);
+      }
+      return p.status.phase === 'Running' ? p : undefined;
+    });
+    expect(pod.spec.containers[0]?.image).toBe(ecr.image);
+    const accesses = await registryAccesses();
+    expect(accesses.some((a) => a.reason === 'accepted' && a.path.includes('/manifests/v1'))).toBe(
+      true,
+    );
+  });
+
+  it('does not serve an unlabelled namespace: the same Pod fails to pull, unauthorized', async () => {
+    await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-b' } });
+    await eventually('team-b default ServiceAccount', () =>
+      kubectl(['get', 'serviceaccount', 'default', '-n', 'team-b']).then(() => true),
+    );
+    await apply(appPod('team-b'));
+    const waiting = await eventually('the team-b Pod fails to pull', async () => {
+      const p = await kubectlJson<PodList['items'][number]>(['get', 'pod', 'app', '-n', 'team-b']);
+      const w = p.status.containerStatuses?.[0]?.state?.waiting;
+      return w?.reason === 'ErrImagePull' || w?.reason === 'ImagePullBackOff' ? w : undefined;
+    });
+    const events = await kubectl([
+      'get',
+      'events',
+      '-n',
+      'team-b',
+      '--field-selector',
+      'involvedObject.name=app,reason=Failed',
+      '-o',
+      'jsonpath={.items[*].message}',
+    ]);
+    expect(`${waiting.message ?? ''} ${events}`).toMatch(/401 Unauthorized|unauthorized/i);
+    const secrets = await kubectl(['get', 'secrets', '-n', 'team-b', '-o', 'name']);
+    expect(secrets).not.toContain(ecr.registry);
+  });
+});
+
+/** A Pod of the image in the ECR-named registry, with no imagePullSecrets of its own. */
+function appPod(namespace: string): unknown {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'app', namespace },
+    spec: {
+      // A cached image would hide a missing Secret: always ask the registry.
+      containers: [{ name: 'app', image: inject('e2eEcr').image, imagePullPolicy: 'Always' }],
+      terminationGracePeriodSeconds: 1,
+    },
+  };
+}
