@@ -1,6 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { nodeMemoryMiB, registryAccesses } from './harness/provided.js';
+import {
+  addCredentials,
+  nodeMemoryMiB,
+  registryAccesses,
+  revokeToken,
+  setTokenLifetime,
+} from './harness/provided.js';
 import {
   apply,
   chartPath,
@@ -190,12 +196,145 @@ describe('helm install eatr on a real node', () => {
   });
 });
 
+describe('token rotation', () => {
+  it('after eatr renews and the registry revokes the old token, a new Pod still pulls', async () => {
+    const ecr = inject('e2eEcr');
+    const initial = await pullPassword('team-a', ecr.registry);
+    // Short-lived tokens from now on, and sweeps often enough to renew them at half their life
+    // (the chart's watcher.sweepInterval; renewals happen on sweeps).
+    await setTokenLifetime(90_000);
+    await helm([
+      'upgrade',
+      'eatr',
+      chartPath,
+      '--namespace',
+      RELEASE_NAMESPACE,
+      '--reuse-values',
+      '--set',
+      'watcher.sweepInterval=10s',
+      '--wait',
+      '--timeout',
+      '5m',
+    ]);
+    // The user rotates the access key: eatr fetches a token with the new key at once.
+    await addCredentials('AKIAE2ETESTKEY000002', 'e2e-rotated-secret-access-key-000000000000');
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: `eatr-aws-credentials-${ecr.registry}`, namespace: RELEASE_NAMESPACE },
+      stringData: {
+        aws_access_key_id: 'AKIAE2ETESTKEY000002',
+        aws_secret_access_key: 'e2e-rotated-secret-access-key-000000000000',
+      },
+    });
+    const rotated = await eventually('team-a Secret holds a token of the new key', async () => {
+      const password = await pullPassword('team-a', ecr.registry);
+      return password !== initial ? password : undefined;
+    });
+    // Nobody touches anything now: eatr renews the 90-second token on its own before it expires.
+    const renewed = await eventually(
+      'eatr renews the short-lived token',
+      async () => {
+        const password = await pullPassword('team-a', ecr.registry);
+        return password !== rotated && password !== initial ? password : undefined;
+      },
+      150_000,
+    );
+    await revokeToken(initial);
+    await revokeToken(rotated);
+    const revokedAt = new Date().toISOString();
+    await apply(appPod('team-a', 'app-after-rotation'));
+    await eventually('the new Pod Running', async () => {
+      const p = await kubectlJson<PodList['items'][number]>([
+        'get',
+        'pod',
+        'app-after-rotation',
+        '-n',
+        'team-a',
+      ]);
+      const waiting = p.status.containerStatuses?.[0]?.state?.waiting;
+      if (waiting?.reason === 'ErrImagePull' || waiting?.reason === 'ImagePullBackOff') {
+        throw new Error(`${waiting.reason}: ${waiting.message ?? ''}`);
+      }
+      return p.status.phase === 'Running' ? true : undefined;
+    });
+    const after = (await registryAccesses()).filter((a) => a.at >= revokedAt);
+    expect(after.some((a) => a.reason === 'accepted')).toBe(true);
+    expect(renewed).not.toBe(rotated);
+  });
+});
+
+describe('helm uninstall', () => {
+  it('removes every eatr workload; the Secrets eatr wrote stay, as docs/deploy.md says', async () => {
+    const ecr = inject('e2eEcr');
+    await helm([
+      'uninstall',
+      'eatr',
+      '--namespace',
+      RELEASE_NAMESPACE,
+      '--wait',
+      '--timeout',
+      '3m',
+    ]);
+    await eventually('no eatr Pod left', async () =>
+      (await chartPods()).length === 0 ? true : undefined,
+    );
+    const selector = 'app.kubernetes.io/instance=eatr';
+    const namespaced = await kubectl([
+      'get',
+      'deployments,statefulsets,replicasets,services,serviceaccounts,roles,rolebindings,poddisruptionbudgets,networkpolicies,configmaps,secrets',
+      '-n',
+      RELEASE_NAMESPACE,
+      '-l',
+      selector,
+      '-o',
+      'name',
+    ]);
+    expect(namespaced.trim()).toBe('');
+    const clusterWide = await kubectl([
+      'get',
+      'clusterroles,clusterrolebindings',
+      '-l',
+      selector,
+      '-o',
+      'name',
+    ]);
+    expect(clusterWide.trim()).toBe('');
+    // What eatr wrote is left as it is: the Secret and the ServiceAccount entry keep working until
+    // the token expires (docs/deploy.md, "Uninstall").
+    expect(await pullPassword('team-a', ecr.registry)).not.toBe('');
+    const sa = await kubectlJson<{ imagePullSecrets?: Array<{ name: string }> }>([
+      'get',
+      'serviceaccount',
+      'default',
+      '-n',
+      'team-a',
+    ]);
+    expect(sa.imagePullSecrets).toEqual([{ name: ecr.registry }]);
+  });
+});
+
+/** The registry password in the namespace's eatr Secret for `registry`. */
+async function pullPassword(namespace: string, registry: string): Promise<string> {
+  const secret = await kubectlJson<{ data: Record<string, string> }>([
+    'get',
+    'secret',
+    registry,
+    '-n',
+    namespace,
+  ]);
+  const config = JSON.parse(
+    Buffer.from(secret.data['.dockerconfigjson'] ?? '', 'base64').toString('utf8'),
+  ) as { auths: Record<string, { password?: string }> };
+  return config.auths[registry]?.password ?? '';
+}
+
 /** A Pod of the image in the ECR-named registry, with no imagePullSecrets of its own. */
-function appPod(namespace: string): unknown {
+function appPod(namespace: string, name = 'app'): unknown {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: 'app', namespace },
+    metadata: { name, namespace },
     spec: {
       // A cached image would hide a missing Secret: always ask the registry.
       containers: [{ name: 'app', image: inject('e2eEcr').image, imagePullPolicy: 'Always' }],

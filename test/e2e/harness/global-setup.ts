@@ -49,6 +49,20 @@ export default async function setup(project: TestProject): Promise<() => Promise
         return Promise.resolve(true);
       },
       memory: async () => node.residentMemoryMiB(),
+      setTokenLifetime: (input) => {
+        const ms = (input as { ms?: unknown }).ms;
+        if (typeof ms !== 'number') throw new Error('setTokenLifetime: ms must be a number');
+        aws.setTokenLifetime(ms);
+        return Promise.resolve(true);
+      },
+      addCredentials: (input) => {
+        const { accessKeyId, secretAccessKey } = input as Record<string, unknown>;
+        if (typeof accessKeyId !== 'string' || typeof secretAccessKey !== 'string') {
+          throw new Error('addCredentials: accessKeyId and secretAccessKey must be strings');
+        }
+        aws.addCredentials({ accessKeyId, secretAccessKey, accountId: ECR_ACCOUNT });
+        return Promise.resolve(true);
+      },
     });
   } catch (error) {
     await teardown().catch(() => undefined);

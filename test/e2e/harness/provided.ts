@@ -41,3 +41,16 @@ export async function revokeToken(password: string): Promise<void> {
 export function nodeMemoryMiB(): Promise<number> {
   return callHarnessControl(inject('e2eControlUrl'), 'memory') as Promise<number>;
 }
+
+/** ECR tokens issued from now on expire this long after issue. */
+export async function setTokenLifetime(ms: number): Promise<void> {
+  await callHarnessControl(inject('e2eControlUrl'), 'setTokenLifetime', { ms });
+}
+
+/** A new access key the ECR stand-in accepts (for a key rotation). */
+export async function addCredentials(accessKeyId: string, secretAccessKey: string): Promise<void> {
+  await callHarnessControl(inject('e2eControlUrl'), 'addCredentials', {
+    accessKeyId,
+    secretAccessKey,
+  });
+}
