@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// The end-to-end tier on a real node (test/e2e/README.md): run through `pnpm test:e2e`, which
+// The end-to-end tier on a real node (docs/e2e.md): run through `pnpm test:e2e`, which
 // starts it inside throw-away namespaces (test/e2e/node.sh). Files run one at a time, in order:
 // they share the node and the one eatr release.
 export default defineConfig({
