@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import {
   addCredentials,
+  issuedSessions,
   nodeMemoryMiB,
   registryAccesses,
   revokeToken,
@@ -261,6 +262,110 @@ describe('token rotation', () => {
     const after = (await registryAccesses()).filter((a) => a.at >= revokedAt);
     expect(after.some((a) => a.reason === 'accepted')).toBe(true);
     expect(renewed).not.toBe(rotated);
+  });
+});
+
+describe('web identity off EKS', () => {
+  it('exchanges the projected ServiceAccount token at STS (checked against the cluster OIDC keys); a wrong audience fails clearly', async () => {
+    const ecr = inject('e2eEcr');
+    // No credential Secret any more: the registry is served with the renewer's own identity.
+    await kubectl([
+      'delete',
+      'secret',
+      `eatr-aws-credentials-${ecr.registry}`,
+      '-n',
+      RELEASE_NAMESPACE,
+    ]);
+    const upgrade = (...set: string[]) =>
+      helm([
+        'upgrade',
+        'eatr',
+        chartPath,
+        '--namespace',
+        RELEASE_NAMESPACE,
+        '--reuse-values',
+        ...set.flatMap((value) => ['--set', value]),
+        '--wait',
+        '--timeout',
+        '5m',
+      ]);
+    await upgrade(
+      'aws.usePodIdentity=true',
+      `aws.webIdentity.roleArn=${ecr.webIdentityRoleArn}`,
+      `aws.region=${ecr.region}`,
+    );
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'team-w', labels: { [ecr.registry]: 'true' } },
+    });
+    try {
+      await eventually(
+        'team-w gets its Secret',
+        async () =>
+          (await pullPassword('team-w', ecr.registry).catch(() => '')) !== '' ? true : undefined,
+        120_000,
+      );
+    } catch (error) {
+      console.error(await describeCluster(RELEASE_NAMESPACE));
+      console.error(
+        await kubectl([
+          'logs',
+          '-n',
+          RELEASE_NAMESPACE,
+          '-l',
+          'app.kubernetes.io/component=renewer',
+          '--tail=60',
+        ]),
+      );
+      throw error;
+    }
+    expect((await issuedSessions()).some((s) => s.roleArn === ecr.webIdentityRoleArn)).toBe(true);
+    await eventually('team-w default ServiceAccount has the Secret', async () => {
+      const sa = await kubectlJson<{ imagePullSecrets?: unknown[] }>([
+        'get',
+        'serviceaccount',
+        'default',
+        '-n',
+        'team-w',
+      ]);
+      return sa.imagePullSecrets?.length ? true : undefined;
+    });
+    await apply(appPod('team-w'));
+    await eventually('the team-w Pod Running', async () => {
+      const p = await kubectlJson<PodList['items'][number]>(['get', 'pod', 'app', '-n', 'team-w']);
+      return p.status.phase === 'Running' ? true : undefined;
+    });
+
+    // A token for another audience: STS refuses it, and eatr says so.
+    await upgrade('aws.webIdentity.audience=not-sts.example.com');
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'team-x', labels: { [ecr.registry]: 'true' } },
+    });
+    const message = await eventually('a Warning Event on team-x', async () => {
+      const text = await kubectl([
+        'get',
+        'events',
+        '-A',
+        '--field-selector',
+        'involvedObject.kind=Namespace,involvedObject.name=team-x,type=Warning',
+        '-o',
+        'jsonpath={.items[*].message}',
+      ]);
+      return text.trim() === '' ? undefined : text;
+    });
+    expect(message).toMatch(/audience|InvalidIdentityToken/i);
+    const logs = await kubectl([
+      'logs',
+      '-n',
+      RELEASE_NAMESPACE,
+      '-l',
+      'app.kubernetes.io/component=renewer',
+      '--tail=500',
+    ]);
+    expect(logs).toMatch(/Incorrect token audience|InvalidIdentityToken/);
   });
 });
 

@@ -17,6 +17,8 @@ declare module 'vitest' {
       secretAccessKey: string;
       /** An image in the ECR-named registry. */
       image: string;
+      /** A role the ECR stand-in lets the cluster's ServiceAccount tokens assume (aud sts.amazonaws.com). */
+      webIdentityRoleArn: string;
     };
     e2eControlUrl: string;
   }
@@ -53,4 +55,11 @@ export async function addCredentials(accessKeyId: string, secretAccessKey: strin
     accessKeyId,
     secretAccessKey,
   });
+}
+
+/** Every STS session the stand-in handed out: which role, through which call. */
+export function issuedSessions(): Promise<Array<{ roleArn: string }>> {
+  return callHarnessControl(inject('e2eControlUrl'), 'issuedSessions') as Promise<
+    Array<{ roleArn: string }>
+  >;
 }

@@ -328,8 +328,11 @@ export class FakeAwsEndpoint {
       if (principal === undefined) throw new Error('unreachable: AssumeRole without principal');
       session = this.store.assumeRole(principal, base, this.now());
     } else {
+      const webIdentityToken = params.get('WebIdentityToken') ?? '';
+      const verify = this.store.webIdentityVerifier(base.roleArn);
+      if (verify !== undefined) await verify(webIdentityToken);
       session = this.store.assumeRoleWithWebIdentity(
-        { ...base, webIdentityToken: params.get('WebIdentityToken') ?? '' },
+        { ...base, webIdentityToken, verified: verify !== undefined },
         this.now(),
       );
     }
