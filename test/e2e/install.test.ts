@@ -265,6 +265,110 @@ describe('token rotation', () => {
   });
 });
 
+describe('scaling and faults on real Pods', () => {
+  it('4 renewers and 2 watchers; the leading watcher and a renewer Pod are deleted during a 200-namespace burst; every namespace converges', async () => {
+    const ecr = inject('e2eEcr');
+    await helm([
+      'upgrade',
+      'eatr',
+      chartPath,
+      '--namespace',
+      RELEASE_NAMESPACE,
+      '--reuse-values',
+      '--set',
+      'renewer.replicas=4',
+      '--set',
+      'watcher.replicas=2',
+      '--wait',
+      '--timeout',
+      '5m',
+    ]);
+    await eventually('4 renewers and 2 watchers Ready', async () => {
+      const pods = (await chartPods()).filter(isReady);
+      const renewers = pods.filter((p) => component(p) === 'renewer').length;
+      const watchers = pods.filter((p) => component(p) === 'watcher').length;
+      return renewers === 4 && watchers === 2 ? true : undefined;
+    });
+    const leaseHolder = async () =>
+      (
+        await kubectlJson<{ spec: { holderIdentity?: string } }>([
+          'get',
+          'lease',
+          'eatr-watcher',
+          '-n',
+          RELEASE_NAMESPACE,
+        ])
+      ).spec.holderIdentity?.split('_')[0] ?? '';
+    const leader = await leaseHolder();
+    const names = Array.from({ length: 200 }, (_, i) => `burst-${i}`);
+    await apply({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: names.map((name) => ({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name, labels: { [ecr.registry]: 'true' } },
+      })),
+    });
+    const renewer = (await chartPods()).find((p) => component(p) === 'renewer');
+    await kubectl(['delete', 'pod', '-n', RELEASE_NAMESPACE, leader, '--wait=false']);
+    await kubectl([
+      'delete',
+      'pod',
+      '-n',
+      RELEASE_NAMESPACE,
+      renewer?.metadata.name ?? '',
+      '--wait=false',
+    ]);
+    const started = performance.now();
+    await eventually(
+      'every burst namespace has its Secret',
+      async () => {
+        const secrets = await kubectl([
+          'get',
+          'secrets',
+          '-A',
+          '-l',
+          'app.kubernetes.io/managed-by=eatr',
+          '-o',
+          'jsonpath={range .items[*]}{.metadata.namespace}{"\\n"}{end}',
+        ]);
+        const served = new Set(secrets.split('\n'));
+        const missing = names.filter((n) => !served.has(n));
+        if (missing.length > 0) throw new Error(`${missing.length} namespaces without a Secret`);
+        return true;
+      },
+      300_000,
+    );
+    console.log(
+      `[e2e] 200 namespaces served in ${Math.round((performance.now() - started) / 1000)} s with the leader and a renewer deleted`,
+    );
+    const newLeader = await eventually('a new watcher leads', async () => {
+      const holder = await leaseHolder();
+      return holder !== '' && holder !== leader ? holder : undefined;
+    });
+    expect(newLeader).not.toBe(leader);
+    // After the fail-over a newly labelled namespace is served as fast as ever.
+    const labelled = performance.now();
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'after-failover', labels: { [ecr.registry]: 'true' } },
+    });
+    await eventually(
+      'after-failover gets its Secret',
+      async () =>
+        (await pullPassword('after-failover', ecr.registry).catch(() => '')) !== ''
+          ? true
+          : undefined,
+      15_000,
+    );
+    console.log(
+      `[e2e] a namespace labelled after the fail-over was served in ${((performance.now() - labelled) / 1000).toFixed(1)} s`,
+    );
+  });
+});
+
 describe('web identity off EKS', () => {
   it('exchanges the projected ServiceAccount token at STS (checked against the cluster OIDC keys); a wrong audience fails clearly', async () => {
     const ecr = inject('e2eEcr');
