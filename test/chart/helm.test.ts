@@ -11,6 +11,7 @@ import {
   field,
   find,
   helm,
+  parseRendered,
   podSpec,
   render,
   renderError,
@@ -817,5 +818,25 @@ describe('helm template: combinations the schema cannot catch fail with a clear 
     const error = await renderError({ values });
     expect(error).toContain(message);
     expect(error).not.toContain('hunter2');
+  });
+});
+
+describe('image tags typed on the command line', () => {
+  it('renders `--set redis.image.tag=7 --set image.tag=2` (helm makes them integers)', async () => {
+    const result = await helm([
+      'template',
+      'eatr',
+      CHART,
+      '--kube-version',
+      KUBE_VERSION,
+      '--set',
+      'redis.image.tag=7',
+      '--set',
+      'image.tag=2',
+    ]);
+    expect(result.stderr).toBe('');
+    const objects = parseRendered(result.stdout);
+    expect(containers(find(objects, 'StatefulSet', 'eatr-redis'))[0]?.image).toBe('redis:7');
+    expect(containers(find(objects, 'Deployment', 'eatr-watcher'))[0]?.image).toBe('eatr:2');
   });
 });

@@ -26,6 +26,15 @@ export interface ControlPlaneOptions {
   readonly binaries?: KubeBinaries;
   /** Per server; default 120 s (kube-apiserver takes 10-60 s on 2 busy cores). */
   readonly startTimeoutMs?: number;
+  /**
+   * A cluster with a real node (test/e2e): kube-apiserver binds and advertises this address (Pods
+   * cannot reach loopback), has it in its serving certificate, and keeps the ServiceAccount
+   * admission plugin and the `kubernetes` Service's endpoints, which a controller-manager and a
+   * node make work. Default: loopback only, envtest-style.
+   */
+  readonly nodeAddress?: string;
+  /** Fixed kube-apiserver port (default: a free one). */
+  readonly apiServerPort?: number;
 }
 
 /** Milliseconds spent in each start-up step. */
@@ -66,7 +75,10 @@ export class ControlPlane {
   readonly kubeconfigPath: string;
   readonly caCertPem: string;
   readonly timings: ControlPlaneTimings;
-  private readonly adminToken: string;
+  /** The certificates and keys (the e2e node signs more certificates with the CA). */
+  readonly pki: TestPki;
+  /** Admin bearer token (group system:masters), for the node's components. */
+  readonly adminToken: string;
   private readonly dir: RunDir;
   private etcd: ServerProcess | undefined;
   private apiServer: ServerProcess | undefined;
@@ -81,6 +93,7 @@ export class ControlPlane {
     kubeconfigPath: string;
     caCertPem: string;
     timings: ControlPlaneTimings;
+    pki: TestPki;
     adminToken: string;
     dir: RunDir;
     etcd: ServerProcess;
@@ -92,6 +105,7 @@ export class ControlPlane {
     this.kubeconfigPath = fields.kubeconfigPath;
     this.caCertPem = fields.caCertPem;
     this.timings = fields.timings;
+    this.pki = fields.pki;
     this.adminToken = fields.adminToken;
     this.dir = fields.dir;
     this.etcd = fields.etcd;
@@ -109,10 +123,16 @@ export class ControlPlane {
     try {
       const [binaries, pki, etcdClientPort, etcdPeerPort, apiServerPort] = await Promise.all([
         options.binaries ?? findKubeBinaries(),
-        createTestPki(dir),
+        createTestPki(dir, {
+          extraSans:
+            options.nodeAddress === undefined
+              ? []
+              : // the `kubernetes` Service's first address, as in-cluster clients dial it
+                [`IP:${options.nodeAddress}`, 'IP:10.0.0.1', 'DNS:kubernetes.default.svc'],
+        }),
         freePort(),
         freePort(),
-        freePort(),
+        options.apiServerPort ?? freePort(),
       ]);
       const preparationMs = performance.now() - started;
       const named: ReadonlyArray<readonly [string, string]> = [
@@ -145,12 +165,20 @@ export class ControlPlane {
       await writeFile(tokenFile, `${adminToken},eatr-admin,eatr-admin,"system:masters"\n`, {
         mode: 0o600,
       });
-      const apiServerUrl = `https://127.0.0.1:${apiServerPort}`;
+      const host = options.nodeAddress ?? '127.0.0.1';
+      const apiServerUrl = `https://${host}:${apiServerPort}`;
       const apiServerStarted = performance.now();
       apiServer = await ServerProcess.spawn({
         name: 'kube-apiserver',
         command: binaries.kubeApiServer,
-        args: apiServerArgs({ dir, pki, etcdUrl, port: apiServerPort, tokenFile }),
+        args: apiServerArgs({
+          dir,
+          pki,
+          etcdUrl,
+          port: apiServerPort,
+          tokenFile,
+          nodeAddress: options.nodeAddress,
+        }),
         logPath: join(dir, 'kube-apiserver.log'),
         cwd: dir,
       });
@@ -182,6 +210,7 @@ export class ControlPlane {
         kubeconfigPath,
         caCertPem: pki.caCertPem,
         timings,
+        pki,
         adminToken,
         dir: runDir,
         etcd,
@@ -296,14 +325,31 @@ function apiServerArgs(input: {
   etcdUrl: string;
   port: number;
   tokenFile: string;
+  nodeAddress: string | undefined;
 }): string[] {
-  const { dir, pki, etcdUrl, port, tokenFile } = input;
+  const { dir, pki, etcdUrl, port, tokenFile, nodeAddress } = input;
   const certDir = join(dir, 'kube-apiserver-certs');
   mkdirSync(certDir, { recursive: true });
+  const host = nodeAddress ?? '127.0.0.1';
+  const withoutNode =
+    nodeAddress === undefined
+      ? [
+          // No controller-manager creates `default` ServiceAccounts; the admission plugin would reject
+          // every Pod for lacking one.
+          '--disable-admission-plugins=ServiceAccount',
+          // The loopback advertise address cannot back the `kubernetes` Service's Endpoints.
+          '--endpoint-reconciler-type=none',
+        ]
+      : [
+          // `kubectl logs` reaches the kubelet by the node's name (the node's /etc/hosts has it).
+          '--kubelet-preferred-address-types=Hostname,InternalIP',
+          // The issuer Pods' projected tokens carry, served at /.well-known/openid-configuration.
+          '--service-account-jwks-uri=' + `https://${host}:${port}/openid/v1/jwks`,
+        ];
   return [
     `--etcd-servers=${etcdUrl}`,
-    '--bind-address=127.0.0.1',
-    '--advertise-address=127.0.0.1',
+    `--bind-address=${host}`,
+    `--advertise-address=${host}`,
     `--secure-port=${port}`,
     `--cert-dir=${certDir}`,
     `--tls-cert-file=${pki.servingCertPath}`,
@@ -311,14 +357,10 @@ function apiServerArgs(input: {
     `--token-auth-file=${tokenFile}`,
     '--authorization-mode=RBAC',
     '--service-cluster-ip-range=10.0.0.0/24',
-    `--service-account-issuer=https://127.0.0.1:${port}`,
+    `--service-account-issuer=https://${host}:${port}`,
     `--service-account-key-file=${pki.serviceAccountPublicKeyPath}`,
     `--service-account-signing-key-file=${pki.serviceAccountSigningKeyPath}`,
-    // No controller-manager creates `default` ServiceAccounts; the admission plugin would reject
-    // every Pod for lacking one.
-    '--disable-admission-plugins=ServiceAccount',
-    // The loopback advertise address cannot back the `kubernetes` Service's Endpoints.
-    '--endpoint-reconciler-type=none',
+    ...withoutNode,
     '--allow-privileged=true',
     '--profiling=false',
     '--shutdown-watch-termination-grace-period=5s',

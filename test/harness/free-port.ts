@@ -1,10 +1,13 @@
 import { createServer, type Server } from 'node:net';
 
-/** Listens on 127.0.0.1 on a port the kernel picks, and resolves with that port. */
-export async function listenOnLoopback(server: Server): Promise<number> {
+/**
+ * Listens on 127.0.0.1 (or `host`, e.g. the e2e node's bridge address that Pods reach) on a port the
+ * kernel picks, and resolves with that port.
+ */
+export async function listenOnLoopback(server: Server, host = '127.0.0.1'): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, host, () => {
       server.off('error', reject);
       resolve();
     });

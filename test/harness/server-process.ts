@@ -26,6 +26,8 @@ export interface SpawnServerOptions {
   readonly cwd: string;
   /** Appended to the "not found" error, e.g. how to install the program. */
   readonly installHint?: string;
+  /** Environment variables added to this process's own. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface StopOptions {
@@ -87,7 +89,8 @@ export class ServerProcess {
         : [resolved, [...args]];
     let child: ChildProcess;
     try {
-      child = spawn(file, argv, { cwd, stdio: ['ignore', fd, fd] });
+      const env = options.env === undefined ? process.env : { ...process.env, ...options.env };
+      child = spawn(file, argv, { cwd, env, stdio: ['ignore', fd, fd] });
       await new Promise<void>((resolve, reject) => {
         child.once('spawn', resolve);
         child.once('error', reject);

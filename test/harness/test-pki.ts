@@ -10,6 +10,8 @@ const run = promisify(execFile);
 export interface TestPki {
   readonly caCertPath: string;
   readonly caCertPem: string;
+  /** The CA's key, to sign more certificates ({@link signServingCertificate}). */
+  readonly caKeyPath: string;
   /** Serving certificate for 127.0.0.1 and localhost, signed by the CA. */
   readonly servingCertPath: string;
   readonly servingKeyPath: string;
@@ -34,17 +36,23 @@ subjectKeyIdentifier = hash
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1, DNS:localhost
+subjectAltName = \${ENV::EATR_TEST_SANS}
 authorityKeyIdentifier = keyid
 `;
+
+/** The serving certificate's names unless createTestPki is given more. */
+const DEFAULT_SANS = ['IP:127.0.0.1', 'DNS:localhost'];
 
 // P-256 keys: generated in milliseconds (RSA takes far longer) and accepted everywhere needed.
 const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 const DAYS = ['-days', '7'];
 
-export async function openssl(args: readonly string[]): Promise<void> {
+export async function openssl(
+  args: readonly string[],
+  sans: readonly string[] = DEFAULT_SANS,
+): Promise<void> {
   try {
-    await run('openssl', args);
+    await run('openssl', args, { env: { ...process.env, EATR_TEST_SANS: sans.join(', ') } });
   } catch (error) {
     const { code, stderr } = error as NodeJS.ErrnoException & { stderr?: string };
     if (code === 'ENOENT') {
@@ -61,19 +69,26 @@ export async function openssl(args: readonly string[]): Promise<void> {
   }
 }
 
+export interface TestPkiOptions {
+  /** More subjectAltNames of the serving certificate, in openssl's form (`IP:10.88.0.1`). */
+  readonly extraSans?: readonly string[];
+}
+
 /** Generates a CA, a serving certificate and a ServiceAccount signing key pair with openssl. */
-export async function createTestPki(dir: string): Promise<TestPki> {
+export async function createTestPki(dir: string, options: TestPkiOptions = {}): Promise<TestPki> {
   const path = (name: string) => join(dir, name);
+  const sans = [...DEFAULT_SANS, ...(options.extraSans ?? [])];
   const config = path('openssl.cnf');
   await writeFile(config, OPENSSL_CONFIG);
   const pki: Omit<TestPki, 'caCertPem'> = {
     caCertPath: path('ca.crt'),
+    caKeyPath: path('ca.key'),
     servingCertPath: path('serving.crt'),
     servingKeyPath: path('serving.key'),
     serviceAccountSigningKeyPath: path('service-account.key'),
     serviceAccountPublicKeyPath: path('service-account.pub'),
   };
-  const caKey = path('ca.key');
+  const caKey = pki.caKeyPath;
   const servingCsr = path('serving.csr');
 
   const ca = ['-config', config, '-extensions', 'ca_ext', '-subj', '/CN=eatr-test-ca'];
@@ -106,17 +121,62 @@ export async function createTestPki(dir: string): Promise<TestPki> {
     `0x${randomBytes(8).toString('hex')}`,
   ];
   const extensions = ['-extfile', config, '-extensions', 'serving_ext'];
-  await openssl([
-    'x509',
-    '-req',
-    '-in',
-    servingCsr,
-    ...signer,
-    ...DAYS,
-    ...extensions,
-    '-out',
-    pki.servingCertPath,
-  ]);
+  await openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      servingCsr,
+      ...signer,
+      ...DAYS,
+      ...extensions,
+      '-out',
+      pki.servingCertPath,
+    ],
+    sans,
+  );
 
   return { ...pki, caCertPem: await readFile(pki.caCertPath, 'utf8') };
+}
+
+/**
+ * Another serving certificate from the test CA (for a registry named like an ECR host, say):
+ * writes `<name>.crt` and `<name>.key` into `dir` and returns their paths.
+ */
+export async function signServingCertificate(
+  pki: TestPki,
+  dir: string,
+  name: string,
+  sans: readonly string[],
+): Promise<{ certPath: string; keyPath: string }> {
+  const config = join(dir, `${name}.cnf`);
+  await writeFile(config, OPENSSL_CONFIG);
+  const certPath = join(dir, `${name}.crt`);
+  const keyPath = join(dir, `${name}.key`);
+  const csr = join(dir, `${name}.csr`);
+  const subject = ['-config', config, '-subj', `/CN=${name}`];
+  await openssl(['req', '-new', ...subject, ...EC_KEY, '-keyout', keyPath, '-out', csr], sans);
+  await openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      pki.caCertPath,
+      '-CAkey',
+      pki.caKeyPath,
+      '-set_serial',
+      `0x${randomBytes(8).toString('hex')}`,
+      ...DAYS,
+      '-extfile',
+      config,
+      '-extensions',
+      'serving_ext',
+      '-out',
+      certPath,
+    ],
+    sans,
+  );
+  return { certPath, keyPath };
 }

@@ -7,7 +7,19 @@
 #   EATR_ETCD_VERSION  etcd version to build (default 3.6.4, envtest's pair for 1.34)
 #   EATR_HELM_VERSION  Helm version to build (default 3.19.0)
 #   XDG_CACHE_HOME     cache root (default ~/.cache); binaries go to eatr/k8s/<k8s>-linux-amd64
+#
+# `kube-binaries.sh node` also builds what a real node needs (test/e2e): kubelet,
+# kube-controller-manager, kube-scheduler and kube-proxy from the same wrapper module (sharing the
+# API server's Go build cache: ~2 min more), and CoreDNS, the distribution registry and crictl with
+# `go install` (EATR_COREDNS_VERSION, EATR_REGISTRY_VERSION, EATR_CRICTL_VERSION).
 set -euo pipefail
+
+NODE_PARTS=false
+[[ "${1:-}" == node ]] && NODE_PARTS=true
+COREDNS_VERSION=${EATR_COREDNS_VERSION:-1.15.0}
+REGISTRY_VERSION=${EATR_REGISTRY_VERSION:-3.1.2}
+CRICTL_VERSION=${EATR_CRICTL_VERSION:-1.34.0}
+NODE_BINARIES=(kubelet kube-controller-manager kube-scheduler kube-proxy coredns registry crictl)
 
 K8S_VERSION=${EATR_K8S_VERSION:-1.34.1}
 ETCD_VERSION=${EATR_ETCD_VERSION:-3.6.4}
@@ -17,7 +29,7 @@ CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/eatr/k8s/${K8S_VERSION}-etcd${ETCD_VE
 
 log() { printf '[kube-binaries] %s\n' "$*" >&2; }
 
-if [[ -n "${KUBEBUILDER_ASSETS:-}" && -x "$KUBEBUILDER_ASSETS/kube-apiserver" && -x "$KUBEBUILDER_ASSETS/etcd" && -x "$KUBEBUILDER_ASSETS/helm" ]]; then
+if [[ $NODE_PARTS == false && -n "${KUBEBUILDER_ASSETS:-}" && -x "$KUBEBUILDER_ASSETS/kube-apiserver" && -x "$KUBEBUILDER_ASSETS/etcd" && -x "$KUBEBUILDER_ASSETS/helm" ]]; then
   log "using KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS"
   echo "$KUBEBUILDER_ASSETS"
   exit 0
@@ -63,20 +75,27 @@ build_main() { # dir out pkg version ldflags
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-if [[ ! -x "$CACHE_DIR/kube-apiserver" ]]; then
+k8s_components=(kube-apiserver)
+[[ $NODE_PARTS == true ]] && k8s_components+=(kubelet kube-controller-manager kube-scheduler kube-proxy)
+k8s_wrapper_ready=false
+for component in "${k8s_components[@]}"; do
+  [[ -x "$CACHE_DIR/$component" ]] && continue
   start=$(date +%s)
-  log "building kube-apiserver v$K8S_VERSION (cold build: about 10-15 minutes on 2 cores)"
+  log "building $component v$K8S_VERSION (cold build: about 10-15 minutes on 2 cores for the first, ~1 min each after)"
   minor=$(echo "$K8S_VERSION" | cut -d. -f2)
-  write_wrapper "$WORK/k8s" k8s.io/kubernetes "v$K8S_VERSION" "v0.${K8S_VERSION#1.}"
+  if [[ $k8s_wrapper_ready == false ]]; then
+    write_wrapper "$WORK/k8s" k8s.io/kubernetes "v$K8S_VERSION" "v0.${K8S_VERSION#1.}"
+    k8s_wrapper_ready=true
+  fi
   now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
   ld=""
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld+=" -X $p.gitVersion=v$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=$now"
   done
-  build_main "$WORK/k8s" "$CACHE_DIR/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver "v$K8S_VERSION" "$ld"
-  mv "$CACHE_DIR/kube-apiserver.tmp" "$CACHE_DIR/kube-apiserver"
-  log "kube-apiserver built in $(( $(date +%s) - start ))s"
-fi
+  build_main "$WORK/k8s" "$CACHE_DIR/$component.tmp" "k8s.io/kubernetes/cmd/$component" "v$K8S_VERSION" "$ld"
+  mv "$CACHE_DIR/$component.tmp" "$CACHE_DIR/$component"
+  log "$component built in $(( $(date +%s) - start ))s"
+done
 
 if [[ ! -x "$CACHE_DIR/etcd" ]]; then
   start=$(date +%s)
@@ -94,6 +113,28 @@ if [[ ! -x "$CACHE_DIR/helm" ]]; then
     -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION"
   mv "$WORK/helm-bin/helm" "$CACHE_DIR/helm"
   log "helm built in $(( $(date +%s) - start ))s"
+fi
+
+go_install() { # name package version ldflags
+  local name=$1 pkg=$2 version=$3 ldflags=${4:-}
+  [[ -x "$CACHE_DIR/$name" ]] && return 0
+  local start
+  start=$(date +%s)
+  log "building $name $version (go install $pkg@$version)"
+  GOBIN="$WORK/$name-bin" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w $ldflags" "$pkg@$version"
+  mv "$WORK/$name-bin/$(basename "$pkg")" "$CACHE_DIR/$name"
+  log "$name built in $(( $(date +%s) - start ))s"
+}
+
+if [[ $NODE_PARTS == true ]]; then
+  go_install coredns github.com/coredns/coredns "v$COREDNS_VERSION"
+  go_install registry github.com/distribution/distribution/v3/cmd/registry "v$REGISTRY_VERSION" \
+    "-X github.com/distribution/distribution/v3/version.version=v$REGISTRY_VERSION"
+  go_install crictl sigs.k8s.io/cri-tools/cmd/crictl "v$CRICTL_VERSION" \
+    "-X sigs.k8s.io/cri-tools/pkg/version.Version=v$CRICTL_VERSION"
+  for name in "${NODE_BINARIES[@]}"; do
+    [[ -x "$CACHE_DIR/$name" ]] || { log "$name is missing from $CACHE_DIR"; exit 1; }
+  done
 fi
 
 echo "$CACHE_DIR"

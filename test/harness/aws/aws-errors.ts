@@ -13,7 +13,8 @@ export type AwsErrorKind =
   | 'missing-authentication'
   | 'expired-token'
   | 'invalid-parameter'
-  | 'unknown-operation';
+  | 'unknown-operation'
+  | 'invalid-identity-token';
 
 export type AwsService = 'ecr' | 'sts';
 
@@ -68,6 +69,11 @@ const CODES: Readonly<Record<AwsErrorKind, Readonly<Record<AwsService, AwsErrorC
   'unknown-operation': {
     ecr: { code: 'UnknownOperationException', status: 400 },
     sts: { code: 'InvalidAction', status: 400 },
+  },
+  // Only STS takes web identity tokens; ECR never answers this.
+  'invalid-identity-token': {
+    ecr: { code: 'InvalidParameterException', status: 400 },
+    sts: { code: 'InvalidIdentityToken', status: 400 },
   },
 };
 

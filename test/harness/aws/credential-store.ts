@@ -24,6 +24,12 @@ export interface RoleConfig {
   readonly trustedAccessKeyIds?: readonly string[];
   /** The web identity token AssumeRoleWithWebIdentity must present; omitted = no web identity trust. */
   readonly webIdentityToken?: string;
+  /**
+   * Instead of one fixed token: trust any token this accepts (an OIDC provider's keys, issuer and
+   * audience, as IAM checks them). Resolves when the token is good; rejects with an AwsServiceError
+   * (`invalid-identity-token`) naming what is wrong.
+   */
+  readonly verifyWebIdentityToken?: (token: string) => Promise<void>;
 }
 
 export const DEFAULT_ACCOUNT_ID = '123456789012';
@@ -143,7 +149,7 @@ export class CredentialStore {
 
   /** AssumeRoleWithWebIdentity: unsigned; the token must be the one the role trusts. */
   assumeRoleWithWebIdentity(
-    request: AssumeRoleRequest & { readonly webIdentityToken: string },
+    request: AssumeRoleRequest & { readonly webIdentityToken: string; readonly verified?: boolean },
     now: number,
   ): IssuedSession {
     validateSessionRequest(request);
@@ -152,12 +158,20 @@ export class CredentialStore {
       role?.config.webIdentityToken === undefined ||
       role.config.webIdentityToken !== request.webIdentityToken
     ) {
+      if (role?.config.verifyWebIdentityToken !== undefined && request.verified === true) {
+        return this.issueSession(role, request, now);
+      }
       throw new AwsServiceError(
         'access-denied',
         'Not authorized to perform sts:AssumeRoleWithWebIdentity',
       );
     }
     return this.issueSession(role, request, now);
+  }
+
+  /** The role's own web identity check, when it has one (see RoleConfig.verifyWebIdentityToken). */
+  webIdentityVerifier(roleArn: string): ((token: string) => Promise<void>) | undefined {
+    return this.roles.get(roleArn)?.config.verifyWebIdentityToken;
   }
 
   private issueSession(role: Role, request: AssumeRoleRequest, now: number): IssuedSession {

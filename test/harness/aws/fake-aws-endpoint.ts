@@ -32,6 +32,8 @@ export interface FakeAwsEndpointOptions {
   readonly now?: () => number;
   /** Largest accepted distance between X-Amz-Date and the endpoint's clock. Default 5 min. */
   readonly maxClockSkewMs?: number;
+  /** Address to listen on; default 127.0.0.1 (the e2e node uses its bridge address, for Pods). */
+  readonly host?: string;
 }
 
 /** Requests larger than this are refused; the SDK's calls are a few hundred bytes. */
@@ -79,6 +81,7 @@ export class FakeAwsEndpoint {
     private readonly server: Server,
     readonly port: number,
     options: FakeAwsEndpointOptions,
+    readonly host = '127.0.0.1',
   ) {
     this.now = options.now ?? Date.now;
     this.maxClockSkewMs = options.maxClockSkewMs;
@@ -88,17 +91,19 @@ export class FakeAwsEndpoint {
     if (options.tokenLifetimeMs !== undefined) this.tokens.setLifetime(options.tokenLifetimeMs);
   }
 
-  /** Starts listening on 127.0.0.1 on a free port. */
+  /** Starts listening on 127.0.0.1 (or `options.host`) on a free port. */
   static async start(options: FakeAwsEndpointOptions = {}): Promise<FakeAwsEndpoint> {
     const server = createServer();
-    const endpoint = new FakeAwsEndpoint(server, await listenOnLoopback(server), options);
+    const host = options.host ?? '127.0.0.1';
+    const port = await listenOnLoopback(server, host);
+    const endpoint = new FakeAwsEndpoint(server, port, options, host);
     endpoint.attach();
     return endpoint;
   }
 
   /** `http://127.0.0.1:<port>`: the endpoint URL for ECR and STS clients alike. */
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `http://${this.host}:${this.port}`;
   }
 
   /** The environment that points an AWS SDK v3 process at this endpoint. */
@@ -323,8 +328,11 @@ export class FakeAwsEndpoint {
       if (principal === undefined) throw new Error('unreachable: AssumeRole without principal');
       session = this.store.assumeRole(principal, base, this.now());
     } else {
+      const webIdentityToken = params.get('WebIdentityToken') ?? '';
+      const verify = this.store.webIdentityVerifier(base.roleArn);
+      if (verify !== undefined) await verify(webIdentityToken);
       session = this.store.assumeRoleWithWebIdentity(
-        { ...base, webIdentityToken: params.get('WebIdentityToken') ?? '' },
+        { ...base, webIdentityToken, verified: verify !== undefined },
         this.now(),
       );
     }

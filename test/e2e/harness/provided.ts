@@ -1,0 +1,65 @@
+import { inject } from 'vitest';
+import { callHarnessControl } from '../../harness/harness-control.js';
+import type { RegistryAccess } from './registry.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Admin kubeconfig of the e2e node's cluster. */
+    e2eKubeconfigPath: string;
+    e2eImages: { eatr: string; redis: string };
+    e2eEcr: {
+      /** `<account>.dkr.ecr.<region>.amazonaws.com`, served by the node's registry. */
+      registry: string;
+      region: string;
+      /** The ECR (and STS) stand-in, reachable from Pods. */
+      endpointUrl: string;
+      accessKeyId: string;
+      secretAccessKey: string;
+      /** An image in the ECR-named registry. */
+      image: string;
+      /** A role the ECR stand-in lets the cluster's ServiceAccount tokens assume (aud sts.amazonaws.com). */
+      webIdentityRoleArn: string;
+    };
+    e2eControlUrl: string;
+  }
+}
+
+export function registryAccesses(): Promise<RegistryAccess[]> {
+  return callHarnessControl(inject('e2eControlUrl'), 'registryAccesses') as Promise<
+    RegistryAccess[]
+  >;
+}
+
+export function issuedTokens(): Promise<Array<{ password: string; expiresAt: string }>> {
+  return callHarnessControl(inject('e2eControlUrl'), 'issuedTokens') as Promise<
+    Array<{ password: string; expiresAt: string }>
+  >;
+}
+
+export async function revokeToken(password: string): Promise<void> {
+  await callHarnessControl(inject('e2eControlUrl'), 'revokeToken', { password });
+}
+
+export function nodeMemoryMiB(): Promise<number> {
+  return callHarnessControl(inject('e2eControlUrl'), 'memory') as Promise<number>;
+}
+
+/** ECR tokens issued from now on expire this long after issue. */
+export async function setTokenLifetime(ms: number): Promise<void> {
+  await callHarnessControl(inject('e2eControlUrl'), 'setTokenLifetime', { ms });
+}
+
+/** A new access key the ECR stand-in accepts (for a key rotation). */
+export async function addCredentials(accessKeyId: string, secretAccessKey: string): Promise<void> {
+  await callHarnessControl(inject('e2eControlUrl'), 'addCredentials', {
+    accessKeyId,
+    secretAccessKey,
+  });
+}
+
+/** Every STS session the stand-in handed out: which role, through which call. */
+export function issuedSessions(): Promise<Array<{ roleArn: string }>> {
+  return callHarnessControl(inject('e2eControlUrl'), 'issuedSessions') as Promise<
+    Array<{ roleArn: string }>
+  >;
+}
