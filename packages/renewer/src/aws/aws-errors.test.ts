@@ -13,6 +13,7 @@ describe('classifyAwsError', () => {
     [sdkError('UnrecognizedClientException', 403), 'invalid-credentials', false],
     [sdkError('InvalidSignatureException', 403), 'invalid-credentials', false],
     [sdkError('ExpiredTokenException', 400), 'invalid-credentials', false],
+    [sdkError('InvalidIdentityTokenException', 400), 'invalid-credentials', false],
     [sdkError('CredentialsProviderError'), 'no-credentials', false],
     [
       sdkError(
@@ -93,7 +94,12 @@ describe('tokenFailureEventMessage', () => {
     ],
     [
       aws('ValidationException', 400),
-      `Could not get an ECR token for registry ${REGISTRY} (error); see the renewer log`,
+      `Could not get an ECR token for registry ${REGISTRY} (ValidationException); see the renewer log`,
+    ],
+    [
+      // Web identity with a token for another audience (STS AssumeRoleWithWebIdentity).
+      aws('InvalidIdentityTokenException', 400),
+      `AWS rejected the credentials for registry ${REGISTRY} (InvalidIdentityTokenException); check its credential Secret, and see the renewer log`,
     ],
     [
       // A name that is not a bare error code is left out.

@@ -21,6 +21,9 @@ const INVALID = new Set([
   'ExpiredToken',
   'IncompleteSignature',
   'InvalidIdentityToken',
+  // STS's web identity errors as the SDK names them (AssumeRoleWithWebIdentity, e.g. a wrong audience).
+  'InvalidIdentityTokenException',
+  'IDPRejectedClaimException',
 ]);
 const NETWORK =
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|socket hang up|timeout/i;
@@ -100,6 +103,6 @@ export function tokenFailureEventMessage(
     case 'throttled':
       return `AWS throttled the ECR token request for registry ${registry}${code}; see the renewer log`;
     default:
-      return `Could not get an ECR token for registry ${registry} (${error.reason}); see the renewer log`;
+      return `Could not get an ECR token for registry ${registry}${code || ` (${error.reason})`}; see the renewer log`;
   }
 }
