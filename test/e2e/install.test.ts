@@ -1,4 +1,8 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { dashboardQueries } from '../chart/promql.js';
 import { inject } from 'vitest';
 import {
   addCredentials,
@@ -19,6 +23,7 @@ import {
   kubectlJson,
 } from './support/kube.js';
 import type { PodList } from './support/kube.js';
+import { startPrometheus, type PromSeries } from './support/prometheus.js';
 
 // As docs/deploy.md installs it: the host namespace `ci-cd` holds the release and the credential
 // Secret, and enforces Pod Security `restricted`, so every Pod of the chart must meet it.
@@ -472,6 +477,223 @@ describe('web identity off EKS', () => {
     expect(logs).toMatch(/Incorrect token audience|InvalidIdentityToken/);
   });
 });
+
+describe('observability: Prometheus scrapes eatr, the dashboard and the alerts work on live data', () => {
+  it('scrapes every eatr Pod; every dashboard query and alert expression evaluates; the expiry alert is raised for a Secret that expired', async () => {
+    const ecr = inject('e2eEcr');
+    // The chart's ServiceMonitor (metrics.serviceMonitor), translated into the scrape config the
+    // Prometheus Operator would generate from it: Pods of this release, component watcher or
+    // renewer, port `metrics`, path /metrics. The chart puts no prometheus.io/* annotations on its
+    // Pods (only metrics.service.annotations / *.podAnnotations, empty by default), so selecting by
+    // the ServiceMonitor's labels is what a user of the defaults gets. A short interval keeps the
+    // test short.
+    const config = {
+      global: { scrape_interval: '2s', scrape_timeout: '2s', evaluation_interval: '2s' },
+      rule_files: ['rules.yml'],
+      scrape_configs: [
+        {
+          job_name: 'eatr',
+          metrics_path: '/metrics',
+          // Debian's Prometheus is built without Kubernetes service discovery ("field
+          // kubernetes_sd_configs not found"), so the test does what `role: pod` would: it lists
+          // the release namespace's Pods and hands them over with the same __meta_kubernetes_*
+          // labels, which the relabelling below then selects as the Operator's config would.
+          file_sd_configs: [{ files: ['targets.json'] }],
+          relabel_configs: [
+            {
+              source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'],
+              regex: 'eatr',
+              action: 'keep',
+            },
+            {
+              source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_instance'],
+              regex: 'eatr',
+              action: 'keep',
+            },
+            {
+              source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_component'],
+              regex: 'watcher|renewer',
+              action: 'keep',
+            },
+            {
+              source_labels: ['__meta_kubernetes_pod_container_port_name'],
+              regex: 'metrics',
+              action: 'keep',
+            },
+            { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
+            {
+              source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_component'],
+              target_label: 'component',
+            },
+          ],
+        },
+      ],
+    };
+    // The alert rules as the chart ships them: the PrometheusRule's spec (files/alerts.yaml
+    // verbatim), as rendered by helm.
+    const rendered = parseYaml(
+      await helm([
+        'template',
+        'eatr',
+        chartPath,
+        '--namespace',
+        RELEASE_NAMESPACE,
+        // helm template assumes Kubernetes 1.20 unless told; the chart needs 1.25 or later.
+        '--kube-version',
+        (await kubectlJson<{ serverVersion: { gitVersion: string } }>(['version'])).serverVersion
+          .gitVersion,
+        '--set',
+        'metrics.prometheusRule.enabled=true',
+        '--show-only',
+        'templates/prometheusrule.yaml',
+      ]),
+    ) as { spec: { groups: { name: string; rules: { alert: string; expr: string }[] }[] } };
+    const rules = rendered.spec.groups.flatMap((g) => g.rules);
+    expect(rules.length).toBeGreaterThan(0);
+
+    const prometheus = await startPrometheus({
+      config: JSON.stringify(config),
+      targets: JSON.stringify(await podTargets()),
+      rules: JSON.stringify({ groups: rendered.spec.groups }),
+      port: 19090,
+    });
+    try {
+      // (1) Every watcher and renewer Pod is a target, and up.
+      const pods = (await chartPods()).filter((p) => ['watcher', 'renewer'].includes(component(p)));
+      await eventually('every eatr Pod scraped and up', async () => {
+        const targets = await prometheus.get<{
+          data: { activeTargets: { labels: Record<string, string>; health: string }[] };
+        }>('/api/v1/targets?state=active');
+        const up = new Set(
+          targets.data.activeTargets
+            .filter((t) => t.health === 'up')
+            .map((t) => t.labels.pod ?? ''),
+        );
+        return pods.every((p) => up.has(p.metadata.name)) ? true : undefined;
+      });
+      // rate() and increase() need two samples in their window.
+      await new Promise((resolve) => setTimeout(resolve, 10_000));
+
+      // (2) Every query of the shipped dashboard: $registry as "All", $__rate_interval as Grafana
+      // would make it for a 2 s scrape interval on a short time range.
+      const dashboard = JSON.parse(
+        await readFile(join(chartPath, 'dashboards/eatr.json'), 'utf8'),
+      ) as unknown;
+      const queries = dashboardQueries(dashboard).map(({ where, expr }) => ({
+        where,
+        expr: expr
+          .replaceAll('$__rate_interval', '1m')
+          .replaceAll('$registry', '.*')
+          .replaceAll('${registry}', '.*'),
+      }));
+      const empty: string[] = [];
+      for (const { where, expr } of queries) {
+        const result = await prometheus.query(expr);
+        expect(result, `${where}: ${expr}`).toMatchObject({ status: 'success' });
+        if (result.status === 'success' && Array.isArray(result.data.result))
+          if (result.data.result.length === 0) empty.push(`${where}: ${expr}`);
+      }
+      console.log(
+        `[e2e] ${queries.length} dashboard queries evaluated; without series:\n  ${empty.join('\n  ')}`,
+      );
+
+      // (3) Every alert expression evaluates.
+      for (const rule of rules) {
+        const result = await prometheus.query(rule.expr);
+        expect(result, `${rule.alert}: ${rule.expr}`).toMatchObject({ status: 'success' });
+      }
+
+      // (4) Since the previous scenario the renewer's identity is refused at STS, so eatr cannot
+      // renew, and tokens last 90 s (token rotation): the Secrets expire for real. The expiry
+      // alerts' expressions return those Secrets, and the alerts are pending (their `for: 5m` is
+      // files/alerts.yaml's, which the chart does not let users change).
+      const expiredAlert = await eventually(
+        'EatrImagePullSecretExpired pending for team-a',
+        async () => {
+          const alerts = await prometheus.get<{
+            data: { alerts: { labels: Record<string, string>; state: string }[] };
+          }>('/api/v1/alerts');
+          return alerts.data.alerts.find(
+            (a) =>
+              a.labels.alertname === 'EatrImagePullSecretExpired' &&
+              a.labels.namespace === 'team-a' &&
+              a.labels.registry === ecr.registry,
+          );
+        },
+        180_000,
+      );
+      expect(['pending', 'firing']).toContain(expiredAlert.state);
+      const expiredRule = rules.find((r) => r.alert === 'EatrImagePullSecretExpired');
+      const expired = await prometheus.query(expiredRule?.expr ?? '');
+      expect(
+        expired.status === 'success' && Array.isArray(expired.data.result)
+          ? (expired.data.result as PromSeries[]).map((s) => s.metric.namespace)
+          : [],
+      ).toContain('team-a');
+      const alerts = await prometheus.get<{
+        data: { alerts: { labels: Record<string, string>; state: string }[] };
+      }>('/api/v1/alerts');
+      const raised = [...new Set(alerts.data.alerts.map((a) => a.labels.alertname))].sort();
+      console.log(`[e2e] alerts pending or firing: ${raised.join(', ')}`);
+      expect(raised).toEqual(
+        expect.arrayContaining([
+          'EatrImagePullSecretExpiringSoon',
+          'EatrImagePullSecretExpired',
+          'EatrCredentialErrors',
+        ]),
+      );
+      // Checked last, so that one run shows every part.
+      // Every other query returns series: only these may be empty here.
+      expect(empty.filter((q) => !DASHBOARD_QUERIES_WITHOUT_SERIES.includes(q))).toEqual([]);
+    } finally {
+      await prometheus.stop();
+    }
+  });
+});
+
+/** The release namespace's Pods as Prometheus' `role: pod` discovery labels them, one target per container port. */
+async function podTargets(): Promise<{ targets: string[]; labels: Record<string, string> }[]> {
+  const pods = await kubectlJson<{
+    items: {
+      metadata: { name: string; namespace: string; labels?: Record<string, string> };
+      spec: { containers: { name: string; ports?: { name?: string; containerPort: number }[] }[] };
+      status: { podIP?: string; phase?: string };
+    }[];
+  }>(['get', 'pods', '-n', RELEASE_NAMESPACE]);
+  return pods.items.flatMap((pod) =>
+    pod.status.podIP && pod.status.phase === 'Running'
+      ? pod.spec.containers.flatMap((container) =>
+          (container.ports ?? []).map((port) => ({
+            targets: [`${pod.status.podIP}:${port.containerPort}`],
+            labels: {
+              __meta_kubernetes_namespace: pod.metadata.namespace,
+              __meta_kubernetes_pod_name: pod.metadata.name,
+              __meta_kubernetes_pod_container_name: container.name,
+              __meta_kubernetes_pod_container_port_name: port.name ?? '',
+              ...Object.fromEntries(
+                Object.entries(pod.metadata.labels ?? {}).map(([k, v]) => [
+                  `__meta_kubernetes_pod_label_${k.replace(/[^a-zA-Z0-9_]/g, '_')}`,
+                  v,
+                ]),
+              ),
+            },
+          })),
+        )
+      : [],
+  );
+}
+
+/**
+ * Dashboard queries that rightly return no series here (prom-client has no series of a labelled
+ * counter before its first increment): the renewer Pods started with the refused identity, so none
+ * has written a Secret yet; no ownership conflict and no watch restart happened.
+ */
+const DASHBOARD_QUERIES_WITHOUT_SERIES: readonly string[] = [
+  'Secret actions: sum by (action) (increase(eatr_secret_actions_total[1m]))',
+  'Secrets written (seed counters): sum(increase(secrets_created_total[1m]))',
+  'Ownership conflicts and ignored labels: sum by (namespace) (increase(eatr_ownership_conflicts_total[1m]))',
+  'Watch restarts: sum by (resource) (increase(eatr_watch_restarts_total[1m]))',
+];
 
 describe('helm uninstall', () => {
   it('removes every eatr workload; the Secrets eatr wrote stay, as docs/deploy.md says', async () => {
