@@ -484,6 +484,8 @@ describe('helm template: value combinations', () => {
     );
     expect(services.map((s) => s.metadata.name).sort()).toEqual(['eatr-renewer', 'eatr-watcher']);
     expect(field(monitor, 'spec', 'endpoints', 0, 'port')).toBe('metrics');
+    // The tenant's `namespace` label on eatr's series must survive the scrape (alerts group by it).
+    expect(field(monitor, 'spec', 'endpoints', 0, 'honorLabels')).toBe(true);
 
     const rule = find(objects, 'PrometheusRule', 'eatr');
     const alerts: unknown = parse(await readFile(join(CHART, 'files/alerts.yaml'), 'utf8'));
