@@ -479,7 +479,7 @@ describe('web identity off EKS', () => {
 });
 
 describe('observability: Prometheus scrapes eatr, the dashboard and the alerts work on live data', () => {
-  it('scrapes every eatr Pod; every dashboard query and alert expression evaluates; the expiry alert is raised for a Secret that expired', async () => {
+  it('scrapes every eatr Pod; every dashboard query and alert expression evaluates; the expiry alert fires for a Secret that expired', async () => {
     const ecr = inject('e2eEcr');
     // The chart's ServiceMonitor (metrics.serviceMonitor), translated into the scrape config the
     // Prometheus Operator would generate from it: Pods of this release, component watcher or
@@ -645,6 +645,28 @@ describe('observability: Prometheus scrapes eatr, the dashboard and the alerts w
       // Checked last, so that one run shows every part.
       // Every other query returns series: only these may be empty here.
       expect(empty.filter((q) => !DASHBOARD_QUERIES_WITHOUT_SERIES.includes(q))).toEqual([]);
+
+      // (5) Then it fires, once its `for: 5m` has passed (counted from this Prometheus's first
+      // evaluation): the page an on-call engineer would get.
+      const started = Date.now();
+      await eventually(
+        'EatrImagePullSecretExpired firing for team-a',
+        async () => {
+          const now = await prometheus.get<{
+            data: { alerts: { labels: Record<string, string>; state: string }[] };
+          }>('/api/v1/alerts');
+          return now.data.alerts.find(
+            (a) =>
+              a.labels.alertname === 'EatrImagePullSecretExpired' &&
+              a.labels.namespace === 'team-a' &&
+              a.state === 'firing',
+          );
+        },
+        420_000,
+      );
+      console.log(
+        `[e2e] EatrImagePullSecretExpired firing for team-a, ${Math.round((Date.now() - started) / 1000)} s after the checks above`,
+      );
     } finally {
       await prometheus.stop();
     }
