@@ -29,6 +29,8 @@ process.once('exit', () => {
  */
 export class EatrProcess {
   readonly lines: string[] = [];
+  /** When the process exited (ms since the epoch); undefined while it runs. */
+  exitedAt: number | undefined;
   private exit: Promise<number | null>;
   private listeners: (() => void)[] = [];
 
@@ -46,7 +48,12 @@ export class EatrProcess {
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    this.exit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    this.exit = new Promise((resolve) =>
+      child.once('exit', (code) => {
+        this.exitedAt = Date.now();
+        resolve(code);
+      }),
+    );
     void this.exit.then(() => running.delete(this));
   }
 

@@ -4,6 +4,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import { QUEUE_NAME, loadConfig, redisConnection } from '@eatr/core';
 import type { EatrProcess } from '../harness/eatr-process.js';
 import { RedisCluster, SentinelGroup, TlsRedis, redisCall } from '../harness/redis-ha.js';
+import { logLineTime, overlappingRuns, runCount, syncRuns } from '../harness/sync-runs.js';
 import { KEYS, Scenario, decodedAuth, leaseEnv, registry } from './support/scenario.js';
 
 // Redis as production runs it (issue 11, part 1): a Sentinel group that fails over in the middle of
@@ -79,94 +80,13 @@ async function expectConverged(sc: Scenario, namespaces: readonly string[], time
   }
 }
 
-interface Run {
-  readonly process: number;
-  readonly jobId: string;
-  readonly start: number;
-  end?: number;
-}
-
-/**
- * Every sync run by the renewers, from their 'sync started' / 'sync ended' lines, by namespace.
- * A run that never ended (its renewer lost it) has no `end`.
- */
-function syncRuns(renewers: readonly EatrProcess[]): Map<string, Run[]> {
-  const byNamespace = new Map<string, Run[]>();
-  renewers.forEach((renewer, process) => {
-    const open = new Map<string, Run>();
-    for (const line of renewer.logs) {
-      const ns = line.namespace;
-      const jobId = line.jobId;
-      const time = timeOf(line);
-      if (typeof ns !== 'string' || typeof jobId !== 'string' || time === undefined) continue;
-      if (line.msg === 'sync started') {
-        const run: Run = { process, jobId, start: time };
-        open.set(jobId, run);
-        byNamespace.set(ns, [...(byNamespace.get(ns) ?? []), run]);
-      } else if (line.msg === 'sync ended') {
-        const run = open.get(jobId);
-        if (run) run.end = time;
-        open.delete(jobId);
-      }
-    }
-  });
-  return byNamespace;
-}
-
-/** Pairs of runs of one namespace that were running at the same time (none expected). */
-function overlaps(runs: Map<string, Run[]>): string[] {
-  const found: string[] = [];
-  for (const [ns, list] of runs) {
-    const sorted = [...list].sort((a, b) => a.start - b.start);
-    for (let i = 1; i < sorted.length; i++) {
-      const prev = sorted[i - 1] as Run;
-      const cur = sorted[i] as Run;
-      // Times are whole milliseconds: a run may start in the millisecond the previous one ended.
-      if (prev.end === undefined || cur.start < prev.end)
-        found.push(`${ns}: ${JSON.stringify(prev)} and ${JSON.stringify(cur)}`);
-    }
-  }
-  return found;
-}
-
-/** A log line's time in ms (eatr logs ISO times with milliseconds). */
-function timeOf(line: Record<string, unknown>): number | undefined {
-  const ms = typeof line.time === 'string' ? Date.parse(line.time) : Number.NaN;
-  return Number.isNaN(ms) ? undefined : ms;
-}
-
 const secretCreatedTimes = (renewers: readonly EatrProcess[]) =>
   renewers.flatMap((r) =>
     r.logs
       .filter((l) => l.msg === 'Secret created')
-      .map(timeOf)
+      .map(logLineTime)
       .filter((t) => t !== undefined),
   );
-
-describe('the overlap check the failover tests rely on', () => {
-  it('finds two runs of one namespace at once, also across renewers, and a run that never ended', () => {
-    const line = (msg: string, namespace: string, jobId: string, ms: number) =>
-      JSON.stringify({ msg, namespace, jobId, time: new Date(ms).toISOString() });
-    const fake = (lines: string[]) => ({ logs: lines.map((l) => JSON.parse(l) as never) });
-    const a = fake([
-      line('sync started', 'ns-1', 'j1', 1000),
-      line('sync ended', 'ns-1', 'j1', 1100),
-      line('sync started', 'ns-2', 'j3', 1000),
-      line('sync started', 'ns-3', 'j5', 1000),
-      line('sync ended', 'ns-3', 'j5', 1010),
-    ]);
-    const b = fake([
-      line('sync started', 'ns-1', 'j2', 1050),
-      line('sync ended', 'ns-1', 'j2', 1200),
-      line('sync started', 'ns-2', 'j4', 2000),
-      line('sync ended', 'ns-2', 'j4', 2100),
-      line('sync started', 'ns-3', 'j6', 1010),
-      line('sync ended', 'ns-3', 'j6', 1020),
-    ]);
-    const found = overlaps(syncRuns([a, b] as unknown as EatrProcess[]));
-    expect(found.map((f) => f.split(':')[0])).toEqual(['ns-1', 'ns-2']);
-  });
-});
 
 describe('Redis Sentinel', () => {
   let group: SentinelGroup;
@@ -219,7 +139,7 @@ describe('Redis Sentinel', () => {
     expect(times).toHaveLength(count);
 
     const runs = syncRuns(renewers);
-    expect(overlaps(runs)).toEqual([]);
+    expect(overlappingRuns(runs, { exceptLost: true })).toEqual([]);
     for (const ns of namespaces) expect(runs.get(ns)?.length ?? 0, ns).toBeGreaterThan(0);
 
     const lastSecret = Math.max(...times);
@@ -231,11 +151,11 @@ describe('Redis Sentinel', () => {
     console.log(
       `sentinel failover during a ${count}-namespace burst: ${writtenBefore} Secrets written before; ` +
         `SENTINEL FAILOVER until the new master took writes ${failoverDone - failoverAt} ms; ` +
-        `watcher's sweep after reconnecting at +${(timeOf(reconnectSweep ?? {}) ?? Number.NaN) - failoverAt} ms; ` +
+        `watcher's sweep after reconnecting at +${(logLineTime(reconnectSweep ?? {}) ?? Number.NaN) - failoverAt} ms; ` +
         `labelling done at +${labelled - failoverAt} ms; ` +
         `failover -> last Secret written ${lastSecret - failoverAt} ms; ` +
         `longest pause between two Secret writes after the failover ${longestPause} ms; ` +
-        `${[...runs.values()].reduce((n, r) => n + r.length, 0)} sync runs`,
+        `${runCount(runs)} sync runs, ${[...runs.values()].flat().filter((r) => r.lost).length} of them on jobs the failover lost`,
     );
     // Redis replicates asynchronously: jobs the old master took but had not replicated are gone. The
     // watcher noticed the reconnect and swept, which is how those namespaces were still served.
@@ -277,7 +197,7 @@ describe('Redis Sentinel', () => {
 
     const times = secretCreatedTimes(renewers);
     expect(times).toHaveLength(count);
-    expect(overlaps(syncRuns(renewers))).toEqual([]);
+    expect(overlappingRuns(syncRuns(renewers), { exceptLost: true })).toEqual([]);
     const sorted = [...times].sort((a, b) => a - b);
     const longestPause = Math.max(
       ...sorted.slice(1).map((t, i) => (t >= crashAt ? t - (sorted[i] ?? t) : 0)),

@@ -35,6 +35,7 @@ import { createRequestHandler } from './aws/proxy.js';
 import { SdkEcrTokenClient, type EcrTokenClient } from './aws/ecr-token-client.js';
 import { CredentialResolver } from './credentials/credential-resolver.js';
 import { registerExpiryGauge } from './expiry-gauge.js';
+import { lostJobId } from './lost-job.js';
 import { ClusterCache } from './cache/cluster-cache.js';
 import { BlockedStore } from './sync/blocked-store.js';
 import { asEatrError } from './sync/eatr-error.js';
@@ -172,7 +173,18 @@ export class Renewer implements Closable {
       stalledInterval: config.stalledIntervalMs,
       settings: { backoffStrategy: backoffStrategy(config.jobBackoffMaxMs) },
     });
-    worker.on('error', (error) => log.error({ err: error.message }, 'worker error'));
+    worker.on('error', (error) => {
+      const lost = lostJobId(error);
+      if (lost === undefined) log.error({ err: error.message }, 'worker error');
+      // Redis no longer holds a job this renewer ran: a failover dropped the writes that took it (Redis
+      // replicates asynchronously) or its lock expired, so another renewer may have run the namespace
+      // meanwhile. Harmless (every Kubernetes write is conditional on what was read), worth seeing.
+      else
+        log.warn(
+          { jobId: lost, err: error.message },
+          'Redis no longer holds this job or its lock (lost in a failover, or the lock expired); its outcome was not recorded',
+        );
+    });
     worker.on('stalled', (jobId) =>
       log.warn({ jobId }, "a stopped renewer's job lost its lock; it runs again"),
     );

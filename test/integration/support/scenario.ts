@@ -15,6 +15,7 @@ import {
 import { FakeAwsEndpoint, type CredentialConfig } from '../../harness/aws/index.js';
 import { EatrProcess, type EatrComponent } from '../../harness/eatr-process.js';
 import { harness, kubeClients, uniqueName } from '../../harness/index.js';
+import { logLineTime, overlappingRuns, runCount, syncRuns } from '../../harness/sync-runs.js';
 
 /** A watcher's own Lease (so tests do not share one) with a short duration for quick failovers. */
 export const leaseEnv = (name: string) => ({ EATR_LEASE_NAME: name, EATR_LEASE_DURATION: '3s' });
@@ -293,50 +294,12 @@ export class Scenario {
   }
 
   /**
-   * Syncs of one namespace that ran at the same time in eatr processes, from their `sync started` /
-   * `sync ended` debug lines (a process killed mid-sync ends its run at its last line).
+   * Sync runs of one namespace that ran at the same time, across every process this scenario started
+   * (none expected; see test/harness/sync-runs.ts), and how many runs there were.
    */
-  overlappingSyncs(): { runs: number; overlaps: string[] } {
-    const runs = new Map<string, { start: number; end: number; who: string }[]>();
-    this.processes.forEach((p, index) => {
-      const open = new Map<string, number>();
-      const logs = p.logs;
-      const last = logs.length > 0 ? logTime(logs[logs.length - 1] ?? {}) : Date.now();
-      for (const l of logs) {
-        const key = String(l.jobId);
-        if (l.msg === 'sync started') open.set(key, logTime(l));
-        if (l.msg !== 'sync ended') continue;
-        const start = open.get(key);
-        if (start === undefined) continue;
-        open.delete(key);
-        const list = runs.get(String(l.namespace)) ?? [];
-        list.push({ start, end: logTime(l), who: `${p.component}#${index}` });
-        runs.set(String(l.namespace), list);
-      }
-      for (const [key, start] of open) {
-        const line = logs.find((l) => l.msg === 'sync started' && String(l.jobId) === key);
-        const ns = String(line?.namespace);
-        runs.set(ns, [
-          ...(runs.get(ns) ?? []),
-          { start, end: last, who: `${p.component}#${index}` },
-        ]);
-      }
-    });
-    const overlaps: string[] = [];
-    let count = 0;
-    for (const [ns, list] of runs) {
-      count += list.length;
-      const sorted = [...list].sort((a, b) => a.start - b.start);
-      for (let i = 1; i < sorted.length; i++) {
-        const prev = sorted[i - 1];
-        const cur = sorted[i];
-        if (prev && cur && cur.start < prev.end)
-          overlaps.push(
-            `${ns}: ${prev.who} [${prev.start}, ${prev.end}] and ${cur.who} [${cur.start}, ${cur.end}]`,
-          );
-      }
-    }
-    return { runs: count, overlaps };
+  overlappingSyncs(options: { exceptLost?: boolean } = {}): { runs: number; overlaps: string[] } {
+    const runs = syncRuns(this.processes);
+    return { runs: runCount(runs), overlaps: overlappingRuns(runs, options) };
   }
 
   async events(namespace: string, reason?: string) {
@@ -366,14 +329,14 @@ export class Scenario {
   }
 }
 
-/** The password in a pull Secret for `host`, decoded from `auth` (which kubelet uses). */
 /** When an eatr log line was written (pino's ISO time), in ms since the epoch. */
 export function logTime(line: Record<string, unknown>): number {
-  const ms = Date.parse(String(line.time));
-  if (Number.isNaN(ms)) throw new Error(`log line without a time: ${JSON.stringify(line)}`);
+  const ms = logLineTime(line);
+  if (ms === undefined) throw new Error(`log line without a time: ${JSON.stringify(line)}`);
   return ms;
 }
 
+/** The password in a pull Secret for `host`, decoded from `auth` (which kubelet uses). */
 export function decodedAuth(secret: V1Secret, host: string): string {
   const json = Buffer.from(secret.data?.['.dockerconfigjson'] ?? '', 'base64').toString('utf8');
   const config = JSON.parse(json) as {
