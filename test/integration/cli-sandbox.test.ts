@@ -1,12 +1,19 @@
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
-import { CLI_ENTRY, eatrCli } from './support/eatr-cli.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eatrCli } from './support/eatr-cli.js';
 
-// `eatr sandbox` as a newcomer runs it: one command, then Ctrl-C. It starts its own control plane,
-// Redis and ECR stand-in (not the shared test ones), and must leave nothing behind.
+// `eatr sandbox` as a newcomer runs it: from a clean clone of the repository (the committed HEAD),
+// README's steps, one command, then Ctrl-C. It starts its own control plane, Redis and ECR stand-in
+// (not the shared test ones), and must leave nothing behind.
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const run = promisify(execFile);
 
 const sandboxEnv = (file: string): Record<string, string> =>
   Object.fromEntries(
@@ -19,9 +26,22 @@ const sandboxEnv = (file: string): Record<string, string> =>
   );
 
 describe('eatr sandbox', () => {
-  it('shows a Secret arriving with no cluster, serves the printed commands, and removes everything on Ctrl-C', async () => {
+  let clone = '';
+  beforeAll(async () => {
+    // README's steps after prereqs.sh, in a fresh clone (the pnpm store makes the install offline).
+    clone = join(mkdtempSync(join(tmpdir(), 'eatr-clone-')), 'eatr');
+    await run('git', ['clone', '--quiet', REPO, clone]);
+    await run('pnpm', ['install', '--frozen-lockfile', '--offline'], { cwd: clone });
+    await run('pnpm', ['build'], { cwd: clone });
+  }, 180_000);
+  afterAll(() => {
+    if (clone) rmSync(dirname(clone), { recursive: true, force: true });
+  });
+
+  it('from a clean clone: shows a Secret arriving with no cluster, serves the printed commands, and removes everything on Ctrl-C', async () => {
     // Its own process group, as a shell runs a foreground command: Ctrl-C signals the group.
-    const child = spawn(process.execPath, [CLI_ENTRY, 'sandbox'], {
+    const child = spawn(process.execPath, ['packages/cli/dist/main.js', 'sandbox'], {
+      cwd: clone,
       env: {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? '/tmp',
@@ -77,6 +97,14 @@ describe('eatr sandbox', () => {
       redis.disconnect();
       const aws = env.AWS_ENDPOINT_URL_ECR ?? '';
       await expect(fetch(aws)).rejects.toThrow();
+      // No process is left that ran from the clone (eatr, tsx) or in the sandbox's folder (etcd).
+      for (const path of [clone, dirname(env.KUBECONFIG ?? '')]) {
+        const left = await run('pgrep', ['-af', path]).then(
+          (r) => r.stdout.trim(),
+          () => '', // pgrep exits 1 when nothing matches
+        );
+        expect(left, path).toBe('');
+      }
     } finally {
       if (child.exitCode === null) process.kill(-(child.pid ?? 0), 'SIGKILL');
     }

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Installs what eatr's build and tests need and is not on a fresh Debian machine, into a cache:
-# Node 24 LTS and pnpm (from the npm registry), redis-server and promtool (Debian packages).
-# Prints shell `export` lines; use it as:  eval "$(bash test/tools/prereqs.sh)"
+# Installs what eatr needs and is not on a fresh Debian machine: Node 24 LTS and pnpm (from the npm
+# registry, into a cache), then what the chosen purpose adds (Debian packages):
+#   run      Node and pnpm only: to build eatr and run it against a cluster and Redis you have
+#   sandbox  + redis-server (`eatr sandbox` starts its own)
+#   test     + redis-server and promtool (the default: what `pnpm test` needs)
+# Prints shell `export` lines; use it as:  eval "$(bash test/tools/prereqs.sh [run|sandbox|test])"
 #
 #   EATR_NODE_VERSION  Node version (default 24.21.0)
 #   EATR_PNPM_VERSION  pnpm version (default: the one package.json's packageManager pins)
@@ -14,6 +17,11 @@ NODE_VERSION=${EATR_NODE_VERSION:-24.21.0}
 PNPM_VERSION=${EATR_PNPM_VERSION:-$(sed -n 's/.*"packageManager": *"pnpm@\([^"+]*\).*/\1/p' "$root/package.json")}
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/eatr"
 log() { printf '[prereqs] %s\n' "$*" >&2; }
+PURPOSE=${1:-test}
+case "$PURPOSE" in
+  run | sandbox | test) ;;
+  *) log "unknown purpose '$PURPOSE': use run, sandbox or test"; exit 2 ;;
+esac
 
 apt_install() { # packages...
   if [[ $(id -u) -ne 0 ]]; then log "please install: $* (Debian: sudo apt-get install $*)"; exit 1; fi
@@ -40,7 +48,7 @@ if [[ ! -x "$pnpm_dir/node_modules/.bin/pnpm" ]]; then
   PATH="$node_bin:$PATH" npm install --silent --no-save --no-package-lock --prefix "$pnpm_dir" "pnpm@$PNPM_VERSION" >&2
 fi
 
-command -v redis-server >/dev/null || apt_install redis-server
-command -v promtool >/dev/null || apt_install prometheus
+if [[ $PURPOSE != run ]]; then command -v redis-server >/dev/null || apt_install redis-server; fi
+if [[ $PURPOSE == test ]]; then command -v promtool >/dev/null || apt_install prometheus; fi
 
 echo "export PATH=\"$node_bin:$pnpm_dir/node_modules/.bin:\$PATH\""
