@@ -23,10 +23,10 @@ export function runSandbox(): Promise<number> {
       cwd: ROOT,
       stdio: 'inherit',
     });
-    // Ctrl-C goes to the whole foreground group: the sandbox stops itself; this process waits.
-    const ignore = () => undefined;
-    process.on('SIGINT', ignore);
-    process.on('SIGTERM', () => child.kill('SIGTERM'));
+    // Ctrl-C reaches the whole foreground group; a signal sent to this process alone is passed on.
+    // The sandbox stops once however many it gets, and this process waits for it.
+    for (const signal of ['SIGINT', 'SIGTERM'] as const)
+      process.on(signal, () => child.kill(signal));
     child.once('exit', (code) => resolve(code ?? 1));
   });
 }
