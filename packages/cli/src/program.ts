@@ -1,5 +1,13 @@
-import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, SETTINGS, VERSION, describeError, parseGoDuration } from '@eatr/core';
+import { Command, CommanderError } from 'commander';
+import {
+  ConfigError,
+  SETTINGS,
+  VERSION,
+  describeError,
+  parseGoDuration,
+  settingHelp,
+  settingOption,
+} from '@eatr/core';
 import { Cli, UsageError, type SettingFlags } from './context.js';
 import { parseOutput } from './output.js';
 import { renderDoctor, runDoctor } from './doctor.js';
@@ -23,15 +31,11 @@ const SHOWN = new Set([
 
 const camel = (flag: string) => flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 
-function settingHelp(s: (typeof SETTINGS)[number]): string {
-  const def = 'defaultValue' in s ? ` (default: ${JSON.stringify(s.defaultValue)})` : '';
-  return `${s.description}${def} [env: ${s.env.join(', ')}]`;
-}
-
 /** Adds every component setting as an option, so one command line (or env) serves all of eatr. */
 function addSettings(command: Command, show: (flag: string) => boolean): Command {
   for (const s of SETTINGS) {
-    const option = new Option(`--${s.flag} <value>`, settingHelp(s));
+    // The components' own option and help line: --no-proxy takes a value, the range is shown.
+    const option = settingOption(s.flag, settingHelp(s));
     command.addOption(show(s.flag) ? option : option.hideHelp());
   }
   return command;

@@ -1,8 +1,16 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { ConfigError, argsForComponent, loadConfig } from './config.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ConfigError,
+  SETTINGS,
+  argsForComponent,
+  loadConfig,
+  settingHelp,
+  type Component,
+} from './config.js';
 
 describe('loadConfig', () => {
   it('has the documented defaults', () => {
@@ -205,5 +213,163 @@ describe('argsForComponent', () => {
     expect(loadConfig('renewer', argsForComponent('renewer', seed), {}).renewalIntervalMs).toBe(
       20_000,
     );
+  });
+});
+
+type SettingFlag = (typeof SETTINGS)[number]['flag'];
+
+/**
+ * A valid value of one setting, another valid value (or none: the default), and settings it needs to
+ * load at all. A component that reads the setting must get a different config from the two.
+ */
+interface Sample {
+  readonly value: string;
+  readonly other?: string;
+  readonly with?: readonly string[];
+}
+
+describe('every setting reaches the config', () => {
+  let dir: string;
+  const file = (name: string) => join(dir, name);
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'eatr-settings-'));
+    writeFileSync(file('a.kubeconfig'), 'apiVersion: v1\nkind: Config\n');
+    writeFileSync(file('b.kubeconfig'), 'apiVersion: v1\nkind: Config\n');
+    // prettier-ignore
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-days', '1', '-subj', '/CN=a', '-keyout', file('a.key'), '-out', file('a.crt'),
+    ], { stdio: 'ignore' });
+    // The same certificate and key in other files: PEM readers skip text before the block, and the
+    // config holds the file's text, so the two give different configs.
+    for (const name of ['a.key', 'a.crt'])
+      writeFileSync(file(`copy-${name}`), `a copy of ${name}\n${readFileSync(file(name), 'utf8')}`);
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  // A function, as the files exist only once beforeAll ran. Typed by flag: a setting added to
+  // SETTINGS without a sample (or a sample of a removed one) does not compile.
+  const samples = (): Record<SettingFlag, Sample> => {
+    const tls = ['--redis-tls', 'true'];
+    const sentinels = ['--redis-sentinels', 's1:26379'];
+    return {
+      kubeconfig: { value: file('a.kubeconfig'), other: file('b.kubeconfig') },
+      'redis-url': { value: 'redis://sample:6380' },
+      'redis-password': { value: 'sample-password' },
+      'redis-sentinels': { value: 's1:26379' },
+      'redis-sentinel-master': { value: 'sample-master', with: sentinels },
+      'redis-sentinel-password': { value: 'sample-password', with: sentinels },
+      'redis-cluster-nodes': { value: 'n1:6379' },
+      'redis-tls': { value: 'true' },
+      'redis-tls-ca': { value: file('a.crt'), with: tls },
+      'redis-tls-cert': {
+        value: file('a.crt'),
+        other: file('copy-a.crt'),
+        with: [...tls, '--redis-tls-key', file('a.key')],
+      },
+      'redis-tls-key': {
+        value: file('a.key'),
+        other: file('copy-a.key'),
+        with: [...tls, '--redis-tls-cert', file('a.crt')],
+      },
+      'queue-prefix': { value: '{sample}' },
+      'host-namespace': { value: 'sample-ns' },
+      'metrics-port': { value: '5001' },
+      'metrics-host': { value: '127.0.0.1' },
+      'log-level': { value: 'debug' },
+      'renewal-interval': { value: '1h' },
+      'sweep-interval': { value: '1m' },
+      'shutdown-timeout': { value: '30s' },
+      concurrency: { value: '8' },
+      'secret-name-template': { value: 'ecr-{{registry}}' },
+      'docker-email': { value: 'ci@example.com' },
+      'service-accounts': { value: 'builder' },
+      'use-pod-identity': { value: 'true' },
+      'ecr-max-attempts': { value: '5' },
+      'ecr-timeout': { value: '20s' },
+      'job-attempts': { value: '3' },
+      'job-backoff': { value: '1s' },
+      'job-backoff-max': { value: '2m' },
+      'job-lock-duration': { value: '30s' },
+      'stalled-interval': { value: '5s' },
+      registries: { value: '123456789012.dkr.ecr.eu-west-1.amazonaws.com' },
+      'include-namespaces': { value: 'team-*' },
+      'exclude-namespaces': { value: 'kube-system' },
+      'kube-api-qps': { value: '5' },
+      'kube-api-burst': { value: '10' },
+      'leader-election-namespace': { value: 'sample-ns' },
+      'lease-name': { value: 'sample-lease' },
+      'lease-duration': { value: '30s' },
+      'watch-timeout': { value: '1m' },
+      // Two values: the default is the host name, which could be anything.
+      'pod-name': { value: 'pod-a', other: 'pod-b' },
+      'https-proxy': { value: 'http://proxy:3128' },
+      'http-proxy': { value: 'http://proxy:3128' },
+      'no-proxy': { value: '.internal' },
+    };
+  };
+
+  it('has a sample of each setting, and of no other', () => {
+    expect(Object.keys(samples()).sort()).toEqual(SETTINGS.map((s) => s.flag).sort());
+  });
+
+  const COMPONENTS: readonly Component[] = ['watcher', 'renewer'];
+  const load = (component: Component, argv: readonly string[], env: NodeJS.ProcessEnv = {}) =>
+    component === 'watcher' ? loadConfig('watcher', argv, env) : loadConfig('renewer', argv, env);
+  it.each(
+    SETTINGS.flatMap((s) =>
+      COMPONENTS.map(
+        (component) =>
+          [s.flag, component, (s.components as readonly Component[]).includes(component)] as const,
+      ),
+    ),
+  )('--%s in the %s config (it lists the setting: %s)', (flag, component, listed) => {
+    const { value, other, with: needs = [] } = samples()[flag];
+    const given = load(component, [...needs, `--${flag}`, value]);
+    const otherwise = load(component, [
+      ...needs,
+      ...(other === undefined ? [] : [`--${flag}`, other]),
+    ]);
+    if (listed)
+      expect(
+        given,
+        `--${flag} does not change the ${component} config: build() leaves it out`,
+      ).not.toEqual(otherwise);
+    // A setting the component does not list is not in its --help nor wired to it by the chart.
+    else
+      expect(given, `the ${component} reads --${flag}, but SETTINGS does not list it`).toEqual(
+        otherwise,
+      );
+  });
+
+  it.each(SETTINGS.map((s) => [s.flag, s] as const))(
+    '--%s reads the same from each of its environment variables and flag spellings',
+    (flag, s) => {
+      const { value, with: needs = [] } = samples()[flag];
+      const component = s.components[0];
+      const expected = load(component, [...needs, `--${flag}`, value]);
+      for (const name of s.env)
+        expect(load(component, needs, { [name]: value }), name).toEqual(expected);
+      for (const alias of 'aliases' in s ? s.aliases : [])
+        expect(load(component, [...needs, `-${alias}`, value]), alias).toEqual(expected);
+    },
+  );
+});
+
+describe('settingHelp', () => {
+  it.each([
+    [
+      'renewal-interval',
+      'renew a Secret once its token is this old (must be under 12h) (range: 1s to 719m) (default: "6h") [env: EATR_RENEWAL_INTERVAL]',
+    ],
+    ['kube-api-qps', /\(range: at least 0\) \(default: "50"\)/],
+    ['metrics-port', /\(range: 0 to 65535\)/],
+    ['shutdown-timeout', /\(range: at least 0s\)/],
+    ['redis-url', /^standalone Redis URL .* \[env: EATR_REDIS_URL, REDIS_URL\]$/],
+  ])('shows the range and default of --%s', (flag, help) => {
+    const setting = SETTINGS.find((s) => s.flag === flag);
+    expect(setting && settingHelp(setting)).toMatch(help);
   });
 });

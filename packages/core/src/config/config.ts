@@ -26,6 +26,11 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 
 const TWELVE_HOURS = 12 * 3_600_000;
 
+/**
+ * A setting's parser (raw text, or undefined when unset without a default, to its config value),
+ * with the range a bounded number or duration takes, as --help and the docs show it. The error
+ * message and the range text come from the same bounds, so they cannot disagree.
+ */
 const duration = (
   setting: string,
   {
@@ -33,29 +38,65 @@ const duration = (
     max = Number.MAX_SAFE_INTEGER,
     why = '',
   }: { min?: number; max?: number; why?: string } = {},
-) =>
-  z.string().transform((text, ctx) => {
-    const ms = parseGoDuration(text);
-    if (ms === undefined) {
+) => {
+  const bounded = max !== Number.MAX_SAFE_INTEGER;
+  return {
+    range: bounded
+      ? `${formatDuration(min)} to ${formatDuration(max)}`
+      : `at least ${formatDuration(min)}`,
+    parse: z.string().transform((text, ctx) => {
+      const ms = parseGoDuration(text);
+      if (ms === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${setting}: "${text}" is not a duration (use Go syntax, e.g. 30s, 5m, 6h)`,
+        });
+        return z.NEVER;
+      }
+      if (ms < min || ms > max) {
+        const range = bounded
+          ? `between ${formatDuration(min)} and ${formatDuration(max)}`
+          : `at least ${formatDuration(min)}`;
+        ctx.addIssue({
+          code: 'custom',
+          message: `${setting}: ${text} is out of range; it must be ${range}${why}`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    }),
+  };
+};
+
+const integer = (setting: string, min: number, max: number) => ({
+  range: `${min} to ${max}`,
+  parse: z.string().transform((text, ctx) => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min || n > max) {
       ctx.addIssue({
         code: 'custom',
-        message: `${setting}: "${text}" is not a duration (use Go syntax, e.g. 30s, 5m, 6h)`,
+        message: `${setting}: "${text}" must be a whole number from ${min} to ${max}`,
       });
       return z.NEVER;
     }
-    if (ms < min || ms > max) {
-      const range =
-        max === Number.MAX_SAFE_INTEGER
-          ? `at least ${formatDuration(min)}`
-          : `between ${formatDuration(min)} and ${formatDuration(max)}`;
+    return n;
+  }),
+});
+
+const nonNegative = (setting: string) => ({
+  range: 'at least 0',
+  parse: z.string().transform((text, ctx) => {
+    const n = text.trim() === '' ? Number.NaN : Number(text);
+    if (!Number.isFinite(n) || n < 0) {
       ctx.addIssue({
         code: 'custom',
-        message: `${setting}: ${text} is out of range; it must be ${range}${why}`,
+        message: `${setting}: "${text}" must be a number of at least 0`,
       });
       return z.NEVER;
     }
-    return ms;
-  });
+    return n;
+  }),
+});
 
 /**
  * KUBECONFIG may list several files (kubectl merges them); eatr reads the first, the one kubectl
@@ -69,32 +110,6 @@ const kubeconfigPath = z.string().transform((text, ctx) => {
   }
   return first;
 });
-
-const integer = (setting: string, min: number, max: number) =>
-  z.string().transform((text, ctx) => {
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `${setting}: "${text}" must be a whole number from ${min} to ${max}`,
-      });
-      return z.NEVER;
-    }
-    return n;
-  });
-
-const nonNegative = (setting: string) =>
-  z.string().transform((text, ctx) => {
-    const n = text.trim() === '' ? Number.NaN : Number(text);
-    if (!Number.isFinite(n) || n < 0) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `${setting}: "${text}" must be a number of at least 0`,
-      });
-      return z.NEVER;
-    }
-    return n;
-  });
 
 const boolean = (setting: string) =>
   z.string().transform((text, ctx) => {
@@ -127,327 +142,6 @@ const logLevel = z.string().transform((text, ctx): LogLevel => {
   return z.NEVER;
 });
 
-interface Setting {
-  /** Long flag name without dashes. */
-  readonly flag: string;
-  readonly env: readonly string[];
-  readonly description: string;
-  readonly defaultValue?: string;
-  readonly components: readonly Component[];
-  /** Extra flag spellings (the seed's Go flags), without dashes. */
-  readonly aliases?: readonly string[];
-}
-
-const BOTH: readonly Component[] = ['watcher', 'renewer'];
-
-/** Every setting, with its flag, environment variables and default. docs/configuration.md mirrors this. */
-export const SETTINGS = [
-  {
-    flag: 'kubeconfig',
-    env: ['KUBECONFIG'],
-    components: BOTH,
-    description: 'kubeconfig file (default: in-cluster, else ~/.kube/config)',
-  },
-  {
-    flag: 'redis-url',
-    env: ['EATR_REDIS_URL', 'REDIS_URL'],
-    components: BOTH,
-    // No defaultValue: an unset URL is how a Sentinel or Cluster setting is told from a conflict.
-    description: `standalone Redis URL (redis:// or rediss:// for TLS; default ${DEFAULT_REDIS_URL} when no sentinels or cluster nodes are set)`,
-  },
-  {
-    flag: 'redis-password',
-    env: ['EATR_REDIS_PASSWORD'],
-    components: BOTH,
-    description: 'Redis password (overrides one in the URL; also for Sentinel and Cluster)',
-  },
-  {
-    flag: 'redis-sentinels',
-    env: ['EATR_REDIS_SENTINELS'],
-    components: BOTH,
-    description: 'Sentinel addresses, host:port comma list (Sentinel mode; not with redis-url)',
-  },
-  {
-    flag: 'redis-sentinel-master',
-    env: ['EATR_REDIS_SENTINEL_MASTER'],
-    components: BOTH,
-    description: `name of the master the sentinels monitor (default: ${DEFAULT_SENTINEL_MASTER})`,
-  },
-  {
-    flag: 'redis-sentinel-password',
-    env: ['EATR_REDIS_SENTINEL_PASSWORD'],
-    components: BOTH,
-    description: "the sentinels' own password (requirepass of redis-sentinel), if any",
-  },
-  {
-    flag: 'redis-cluster-nodes',
-    env: ['EATR_REDIS_CLUSTER_NODES'],
-    components: BOTH,
-    description:
-      'Redis Cluster seed nodes, host:port comma list (Cluster mode; queue-prefix needs a {hash tag})',
-  },
-  {
-    flag: 'redis-tls',
-    env: ['EATR_REDIS_TLS'],
-    components: BOTH,
-    defaultValue: 'false',
-    description: 'use TLS to Redis (and sentinels); a rediss:// URL turns it on too',
-  },
-  {
-    flag: 'redis-tls-ca',
-    env: ['EATR_REDIS_TLS_CA'],
-    components: BOTH,
-    description: "PEM CA bundle file that Redis's certificate must chain to (default: public CAs)",
-  },
-  {
-    flag: 'redis-tls-cert',
-    env: ['EATR_REDIS_TLS_CERT'],
-    components: BOTH,
-    description:
-      'PEM client certificate file, for Redis with tls-auth-clients (with redis-tls-key)',
-  },
-  {
-    flag: 'redis-tls-key',
-    env: ['EATR_REDIS_TLS_KEY'],
-    components: BOTH,
-    description: 'PEM private key file of redis-tls-cert',
-  },
-  {
-    flag: 'queue-prefix',
-    env: ['EATR_QUEUE_PREFIX'],
-    components: BOTH,
-    defaultValue: '{eatr}',
-    description: 'BullMQ key prefix; keep the {hash tag} for Redis Cluster',
-  },
-  {
-    flag: 'host-namespace',
-    env: ['EATR_HOST_NAMESPACE'],
-    components: BOTH,
-    defaultValue: 'ci-cd',
-    description: 'namespace holding the eatr-aws-credentials-<registry> Secrets',
-  },
-  {
-    flag: 'metrics-port',
-    env: ['EATR_METRICS_PORT'],
-    components: BOTH,
-    defaultValue: '5000',
-    description: 'port for /metrics, /healthz and /readyz (0 = any free port)',
-  },
-  {
-    flag: 'metrics-host',
-    env: ['EATR_METRICS_HOST'],
-    components: BOTH,
-    defaultValue: '0.0.0.0',
-    description: 'address the metrics server binds to',
-  },
-  {
-    flag: 'log-level',
-    env: ['EATR_LOG_LEVEL'],
-    components: BOTH,
-    defaultValue: 'info',
-    aliases: ['logging-verbosity-level'],
-    description: "fatal, error, warn, info, debug, trace, silent, or the seed's 0-9",
-  },
-  {
-    flag: 'renewal-interval',
-    env: ['EATR_RENEWAL_INTERVAL'],
-    components: BOTH,
-    defaultValue: '6h',
-    aliases: ['auth-token-renewal-interval'],
-    description: 'renew a Secret once its token is this old (must be under 12h)',
-  },
-  {
-    flag: 'sweep-interval',
-    env: ['EATR_SWEEP_INTERVAL'],
-    components: ['watcher'],
-    defaultValue: '5m',
-    aliases: ['informers-resync-interval'],
-    description: 'how often every opted-in namespace is re-checked',
-  },
-  {
-    flag: 'shutdown-timeout',
-    env: ['EATR_SHUTDOWN_TIMEOUT'],
-    components: BOTH,
-    defaultValue: '75s',
-    description:
-      'longest wait for running jobs on SIGTERM (a sync can take 2 x ecr-max-attempts x ecr-timeout)',
-  },
-  {
-    flag: 'concurrency',
-    env: ['EATR_CONCURRENCY'],
-    components: ['renewer'],
-    defaultValue: '4',
-    description: 'jobs one renewer process runs at once',
-  },
-  {
-    flag: 'secret-name-template',
-    env: ['EATR_SECRET_NAME_TEMPLATE'],
-    components: BOTH,
-    defaultValue: '{{registry}}',
-    description: 'output Secret name; {{registry}}, {{account}}, {{region}}',
-  },
-  {
-    flag: 'docker-email',
-    env: ['EATR_DOCKER_EMAIL'],
-    components: ['renewer'],
-    description: 'email written into .dockerconfigjson (optional)',
-  },
-  {
-    flag: 'service-accounts',
-    env: ['EATR_SERVICE_ACCOUNTS'],
-    components: BOTH,
-    defaultValue: 'default',
-    description: 'ServiceAccounts that get imagePullSecrets: comma list, * for all, empty for none',
-  },
-  {
-    flag: 'use-pod-identity',
-    env: ['EATR_USE_POD_IDENTITY'],
-    components: ['renewer'],
-    defaultValue: 'false',
-    description:
-      "use the pod's AWS identity (SDK default chain) for registries with no credential Secret",
-  },
-  {
-    flag: 'ecr-max-attempts',
-    env: ['EATR_ECR_MAX_ATTEMPTS'],
-    components: ['renewer'],
-    defaultValue: '3',
-    description: "attempts per ECR/STS call, with the SDK's backoff",
-  },
-  {
-    flag: 'ecr-timeout',
-    env: ['EATR_ECR_TIMEOUT'],
-    components: ['renewer'],
-    defaultValue: '10s',
-    description: 'timeout of one ECR/STS request',
-  },
-  {
-    flag: 'job-attempts',
-    env: ['EATR_JOB_ATTEMPTS'],
-    components: BOTH,
-    defaultValue: '10',
-    description: 'attempts per sync job on transient errors (exponential backoff with jitter)',
-  },
-  {
-    flag: 'job-backoff',
-    env: ['EATR_JOB_BACKOFF'],
-    components: BOTH,
-    defaultValue: '2s',
-    description: 'first retry delay of a failed sync job',
-  },
-  {
-    flag: 'job-backoff-max',
-    env: ['EATR_JOB_BACKOFF_MAX'],
-    components: ['renewer'],
-    defaultValue: '1m',
-    description:
-      'longest retry delay of a sync job, and the probe interval of a registry AWS denied',
-  },
-  {
-    flag: 'job-lock-duration',
-    env: ['EATR_JOB_LOCK_DURATION'],
-    components: ['renewer'],
-    defaultValue: '8s',
-    description:
-      "a running job's lock, renewed every half of it; a crashed renewer's jobs are free after it",
-  },
-  {
-    flag: 'stalled-interval',
-    env: ['EATR_STALLED_INTERVAL'],
-    components: ['renewer'],
-    defaultValue: '2s',
-    description: "how often a renewer looks for jobs whose lock expired (a crashed renewer's)",
-  },
-  {
-    flag: 'registries',
-    env: ['EATR_REGISTRIES'],
-    components: BOTH,
-    defaultValue: '',
-    description: 'registries for every namespace (comma list), besides labels',
-  },
-  {
-    flag: 'include-namespaces',
-    env: ['EATR_INCLUDE_NAMESPACES'],
-    components: BOTH,
-    defaultValue: '*',
-    description: 'name globs that --registries applies to',
-  },
-  {
-    flag: 'exclude-namespaces',
-    env: ['EATR_EXCLUDE_NAMESPACES'],
-    components: BOTH,
-    defaultValue: 'kube-system,kube-public,kube-node-lease',
-    description: 'name globs that --registries skips',
-  },
-  {
-    flag: 'kube-api-qps',
-    env: ['EATR_KUBE_API_QPS'],
-    components: BOTH,
-    defaultValue: '50',
-    description: 'Kubernetes API requests per second this process may send (0 = unlimited)',
-  },
-  {
-    flag: 'kube-api-burst',
-    env: ['EATR_KUBE_API_BURST'],
-    components: BOTH,
-    defaultValue: '100',
-    description: 'Kubernetes API requests sent at once before --kube-api-qps applies',
-  },
-  {
-    flag: 'leader-election-namespace',
-    env: ['EATR_LEADER_ELECTION_NAMESPACE'],
-    components: ['watcher'],
-    description: 'namespace of the leader Lease (default: the host namespace)',
-  },
-  {
-    flag: 'lease-name',
-    env: ['EATR_LEASE_NAME'],
-    components: ['watcher'],
-    defaultValue: 'eatr-watcher',
-    description: 'name of the leader Lease',
-  },
-  {
-    flag: 'lease-duration',
-    env: ['EATR_LEASE_DURATION'],
-    components: ['watcher'],
-    defaultValue: '15s',
-    description: 'leader Lease duration; a standby takes over after it lapses',
-  },
-  {
-    flag: 'watch-timeout',
-    env: ['EATR_WATCH_TIMEOUT'],
-    components: BOTH,
-    defaultValue: '5m',
-    description: 'restart a watch that saw nothing for this long (half-open connections)',
-  },
-  {
-    flag: 'pod-name',
-    env: ['POD_NAME'],
-    components: BOTH,
-    description: 'identity in the Lease and Events (default: host name)',
-  },
-  {
-    flag: 'https-proxy',
-    env: ['HTTPS_PROXY', 'https_proxy'],
-    components: ['renewer'],
-    description: 'proxy for HTTPS calls to AWS',
-  },
-  {
-    flag: 'http-proxy',
-    env: ['HTTP_PROXY', 'http_proxy'],
-    components: ['renewer'],
-    description: 'proxy for HTTP calls to AWS',
-  },
-  {
-    flag: 'no-proxy',
-    env: ['NO_PROXY', 'no_proxy'],
-    components: ['renewer'],
-    description: 'hosts that bypass the proxy',
-  },
-] as const satisfies readonly Setting[];
-
-type Raw = Record<string, string | undefined>;
-
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const namespaceName = (setting: string) =>
   z
@@ -463,75 +157,411 @@ const proxyUrl = (setting: string) =>
     })
     .transform((v) => (v ? v : undefined));
 
-const schema = z
-  .object({
-    kubeconfig: kubeconfigPath.optional(),
-    // Checked together in resolveRedisConfig(): which mode, conflicts, TLS files.
-    'redis-url': z.string().optional(),
-    'redis-password': z.string().optional(),
-    'redis-sentinels': z.string().optional(),
-    'redis-sentinel-master': z.string().optional(),
-    'redis-sentinel-password': z.string().optional(),
-    'redis-cluster-nodes': z.string().optional(),
-    'redis-tls': boolean('redis-tls'),
-    'redis-tls-ca': z.string().optional(),
-    'redis-tls-cert': z.string().optional(),
-    'redis-tls-key': z.string().optional(),
-    'queue-prefix': z
+const registryHosts = z.string().transform((v, ctx) => {
+  const hosts = list(v);
+  for (const host of hosts) {
+    if (!parseRegistryHost(host))
+      ctx.addIssue({
+        code: 'custom',
+        message: `registries: "${host}" is not an ECR registry host`,
+      });
+  }
+  return hosts.map((h) => h.toLowerCase());
+});
+
+// Checked together in resolveRedisConfig(): which mode, conflicts, TLS files.
+const redisText = z.string().optional();
+
+export interface Setting {
+  /** Long flag name without dashes. */
+  readonly flag: string;
+  readonly env: readonly string[];
+  readonly description: string;
+  readonly defaultValue?: string;
+  readonly components: readonly Component[];
+  /** Extra flag spellings (the seed's Go flags), without dashes. */
+  readonly aliases?: readonly string[];
+  /** Raw text (undefined when unset and without a default) to the value build() maps into the config. */
+  readonly parse: z.ZodType<unknown, string | undefined>;
+  /** The values a bounded number or duration takes ("1s to 719m"), from the bounds `parse` checks. */
+  readonly range?: string;
+}
+
+const BOTH: readonly Component[] = ['watcher', 'renewer'];
+
+/**
+ * Every setting, declared once: flag, environment variables, default, parser and range, components
+ * and one line of doc. The schema below, --help, docs/architecture.md (`pnpm docs:settings`) and the
+ * chart tests derive from it; config.test.ts fails when build() leaves one out.
+ */
+export const SETTINGS = [
+  {
+    flag: 'kubeconfig',
+    env: ['KUBECONFIG'],
+    components: BOTH,
+    description: 'kubeconfig file (default: in-cluster, else ~/.kube/config)',
+    parse: kubeconfigPath.optional(),
+  },
+  {
+    flag: 'redis-url',
+    env: ['EATR_REDIS_URL', 'REDIS_URL'],
+    components: BOTH,
+    // No defaultValue: an unset URL is how a Sentinel or Cluster setting is told from a conflict.
+    description: `standalone Redis URL (redis:// or rediss:// for TLS; default ${DEFAULT_REDIS_URL} when no sentinels or cluster nodes are set)`,
+    parse: redisText,
+  },
+  {
+    flag: 'redis-password',
+    env: ['EATR_REDIS_PASSWORD'],
+    components: BOTH,
+    description: 'Redis password (overrides one in the URL; also for Sentinel and Cluster)',
+    parse: redisText,
+  },
+  {
+    flag: 'redis-sentinels',
+    env: ['EATR_REDIS_SENTINELS'],
+    components: BOTH,
+    description: 'Sentinel addresses, host:port comma list (Sentinel mode; not with redis-url)',
+    parse: redisText,
+  },
+  {
+    flag: 'redis-sentinel-master',
+    env: ['EATR_REDIS_SENTINEL_MASTER'],
+    components: BOTH,
+    description: `name of the master the sentinels monitor (default: ${DEFAULT_SENTINEL_MASTER})`,
+    parse: redisText,
+  },
+  {
+    flag: 'redis-sentinel-password',
+    env: ['EATR_REDIS_SENTINEL_PASSWORD'],
+    components: BOTH,
+    description: "the sentinels' own password (requirepass of redis-sentinel), if any",
+    parse: redisText,
+  },
+  {
+    flag: 'redis-cluster-nodes',
+    env: ['EATR_REDIS_CLUSTER_NODES'],
+    components: BOTH,
+    description:
+      'Redis Cluster seed nodes, host:port comma list (Cluster mode; queue-prefix needs a {hash tag})',
+    parse: redisText,
+  },
+  {
+    flag: 'redis-tls',
+    env: ['EATR_REDIS_TLS'],
+    components: BOTH,
+    defaultValue: 'false',
+    description: 'use TLS to Redis (and sentinels); a rediss:// URL turns it on too',
+    parse: boolean('redis-tls'),
+  },
+  {
+    flag: 'redis-tls-ca',
+    env: ['EATR_REDIS_TLS_CA'],
+    components: BOTH,
+    description: "PEM CA bundle file that Redis's certificate must chain to (default: public CAs)",
+    parse: redisText,
+  },
+  {
+    flag: 'redis-tls-cert',
+    env: ['EATR_REDIS_TLS_CERT'],
+    components: BOTH,
+    description:
+      'PEM client certificate file, for Redis with tls-auth-clients (with redis-tls-key)',
+    parse: redisText,
+  },
+  {
+    flag: 'redis-tls-key',
+    env: ['EATR_REDIS_TLS_KEY'],
+    components: BOTH,
+    description: 'PEM private key file of redis-tls-cert',
+    parse: redisText,
+  },
+  {
+    flag: 'queue-prefix',
+    env: ['EATR_QUEUE_PREFIX'],
+    components: BOTH,
+    defaultValue: '{eatr}',
+    description: 'BullMQ key prefix; keep the {hash tag} for Redis Cluster',
+    parse: z
       .string()
       .regex(/^[^:\s]+$/, 'queue-prefix: must not be empty or contain ":" or spaces'),
-    'host-namespace': namespaceName('host-namespace'),
-    'metrics-port': integer('metrics-port', 0, 65535),
-    'metrics-host': z.string().min(1),
-    'log-level': logLevel,
-    'renewal-interval': duration('auth-token-renewal-interval', {
+  },
+  {
+    flag: 'host-namespace',
+    env: ['EATR_HOST_NAMESPACE'],
+    components: BOTH,
+    defaultValue: 'ci-cd',
+    description: 'namespace holding the eatr-aws-credentials-<registry> Secrets',
+    parse: namespaceName('host-namespace'),
+  },
+  {
+    flag: 'metrics-port',
+    env: ['EATR_METRICS_PORT'],
+    components: BOTH,
+    defaultValue: '5000',
+    description: 'port for /metrics, /healthz and /readyz (0 = any free port)',
+    ...integer('metrics-port', 0, 65535),
+  },
+  {
+    flag: 'metrics-host',
+    env: ['EATR_METRICS_HOST'],
+    components: BOTH,
+    defaultValue: '0.0.0.0',
+    description: 'address the metrics server binds to',
+    parse: z.string().min(1),
+  },
+  {
+    flag: 'log-level',
+    env: ['EATR_LOG_LEVEL'],
+    components: BOTH,
+    defaultValue: 'info',
+    aliases: ['logging-verbosity-level'],
+    description: "fatal, error, warn, info, debug, trace, silent, or the seed's 0-9",
+    parse: logLevel,
+  },
+  {
+    flag: 'renewal-interval',
+    env: ['EATR_RENEWAL_INTERVAL'],
+    components: BOTH,
+    defaultValue: '6h',
+    aliases: ['auth-token-renewal-interval'],
+    description: 'renew a Secret once its token is this old (must be under 12h)',
+    ...duration('auth-token-renewal-interval', {
       min: 1000,
       max: TWELVE_HOURS - 60_000,
       why: ' (ECR tokens expire after 12h)',
     }),
-    'sweep-interval': duration('sweep-interval', { min: 1000 }),
-    'shutdown-timeout': duration('shutdown-timeout', { min: 0 }),
-    concurrency: integer('concurrency', 1, 1000),
-    'secret-name-template': z.string(),
-    'docker-email': z.string().optional(),
-    'service-accounts': z
-      .string()
-      .transform((v): '*' | string[] => (v.trim() === '*' ? '*' : list(v))),
-    'use-pod-identity': boolean('use-pod-identity'),
-    'ecr-max-attempts': integer('ecr-max-attempts', 1, 20),
-    'ecr-timeout': duration('ecr-timeout', { min: 100 }),
-    'job-attempts': integer('job-attempts', 1, 1000),
-    'job-backoff': duration('job-backoff', { min: 1 }),
-    'job-backoff-max': duration('job-backoff-max', { min: 1000 }),
-    'job-lock-duration': duration('job-lock-duration', { min: 2000, max: 10 * 60_000 }),
-    'stalled-interval': duration('stalled-interval', { min: 500, max: 10 * 60_000 }),
-    registries: z.string().transform((v, ctx) => {
-      const hosts = list(v);
-      for (const host of hosts) {
-        if (!parseRegistryHost(host))
-          ctx.addIssue({
-            code: 'custom',
-            message: `registries: "${host}" is not an ECR registry host`,
-          });
-      }
-      return hosts.map((h) => h.toLowerCase());
-    }),
-    'include-namespaces': z.string().transform(list),
-    'exclude-namespaces': z.string().transform(list),
-    'kube-api-qps': nonNegative('kube-api-qps'),
-    'kube-api-burst': integer('kube-api-burst', 1, 100_000),
-    'leader-election-namespace': namespaceName('leader-election-namespace').optional(),
-    'lease-name': z.string().min(1),
-    'lease-duration': duration('lease-duration', { min: 2000 }),
-    'watch-timeout': duration('watch-timeout', { min: 1000 }),
-    'pod-name': z.string().optional(),
-    'https-proxy': proxyUrl('HTTPS_PROXY'),
-    'http-proxy': proxyUrl('HTTP_PROXY'),
-    'no-proxy': z
+  },
+  {
+    flag: 'sweep-interval',
+    env: ['EATR_SWEEP_INTERVAL'],
+    components: ['watcher'],
+    defaultValue: '5m',
+    aliases: ['informers-resync-interval'],
+    description: 'how often every opted-in namespace is re-checked',
+    ...duration('sweep-interval', { min: 1000 }),
+  },
+  {
+    flag: 'shutdown-timeout',
+    env: ['EATR_SHUTDOWN_TIMEOUT'],
+    components: BOTH,
+    defaultValue: '75s',
+    description:
+      'longest wait for running jobs on SIGTERM (a sync can take 2 x ecr-max-attempts x ecr-timeout)',
+    ...duration('shutdown-timeout', { min: 0 }),
+  },
+  {
+    flag: 'concurrency',
+    env: ['EATR_CONCURRENCY'],
+    components: ['renewer'],
+    defaultValue: '4',
+    description: 'jobs one renewer process runs at once',
+    ...integer('concurrency', 1, 1000),
+  },
+  {
+    flag: 'secret-name-template',
+    env: ['EATR_SECRET_NAME_TEMPLATE'],
+    components: BOTH,
+    defaultValue: '{{registry}}',
+    description: 'output Secret name; {{registry}}, {{account}}, {{region}}',
+    // Checked in the schema's superRefine: it needs a sample registry to render a name.
+    parse: z.string(),
+  },
+  {
+    flag: 'docker-email',
+    env: ['EATR_DOCKER_EMAIL'],
+    components: ['renewer'],
+    description: 'email written into .dockerconfigjson (optional)',
+    parse: z.string().optional(),
+  },
+  {
+    flag: 'service-accounts',
+    env: ['EATR_SERVICE_ACCOUNTS'],
+    components: BOTH,
+    defaultValue: 'default',
+    description: 'ServiceAccounts that get imagePullSecrets: comma list, * for all, empty for none',
+    parse: z.string().transform((v): '*' | string[] => (v.trim() === '*' ? '*' : list(v))),
+  },
+  {
+    flag: 'use-pod-identity',
+    env: ['EATR_USE_POD_IDENTITY'],
+    components: ['renewer'],
+    defaultValue: 'false',
+    description:
+      "use the pod's AWS identity (SDK default chain) for registries with no credential Secret",
+    parse: boolean('use-pod-identity'),
+  },
+  {
+    flag: 'ecr-max-attempts',
+    env: ['EATR_ECR_MAX_ATTEMPTS'],
+    components: ['renewer'],
+    defaultValue: '3',
+    description: "attempts per ECR/STS call, with the SDK's backoff",
+    ...integer('ecr-max-attempts', 1, 20),
+  },
+  {
+    flag: 'ecr-timeout',
+    env: ['EATR_ECR_TIMEOUT'],
+    components: ['renewer'],
+    defaultValue: '10s',
+    description: 'timeout of one ECR/STS request',
+    ...duration('ecr-timeout', { min: 100 }),
+  },
+  {
+    flag: 'job-attempts',
+    env: ['EATR_JOB_ATTEMPTS'],
+    components: BOTH,
+    defaultValue: '10',
+    description: 'attempts per sync job on transient errors (exponential backoff with jitter)',
+    ...integer('job-attempts', 1, 1000),
+  },
+  {
+    flag: 'job-backoff',
+    env: ['EATR_JOB_BACKOFF'],
+    components: BOTH,
+    defaultValue: '2s',
+    description: 'first retry delay of a failed sync job',
+    ...duration('job-backoff', { min: 1 }),
+  },
+  {
+    flag: 'job-backoff-max',
+    env: ['EATR_JOB_BACKOFF_MAX'],
+    components: ['renewer'],
+    defaultValue: '1m',
+    description:
+      'longest retry delay of a sync job, and the probe interval of a registry AWS denied',
+    ...duration('job-backoff-max', { min: 1000 }),
+  },
+  {
+    flag: 'job-lock-duration',
+    env: ['EATR_JOB_LOCK_DURATION'],
+    components: ['renewer'],
+    defaultValue: '8s',
+    description:
+      "a running job's lock, renewed every half of it; a crashed renewer's jobs are free after it",
+    ...duration('job-lock-duration', { min: 2000, max: 10 * 60_000 }),
+  },
+  {
+    flag: 'stalled-interval',
+    env: ['EATR_STALLED_INTERVAL'],
+    components: ['renewer'],
+    defaultValue: '2s',
+    description: "how often a renewer looks for jobs whose lock expired (a crashed renewer's)",
+    ...duration('stalled-interval', { min: 500, max: 10 * 60_000 }),
+  },
+  {
+    flag: 'registries',
+    env: ['EATR_REGISTRIES'],
+    components: BOTH,
+    defaultValue: '',
+    description: 'registries for every namespace (comma list), besides labels',
+    parse: registryHosts,
+  },
+  {
+    flag: 'include-namespaces',
+    env: ['EATR_INCLUDE_NAMESPACES'],
+    components: BOTH,
+    defaultValue: '*',
+    description: 'name globs that --registries applies to',
+    parse: z.string().transform(list),
+  },
+  {
+    flag: 'exclude-namespaces',
+    env: ['EATR_EXCLUDE_NAMESPACES'],
+    components: BOTH,
+    defaultValue: 'kube-system,kube-public,kube-node-lease',
+    description: 'name globs that --registries skips',
+    parse: z.string().transform(list),
+  },
+  {
+    flag: 'kube-api-qps',
+    env: ['EATR_KUBE_API_QPS'],
+    components: BOTH,
+    defaultValue: '50',
+    description: 'Kubernetes API requests per second this process may send (0 = unlimited)',
+    ...nonNegative('kube-api-qps'),
+  },
+  {
+    flag: 'kube-api-burst',
+    env: ['EATR_KUBE_API_BURST'],
+    components: BOTH,
+    defaultValue: '100',
+    description: 'Kubernetes API requests sent at once before --kube-api-qps applies',
+    ...integer('kube-api-burst', 1, 100_000),
+  },
+  {
+    flag: 'leader-election-namespace',
+    env: ['EATR_LEADER_ELECTION_NAMESPACE'],
+    components: ['watcher'],
+    description: 'namespace of the leader Lease (default: the host namespace)',
+    parse: namespaceName('leader-election-namespace').optional(),
+  },
+  {
+    flag: 'lease-name',
+    env: ['EATR_LEASE_NAME'],
+    components: ['watcher'],
+    defaultValue: 'eatr-watcher',
+    description: 'name of the leader Lease',
+    parse: z.string().min(1),
+  },
+  {
+    flag: 'lease-duration',
+    env: ['EATR_LEASE_DURATION'],
+    components: ['watcher'],
+    defaultValue: '15s',
+    description: 'leader Lease duration; a standby takes over after it lapses',
+    ...duration('lease-duration', { min: 2000 }),
+  },
+  {
+    flag: 'watch-timeout',
+    env: ['EATR_WATCH_TIMEOUT'],
+    components: BOTH,
+    defaultValue: '5m',
+    description: 'restart a watch that saw nothing for this long (half-open connections)',
+    ...duration('watch-timeout', { min: 1000 }),
+  },
+  {
+    flag: 'pod-name',
+    env: ['POD_NAME'],
+    components: BOTH,
+    description: 'identity in the Lease and Events (default: host name)',
+    parse: z.string().optional(),
+  },
+  {
+    flag: 'https-proxy',
+    env: ['HTTPS_PROXY', 'https_proxy'],
+    components: ['renewer'],
+    description: 'proxy for HTTPS calls to AWS',
+    parse: proxyUrl('HTTPS_PROXY'),
+  },
+  {
+    flag: 'http-proxy',
+    env: ['HTTP_PROXY', 'http_proxy'],
+    components: ['renewer'],
+    description: 'proxy for HTTP calls to AWS',
+    parse: proxyUrl('HTTP_PROXY'),
+  },
+  {
+    flag: 'no-proxy',
+    env: ['NO_PROXY', 'no_proxy'],
+    components: ['renewer'],
+    description: 'hosts that bypass the proxy',
+    parse: z
       .string()
       .optional()
       .transform((v) => list(v ?? '')),
-  })
+  },
+] as const satisfies readonly Setting[];
+
+type Raw = Record<string, string | undefined>;
+
+type DeclaredSetting = (typeof SETTINGS)[number];
+
+/** The zod shape, flag by flag, keeping each parser's own output type (build() sees numbers). */
+type Shape = { readonly [S in DeclaredSetting as S['flag']]: S['parse'] };
+
+const schema = z
+  .object(Object.fromEntries(SETTINGS.map((s) => [s.flag, s.parse])) as Shape)
   .superRefine((c, ctx) => {
     const sample = parseRegistryHost('123456789012.dkr.ecr.eu-west-1.amazonaws.com');
     if (sample && !isValidSecretName(outputSecretName(c['secret-name-template'], sample))) {
@@ -543,6 +573,16 @@ const schema = z
   });
 
 type Parsed = z.output<typeof schema>;
+
+/**
+ * A setting's --help line: its doc, range, default and environment variables. The components and the
+ * CLI print the same line.
+ */
+export function settingHelp(s: Setting): string {
+  const range = s.range !== undefined ? ` (range: ${s.range})` : '';
+  const def = s.defaultValue !== undefined ? ` (default: ${JSON.stringify(s.defaultValue)})` : '';
+  return `${s.description}${range}${def} [env: ${s.env.join(', ')}]`;
+}
 
 /** Settings both components share. */
 export interface CommonConfig {
@@ -604,6 +644,16 @@ export interface WatcherConfig extends CommonConfig {
   };
 }
 
+/**
+ * The `--<name> <value>` option of a setting. A name starting with "no-" (--no-proxy) is a setting like
+ * any other: commander would take it for the negation of --proxy and drop its value.
+ */
+export function settingOption(name: string, help: string): Option {
+  const option = new Option(`--${name} <value>`, help);
+  option.negate = false;
+  return option;
+}
+
 // Go's flag package takes -name and -name=value; commander wants --name. Rewrite single-dash long flags.
 function normaliseArgv(argv: readonly string[]): string[] {
   return argv.map((arg) => (/^-[a-z][a-z0-9-]+(=.*)?$/i.test(arg) ? `-${arg}` : arg));
@@ -620,14 +670,12 @@ function readFlags(
     .allowExcessArguments(false)
     .helpOption('-h, --help', 'show the settings');
   for (const s of SETTINGS as readonly Setting[]) {
-    const envs = s.env.join(', ');
-    const help = `${s.description}${s.defaultValue !== undefined ? ` (default: ${JSON.stringify(s.defaultValue)})` : ''} [env: ${envs}]`;
     // Every component takes every setting (the other component's are validated and ignored, and
     // left out of --help), so one command line, the Go controller's included, serves both.
-    const option = new Option(`--${s.flag} <value>`, help);
+    const option = settingOption(s.flag, settingHelp(s));
     program.addOption(s.components.includes(component) ? option : option.hideHelp());
     for (const alias of s.aliases ?? []) {
-      program.addOption(new Option(`--${alias} <value>`, `same as --${s.flag}`).hideHelp());
+      program.addOption(settingOption(alias, `same as --${s.flag}`).hideHelp());
     }
   }
   try {

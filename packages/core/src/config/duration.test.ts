@@ -27,6 +27,7 @@ describe('formatDuration', () => {
     [300_000, '5m'],
     [20_000, '20s'],
     [1500, '1500ms'],
+    [0, '0s'],
   ])('%d -> %s', (ms, text) => {
     expect(formatDuration(ms)).toBe(text);
   });

@@ -30,6 +30,7 @@ export function parseGoDuration(text: string): number | undefined {
 
 /** Formats milliseconds in Go's style, for messages and logs ("6h0m0s" style is kept short: "6h"). */
 export function formatDuration(ms: number): string {
+  if (ms === 0) return '0s';
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   if (ms % 60_000 === 0) return `${ms / 60_000}m`;
   if (ms % 1000 === 0) return `${ms / 1000}s`;

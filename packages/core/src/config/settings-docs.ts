@@ -14,12 +14,13 @@ export function settingsMarkdownTable(): string {
     const env = s.env.map(code).join(', ');
     const def =
       'defaultValue' in s ? (s.defaultValue === '' ? 'none' : code(s.defaultValue)) : 'none';
+    const range = 'range' in s ? cell(s.range) : '';
     const usedBy = s.components.length === 2 ? 'both' : s.components.join(', ');
-    return `| ${flag} | ${env} | ${def} | ${usedBy} | ${cell(s.description)} |`;
+    return `| ${flag} | ${env} | ${def} | ${range} | ${usedBy} | ${cell(s.description)} |`;
   });
   return [
-    '| flag | env | default | used by | what |',
-    '| --- | --- | --- | --- | --- |',
+    '| flag | env | default | range | used by | what |',
+    '| --- | --- | --- | --- | --- | --- |',
     ...rows,
   ].join('\n');
 }
