@@ -313,13 +313,7 @@ describe('renewer', () => {
     await s.enqueue(ns);
     const good = await s.waitForSecret(ns, EU);
 
-    const name = `eatr-aws-credentials-${EU}`;
-    const creds = await s.core.readNamespacedSecret({ namespace: s.hostNamespace, name });
-    await s.core.replaceNamespacedSecret({
-      namespace: s.hostNamespace,
-      name,
-      body: { ...creds, data: undefined, stringData: { aws_access_key_id: KEYS.accessKeyId } },
-    });
+    await s.replaceCredentialContent(EU, { aws_access_key_id: KEYS.accessKeyId });
     await s.enqueue(ns); // what the watcher does when the credential Secret changes
     const events = await s.waitFor('a TokenFailed Event', async () => {
       const list = await s.events(ns, 'TokenFailed');

@@ -208,17 +208,7 @@ describe('scale: cost follows work to do', () => {
     // A change of the keys themselves renews every Secret of that registry at once, through one
     // sweep that enqueues them as events (not bulk work).
     const onChange = await jobsAddedDuring(async () => {
-      await s.core.replaceNamespacedSecret({
-        namespace: s.hostNamespace,
-        name: creds.metadata?.name ?? '',
-        body: {
-          metadata: { name: creds.metadata?.name ?? '' },
-          stringData: {
-            aws_access_key_id: OTHER_KEYS.accessKeyId,
-            aws_secret_access_key: OTHER_KEYS.secretAccessKey,
-          },
-        },
-      });
+      await s.rotateCredentials(EU, OTHER_KEYS);
       for (const n of fleet)
         await s.waitForSecret(
           n,

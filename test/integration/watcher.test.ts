@@ -165,21 +165,8 @@ describe('watcher', () => {
     const first = await Promise.all(eu.map((ns) => s.waitForSecret(ns, EU)));
     const usBefore = await s.waitForSecret(eu[1], US);
 
-    const name = `eatr-aws-credentials-${EU}`;
-    const current = await s.core.readNamespacedSecret({ namespace: s.hostNamespace, name });
     const rotated = Date.now();
-    await s.core.replaceNamespacedSecret({
-      namespace: s.hostNamespace,
-      name,
-      body: {
-        ...current,
-        data: undefined,
-        stringData: {
-          aws_access_key_id: OTHER_KEYS.accessKeyId,
-          aws_secret_access_key: OTHER_KEYS.secretAccessKey,
-        },
-      },
-    });
+    await s.rotateCredentials(EU, OTHER_KEYS);
     const renewed = await Promise.all(
       eu.map((ns, i) =>
         s.waitForSecret(
@@ -215,19 +202,7 @@ describe('watcher', () => {
       const first = await s.waitForSecret(ns, EU);
       // A key rotation arrives over the open watch, and still renews the namespace.
       const name = `eatr-aws-credentials-${EU}`;
-      const current = await s.core.readNamespacedSecret({ namespace: s.hostNamespace, name });
-      await s.core.replaceNamespacedSecret({
-        namespace: s.hostNamespace,
-        name,
-        body: {
-          ...current,
-          data: undefined,
-          stringData: {
-            aws_access_key_id: OTHER_KEYS.accessKeyId,
-            aws_secret_access_key: OTHER_KEYS.secretAccessKey,
-          },
-        },
-      });
+      await s.rotateCredentials(EU, OTHER_KEYS);
       await s.waitForSecret(
         ns,
         EU,

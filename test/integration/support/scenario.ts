@@ -151,6 +151,31 @@ export class Scenario {
     });
   }
 
+  /**
+   * Replaces the keys in `host`'s credential Secret, as a user rotating them does: its metadata
+   * stays, its whole content becomes `keys`.
+   */
+  async rotateCredentials(host: string, keys: CredentialConfig = OTHER_KEYS): Promise<V1Secret> {
+    return this.replaceCredentialContent(host, {
+      aws_access_key_id: keys.accessKeyId,
+      aws_secret_access_key: keys.secretAccessKey,
+    });
+  }
+
+  /** Replaces the whole content of `host`'s credential Secret with `stringData`; its metadata stays. */
+  async replaceCredentialContent(
+    host: string,
+    stringData: Record<string, string>,
+  ): Promise<V1Secret> {
+    const name = `eatr-aws-credentials-${host}`;
+    const current = await this.core.readNamespacedSecret({ namespace: this.hostNamespace, name });
+    return this.core.replaceNamespacedSecret({
+      namespace: this.hostNamespace,
+      name,
+      body: { ...current, data: undefined, stringData },
+    });
+  }
+
   /** A namespace asking for `hosts`, with a `default` ServiceAccount (no controller-manager makes one here). */
   async createNamespace(
     prefix: string,
