@@ -610,10 +610,7 @@ describe('observability: Prometheus scrapes eatr, the dashboard and the alerts w
       const expiredAlert = await eventually(
         'EatrImagePullSecretExpired pending for team-a',
         async () => {
-          const alerts = await prometheus.get<{
-            data: { alerts: { labels: Record<string, string>; state: string }[] };
-          }>('/api/v1/alerts');
-          return alerts.data.alerts.find(
+          return (await prometheus.alerts()).find(
             (a) =>
               a.labels.alertname === 'EatrImagePullSecretExpired' &&
               a.labels.namespace === 'team-a' &&
@@ -630,10 +627,8 @@ describe('observability: Prometheus scrapes eatr, the dashboard and the alerts w
           ? (expired.data.result as PromSeries[]).map((s) => s.metric.namespace)
           : [],
       ).toContain('team-a');
-      const alerts = await prometheus.get<{
-        data: { alerts: { labels: Record<string, string>; state: string }[] };
-      }>('/api/v1/alerts');
-      const raised = [...new Set(alerts.data.alerts.map((a) => a.labels.alertname))].sort();
+      const alerts = await prometheus.alerts();
+      const raised = [...new Set(alerts.map((a) => a.labels.alertname))].sort();
       console.log(`[e2e] alerts pending or firing: ${raised.join(', ')}`);
       expect(raised).toEqual(
         expect.arrayContaining([
@@ -652,10 +647,7 @@ describe('observability: Prometheus scrapes eatr, the dashboard and the alerts w
       await eventually(
         'EatrImagePullSecretExpired firing for team-a',
         async () => {
-          const now = await prometheus.get<{
-            data: { alerts: { labels: Record<string, string>; state: string }[] };
-          }>('/api/v1/alerts');
-          return now.data.alerts.find(
+          return (await prometheus.alerts()).find(
             (a) =>
               a.labels.alertname === 'EatrImagePullSecretExpired' &&
               a.labels.namespace === 'team-a' &&

@@ -11,6 +11,8 @@ import { eventually } from './kube.js';
 export interface Prometheus {
   readonly url: string;
   query(expr: string): Promise<PromResult>;
+  /** The alerts pending or firing now (`/api/v1/alerts`). */
+  alerts(): Promise<PromAlert[]>;
   get<T>(path: string): Promise<T>;
   stop(): Promise<void>;
 }
@@ -18,6 +20,11 @@ export interface Prometheus {
 export interface PromSeries {
   metric: Record<string, string>;
   value: [number, string];
+}
+
+export interface PromAlert {
+  labels: Record<string, string>;
+  state: string;
 }
 
 export type PromResult =
@@ -90,6 +97,8 @@ export async function startPrometheus(options: {
     url,
     get,
     query: (expr) => get<PromResult>(`/api/v1/query?query=${encodeURIComponent(expr)}`),
+    alerts: async () =>
+      (await get<{ data: { alerts: PromAlert[] } }>('/api/v1/alerts')).data.alerts,
     stop,
   };
 }
