@@ -44,15 +44,7 @@ export async function findKubeBinaries(
 }
 
 async function runBuildScript(): Promise<string> {
-  const child = spawn('bash', [BUILD_SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let stdout = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => (stdout += chunk));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', resolve);
-  });
-  const folder = stdout.trim().split('\n').at(-1)?.trim() ?? '';
+  const { code, folder } = await runKubeBinariesScript();
   if (code !== 0 || folder === '') {
     throw new Error(
       `bash ${BUILD_SCRIPT} failed (exit code ${code}; its messages are above). ` +
@@ -60,4 +52,26 @@ async function runBuildScript(): Promise<string> {
     );
   }
   return folder;
+}
+
+/**
+ * Runs test/tools/kube-binaries.sh with `args` (its progress goes to stderr): its exit code and the
+ * folder it printed last ('' when none). `env` defaults to this process's.
+ */
+export async function runKubeBinariesScript(
+  args: string[] = [],
+  env?: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; folder: string }> {
+  const child = spawn('bash', [BUILD_SCRIPT, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    ...(env ? { env } : {}),
+  });
+  let stdout = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => (stdout += chunk));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  return { code, folder: stdout.trim().split('\n').at(-1)?.trim() ?? '' };
 }

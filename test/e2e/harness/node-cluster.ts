@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { FakeAwsEndpoint } from '../../harness/aws/index.js';
 import { ControlPlane } from '../../harness/control-plane.js';
 import { freePort } from '../../harness/free-port.js';
+import { runKubeBinariesScript } from '../../harness/kube-binaries.js';
 import { ServerProcess, waitUntilReady } from '../../harness/server-process.js';
 import { EcrNamedRegistry } from './registry.js';
 
@@ -508,18 +509,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 
 /** The folder holding every binary of the node (built into the cache on first use). */
 async function nodeBinaries(): Promise<string> {
-  const child = spawn('bash', [join(repoRoot, 'test/tools/kube-binaries.sh'), 'node'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, KUBEBUILDER_ASSETS: '' },
+  const { code, folder } = await runKubeBinariesScript(['node'], {
+    ...process.env,
+    KUBEBUILDER_ASSETS: '',
   });
-  let stdout = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => (stdout += chunk));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', resolve);
-  });
-  const folder = stdout.trim().split('\n').at(-1)?.trim() ?? '';
   if (code !== 0 || folder === '' || !existsSync(join(folder, 'kubelet'))) {
     throw new Error(`test/tools/kube-binaries.sh node failed (exit code ${code})`);
   }
