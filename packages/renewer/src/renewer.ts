@@ -29,7 +29,6 @@ import {
   type Closable,
   type Logger,
   type RenewerConfig,
-  type RenewerMetrics,
 } from '@eatr/core';
 import { createRequestHandler } from './aws/proxy.js';
 import { SdkEcrTokenClient, type EcrTokenClient } from './aws/ecr-token-client.js';
@@ -41,7 +40,7 @@ import { BlockedStore } from './sync/blocked-store.js';
 import { asEatrError } from './sync/eatr-error.js';
 import { NamespaceSync } from './sync/namespace-sync.js';
 import { SeriesTracker } from './sync/series-tracker.js';
-import { sweep } from './sync/sweep.js';
+import { sweep, type SweepDependencies } from './sync/sweep.js';
 import { TokenCache } from './tokens/token-cache.js';
 import { TokenService } from './tokens/token-service.js';
 
@@ -274,17 +273,10 @@ export class Renewer implements Closable {
   }
 }
 
-interface JobContext {
+/** What every kind of job needs: a sweep's dependencies, and the sync and tokens of syncs and probes. */
+interface JobContext extends Omit<SweepDependencies, 'job' | 'now'> {
   readonly sync: NamespaceSync;
   readonly tokens: TokenService;
-  readonly queue: Queue;
-  readonly core: CoreV1Api;
-  readonly cache: ClusterCache;
-  readonly credentials: CredentialResolver;
-  readonly blocked: BlockedStore;
-  readonly config: RenewerConfig;
-  readonly metrics: RenewerMetrics;
-  readonly log: Logger;
 }
 
 /** Runs one job. Outcomes: done (returns), retry with backoff (throws), permanent (UnrecoverableError). */
@@ -297,17 +289,7 @@ async function runJob(job: Job, c: JobContext): Promise<unknown> {
         `malformed sweep job data: ${parsed.error.issues[0]?.message ?? ''}`,
       );
     try {
-      const result = await sweep({
-        job: parsed.data,
-        core: c.core,
-        queue: c.queue,
-        cache: c.cache,
-        credentials: c.credentials,
-        blocked: c.blocked,
-        config: c.config,
-        metrics: c.metrics,
-        log: c.log,
-      });
+      const result = await sweep({ ...c, job: parsed.data });
       c.metrics.sweeps.inc({ result: 'success' });
       const durationMs = Math.round(performance.now() - started);
       c.log.info({ decision: 'sweep', ...result, durationMs }, 'sweep done');
