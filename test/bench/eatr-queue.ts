@@ -5,7 +5,7 @@
  */
 import { Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
-import { QUEUE_NAME, SWEEP_JOB } from '@eatr/core';
+import { PROBE_JOB, QUEUE_NAME, SWEEP_JOB } from '@eatr/core';
 import { fmtS, sleep } from './common.js';
 
 /** Delayed jobs further away than this (retries with long backoff) do not count as pending work. */
@@ -38,7 +38,11 @@ export class EatrQueue {
     await this.queue.add(SWEEP_JOB, {}, { removeOnComplete: 100, removeOnFail: 100 });
   }
 
-  /** Jobs waiting, running, or delayed to run soon (the sweep scheduler's next job excluded). */
+  /**
+   * Jobs waiting, running, or delayed to run soon. Left out: the sweep scheduler's next job, and a
+   * probe chain's next probe (it keeps asking AWS while a registry's credentials are refused: standing
+   * background work, not work to drain).
+   */
   async pending(): Promise<number> {
     const counts = await this.queue.getJobCounts('waiting', 'active', 'prioritized', 'delayed');
     let pending = (counts.waiting ?? 0) + (counts.active ?? 0) + (counts.prioritized ?? 0);
@@ -46,7 +50,10 @@ export class EatrQueue {
       const soon = Date.now() + NEAR_MS;
       const delayed = await this.queue.getDelayed(0, 999);
       pending += delayed.filter(
-        (job) => job.name !== SWEEP_JOB && job.timestamp + (job.delay || 0) <= soon,
+        (job) =>
+          job.name !== SWEEP_JOB &&
+          job.name !== PROBE_JOB &&
+          job.timestamp + (job.delay || 0) <= soon,
       ).length;
     }
     return pending;
