@@ -322,9 +322,9 @@ export class Scenario {
    * Sync runs of one namespace that ran at the same time, across every process this scenario started
    * (none expected; see test/harness/sync-runs.ts), and how many runs there were.
    */
-  overlappingSyncs(options: { exceptLost?: boolean } = {}): { runs: number; overlaps: string[] } {
+  overlappingSyncs(): { runs: number; overlaps: string[] } {
     const runs = syncRuns(this.processes);
-    return { runs: runCount(runs), overlaps: overlappingRuns(runs, options) };
+    return { runs: runCount(runs), overlaps: overlappingRuns(runs) };
   }
 
   async events(namespace: string, reason?: string) {
