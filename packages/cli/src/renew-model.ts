@@ -1,3 +1,5 @@
+import { formatBlockedKey } from '@eatr/core';
+
 /** A Secret as `eatr renew` compares it before and after: its version and its token's expiry. */
 export interface SecretSnapshot {
   readonly resourceVersion: string | undefined;
@@ -35,7 +37,10 @@ export function renewRows(
   unfinished: ReadonlySet<string>,
 ): RenewRow[] {
   return targets.map((t) => {
-    const key = `${t.namespace}/${t.secret}`;
+    const key = formatBlockedKey({
+      namespace: t.namespace,
+      subject: { kind: 'secret', name: t.secret },
+    });
     const was = before.get(key);
     const now = after.get(key);
     const written =

@@ -10,7 +10,7 @@ import {
   parseRegistryHost,
   syncDeduplicationId,
 } from '@eatr/core';
-import { BlockedStore } from '@eatr/renewer';
+import { BlockedStore } from '@eatr/core';
 import type { Cli } from './context.js';
 import { UsageError } from './context.js';
 import { formatStructured, humanDuration, paint, table, type OutputFormat } from './output.js';

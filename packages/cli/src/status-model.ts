@@ -1,10 +1,8 @@
 import {
-  CREDENTIALS_VERSION_ANNOTATION,
   EXPIRES_AT_ANNOTATION,
   RENEW_AFTER_ANNOTATION,
-  decideSecrets,
-  desiredRegistries,
-  nameOutputSecrets,
+  formatBlockedKey,
+  planNamespace,
   type GlobalRegistries,
   type ObservedSecret,
 } from '@eatr/core';
@@ -89,8 +87,8 @@ const time = (value: string | undefined): number | undefined => {
 };
 
 /**
- * One row per (opted-in namespace, registry), decided with the renewer's own pure decision
- * (decideSecrets), so the CLI and the renewer never disagree about what "due" means. Pure.
+ * One row per (opted-in namespace, registry), decided with the renewer's own plan
+ * (planNamespace), so the CLI and the renewer never disagree about what "due" means. Pure.
  */
 export function statusRows(input: StatusInput): StatusRow[] {
   const rows: StatusRow[] = [];
@@ -98,23 +96,30 @@ export function statusRows(input: StatusInput): StatusRow[] {
   const accountsByNs = group(input.serviceAccounts, (s) => s.namespace);
   const namespaces = [...input.namespaces].sort((a, b) => a.name.localeCompare(b.name));
   for (const ns of namespaces) {
-    const { registries } = desiredRegistries(ns.name, ns.labels, input.global);
-    if (registries.length === 0) continue;
     const secrets = secretsByNs.get(ns.name) ?? [];
     const byName = new Map(secrets.map((s) => [s.name, s]));
-    const { named, collisions } = nameOutputSecrets(input.secretNameTemplate, registries);
-    // The CLI cannot see the credentials' digest (only the renewer reads their content): take the
-    // recorded version as current, so only time decides here.
-    const desired = named.map(({ registry, secretName }) => {
-      const recorded = byName.get(secretName)?.annotations[CREDENTIALS_VERSION_ANNOTATION] ?? '';
-      return {
-        registry: registry.host,
-        secretName,
-        credentialsVersion: recorded,
-        acceptedVersions: [recorded],
-      };
+    // The CLI cannot see the credentials' digest (only the renewer reads their content): without
+    // credentials the plan takes the recorded version as current, so only time decides here.
+    const {
+      secrets: planned,
+      actions,
+      collisions,
+    } = planNamespace({
+      namespace: {
+        name: ns.name,
+        labels: ns.labels,
+        terminating: false,
+        secrets,
+        serviceAccounts: [],
+      },
+      settings: {
+        global: input.global,
+        secretNameTemplate: input.secretNameTemplate,
+        serviceAccounts: input.wantedServiceAccounts,
+      },
+      now: input.now,
     });
-    const actions = decideSecrets(secrets, desired, input.now);
+    if (planned.length === 0) continue;
     const accounts = accountsByNs.get(ns.name) ?? [];
     const wanted =
       input.wantedServiceAccounts === '*'
@@ -153,7 +158,12 @@ export function statusRows(input: StatusInput): StatusRow[] {
           break;
         }
       }
-      const blocked = input.blocked?.get(`${ns.name}/${action.secretName}`);
+      const blocked = input.blocked?.get(
+        formatBlockedKey({
+          namespace: ns.name,
+          subject: { kind: 'secret', name: action.secretName },
+        }),
+      );
       rows.push({
         namespace: ns.name,
         registry: action.registry,

@@ -5,7 +5,7 @@ import type {
   V1ServiceAccount,
 } from '@kubernetes/client-node';
 import { describeError, globalRegistriesOf, kubeStatus } from '@eatr/core';
-import { BlockedStore } from '@eatr/renewer';
+import { BlockedStore } from '@eatr/core';
 import type { Cli } from './context.js';
 import { formatStructured, humanDuration, paint, table, type OutputFormat } from './output.js';
 import {

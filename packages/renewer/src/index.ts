@@ -6,6 +6,5 @@ export {
   type StaticKeys,
 } from './credentials/credential-secret.js';
 export { TokenCache } from './tokens/token-cache.js';
-export { BlockedStore, type BlockedEntry } from './sync/blocked-store.js';
 export { createRequestHandler, proxyFor, type ProxySettings } from './aws/proxy.js';
 export { classifyAwsError } from './aws/aws-errors.js';

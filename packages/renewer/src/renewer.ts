@@ -18,6 +18,8 @@ import {
   createRenewerMetrics,
   loadKubeConfig,
   describeRedis,
+  BlockedStore,
+  enqueueProbe,
   enqueueSync,
   followFailovers,
   longestSyncMs,
@@ -36,9 +38,10 @@ import { CredentialResolver } from './credentials/credential-resolver.js';
 import { registerExpiryGauge } from './expiry-gauge.js';
 import { lostJobId } from './lost-job.js';
 import { ClusterCache } from './cache/cluster-cache.js';
-import { BlockedStore } from './sync/blocked-store.js';
 import { asEatrError } from './sync/eatr-error.js';
 import { NamespaceSync } from './sync/namespace-sync.js';
+import { ApiServerWrites } from './sync/kube-writes.js';
+import type { JobSink } from './sync/ports.js';
 import { SeriesTracker } from './sync/series-tracker.js';
 import { sweep, type SweepDependencies } from './sync/sweep.js';
 import { TokenCache } from './tokens/token-cache.js';
@@ -137,11 +140,16 @@ export class Renewer implements Closable {
     });
     const credentials = new CredentialResolver(cache, config.hostNamespace, config.usePodIdentity);
     const blocked = new BlockedStore(producerRedis, config.queuePrefix);
+    const kube = new ApiServerWrites(core, cache);
+    const jobs: JobSink = {
+      enqueueSync: (data) => enqueueSync(queue, data),
+      enqueueProbe: (data) => enqueueProbe(queue, data),
+    };
     const sync = new NamespaceSync({
-      core,
-      queue,
+      view: cache,
+      kube,
+      jobs,
       config,
-      cache,
       credentials,
       tokens,
       events,
@@ -159,7 +167,18 @@ export class Renewer implements Closable {
       );
 
     const processor = (job: Job) =>
-      runJob(job, { sync, tokens, queue, core, cache, credentials, blocked, config, metrics, log });
+      runJob(job, {
+        sync,
+        tokens,
+        jobs,
+        kube,
+        view: cache,
+        credentials,
+        blocked,
+        config,
+        metrics,
+        log,
+      });
     const workerRedis = redisConnection(config, 'worker');
     const worker = new Worker(QUEUE_NAME, processor, {
       connection: workerRedis,
@@ -371,9 +390,9 @@ async function runProbe(job: Job, c: JobContext): Promise<unknown> {
     });
   }
   const cleared = await c.blocked.clearRegistry(registry);
-  const namespaces = [...new Set(cleared.map((key) => key.slice(0, key.indexOf('/'))))];
+  const namespaces = [...new Set(cleared.map((key) => key.namespace))];
   for (const namespace of namespaces)
-    await enqueueSync(c.queue, { namespace, reason: 'recovered', force: 'retry' });
+    await c.jobs.enqueueSync({ namespace, reason: 'recovered', force: 'retry' });
   log.info({ enqueued: namespaces.length }, 'registry works again; syncing its namespaces');
   return { result: 'recovered', namespaces: namespaces.length };
 }

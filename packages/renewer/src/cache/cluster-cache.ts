@@ -158,6 +158,10 @@ export class ClusterCache {
     return this.namespaces.get(name);
   }
 
+  allNamespaces(): Iterable<CachedNamespace> {
+    return this.namespaces.objects.values();
+  }
+
   /** eatr's Secrets in a namespace. */
   secretsIn(namespace: string): CachedSecret[] {
     return this.lookup(this.secrets, this.secretsByNamespace, namespace);

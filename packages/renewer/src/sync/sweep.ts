@@ -1,43 +1,35 @@
-import type { CoreV1Api } from '@kubernetes/client-node';
-import type { Queue } from 'bullmq';
 import {
-  CREDENTIALS_VERSION_ANNOTATION,
   RetryableError,
-  MANAGED_BY_LABEL,
-  MANAGED_BY_VALUE,
-  decideSecrets,
-  decideServiceAccounts,
-  desiredRegistries,
-  enqueueSync,
-  globalRegistriesOf,
-  nameOutputSecrets,
+  formatBlockedKey,
+  parseBlockedKey,
+  parseBlockedSubject,
+  planNamespace,
+  planSettingsOf,
+  serviceAccountKey,
+  type BlockedEntry,
   type Logger,
-  type RenewerConfig,
   type RenewerMetrics,
   type SweepJobData,
   type SyncJobData,
 } from '@eatr/core';
-import type { ClusterCache } from '../cache/cluster-cache.js';
-import type { CredentialResolver } from '../credentials/credential-resolver.js';
-import { desiredSecret } from './desired-secret.js';
-import {
-  LOCAL_REASONS,
-  blockedFingerprint,
-  serviceAccountFingerprint,
-  serviceAccountKey,
-  type BlockedEntry,
-  type BlockedStore,
-} from './blocked-store.js';
+import type {
+  BlockedRecords,
+  ClusterView,
+  CredentialSource,
+  JobSink,
+  KubeWrites,
+  SyncSettings,
+} from './ports.js';
 
 export interface SweepDependencies {
   /** What the job asked for; default a scheduled sweep. */
   readonly job?: SweepJobData;
-  readonly core: CoreV1Api;
-  readonly queue: Queue;
-  readonly cache: ClusterCache;
-  readonly credentials: CredentialResolver;
-  readonly blocked: BlockedStore;
-  readonly config: RenewerConfig;
+  readonly view: ClusterView;
+  readonly kube: KubeWrites;
+  readonly jobs: JobSink;
+  readonly credentials: CredentialSource;
+  readonly blocked: BlockedRecords;
+  readonly config: SyncSettings;
   readonly metrics: RenewerMetrics;
   readonly log: Logger;
   readonly now?: () => number;
@@ -53,11 +45,6 @@ export interface SweepResult {
   readonly apiRequests: number;
 }
 
-/**
- * How often a sweep syncs one namespace of a registry AWS denied. The registry's probe chain asks
- * AWS every minute (enqueueProbe); this only restarts a chain that was lost (Redis flushed).
- */
-export const AWS_RECHECK_MS = 10 * 60_000;
 /** How long a sweep waits for the renewer's watches to catch up with the change that caused it. */
 const CACHE_CATCH_UP_MS = 2000;
 /** Enqueues in flight at once: a 10,000-namespace wave is queued in seconds, not minutes. */
@@ -65,104 +52,98 @@ const ENQUEUE_CONCURRENCY = 32;
 
 /**
  * The periodic safety net, from the renewer's watch caches: enqueues a low-priority sync for each
- * namespace with a Secret missing or due, an eatr Secret it no longer wants, or a wired ServiceAccount
- * that lacks (or has a stale) entry. A sweep over fresh Secrets makes no API request and enqueues
- * nothing. A Secret blocked by a cause that has not changed (see BlockedStore) is skipped; a registry
- * AWS denied is synced through one namespace every AWS_RECHECK_MS, which restarts its probe chain.
+ * namespace whose plan has work (a Secret missing or due, an eatr Secret it no longer wants, a wired
+ * ServiceAccount to change). A sweep over fresh Secrets makes no API request and enqueues nothing.
+ * Work held by an unchanged block is skipped; a registry AWS denied is synced through one namespace
+ * every AWS_RECHECK_MS, which restarts its probe chain.
  */
 export async function sweep(d: SweepDependencies): Promise<SweepResult> {
-  const { cache, config } = d;
+  const { view } = d;
   const waitFor = d.job?.waitFor ?? [];
   // A credential change the watcher saw (by its metadata): sweep only credentials at least that new,
   // or the change would be missed until the next scheduled sweep.
   for (const w of waitFor)
-    if (!(await cache.waitFor(w.resource, w.resourceVersion, CACHE_CATCH_UP_MS)))
+    if (!(await view.waitFor(w.resource, w.resourceVersion, CACHE_CATCH_UP_MS)))
       throw new RetryableError(
         `the ${w.resource} cache has not seen resourceVersion ${w.resourceVersion} yet`,
         'cache-behind',
       );
   const now = (d.now ?? Date.now)();
-  const blockedEntries = await d.blocked.all();
-  const { foreign, apiRequests } = await foreignVersions(d, blockedEntries);
-  const global = globalRegistriesOf(config);
-  const probed = new Set<string>();
+  const settings = planSettingsOf(d.config);
+  const allBlocked = await d.blocked.all();
+  const byNamespace = blockedByNamespace(allBlocked);
+  const { foreign, apiRequests } = await foreignVersions(d.kube, allBlocked);
+  const probed = new Set<string>(); // registries one namespace already re-asks AWS for
   const due: string[] = [];
-  const stillWanted = new Set<string>(); // `namespace/secretName` of every Secret some namespace wants
+  const stillWanted = new Set<string>(); // blocked keys that some namespace still needs
+  let namespaces = 0;
   let optedIn = 0;
   let skipped = 0;
-  for (const ns of cache.namespaces.objects.values()) {
+  for (const ns of view.allNamespaces()) {
+    namespaces++;
     const name = ns.metadata.name;
-    if (ns.metadata.terminating) continue;
-    const { registries } = desiredRegistries(name, ns.metadata.labels, global);
-    const secrets = cache.secretsIn(name);
-    if (registries.length === 0 && secrets.length === 0) continue;
-    if (registries.length > 0) optedIn++;
-    const { named } = nameOutputSecrets(config.secretNameTemplate, registries);
-    for (const n of named) stillWanted.add(`${name}/${n.secretName}`);
-    const states = new Map(
-      named.map((n) => [n.secretName, d.credentials.resolve(n.registry.host)]),
-    );
-    const desired = named.map(({ registry, secretName }) =>
-      desiredSecret(
-        registry.host,
-        secretName,
-        states.get(secretName),
-        secrets.find((s) => s.metadata.name === secretName)?.observed.annotations[
-          CREDENTIALS_VERSION_ANNOTATION
-        ],
-      ),
-    );
-    const work = decideSecrets(
-      secrets.map((s) => s.observed),
-      desired,
+    const blocked = byNamespace.get(name);
+    const plan = planNamespace({
+      namespace: {
+        name,
+        labels: ns.metadata.labels,
+        terminating: ns.metadata.terminating,
+        secrets: view.secretsIn(name).map((s) => s.observed),
+        serviceAccounts: view.serviceAccountsIn(name).map((sa) => ({
+          ...sa.observed,
+          resourceVersion: sa.metadata.resourceVersion,
+        })),
+      },
+      settings,
+      credentials: (host) => d.credentials.resolve(host),
+      ...(blocked ? { blocked } : {}),
+      ...(foreign.has(name) ? { foreignVersions: foreign.get(name) } : {}),
       now,
-    ).filter((action) => {
-      if (action.kind === 'leave' || action.kind === 'conflict') return false;
-      if (action.kind === 'delete') return true;
-      const entry = blockedEntries.get(`${name}/${action.secretName}`);
-      if (!entry) return true;
-      const state = states.get(action.secretName)?.state ?? '';
-      const foreignVersion =
-        entry.reason === 'conflict'
-          ? (foreign.get(`${name}/${action.secretName}`) ?? 'gone')
-          : undefined;
-      if (entry.fingerprint !== blockedFingerprint(entry.registry, state, foreignVersion))
-        return true;
+    });
+    if (plan.gone) continue;
+    if (plan.secrets.length > 0) optedIn++;
+    for (const s of plan.secrets) stillWanted.add(formatKey(name, s.secretName));
+    for (const sa of view.serviceAccountsIn(name))
+      stillWanted.add(formatKey(name, serviceAccountKey(sa.metadata.name)));
+    let work = plan.work.length > 0 || plan.serviceAccounts.length > 0;
+    for (const held of plan.held) {
       // AWS may have been fixed outside the cluster: one namespace per registry finds out.
-      if (
-        !LOCAL_REASONS.has(entry.reason) &&
-        now - (entry.checkedAt ?? entry.since) >= AWS_RECHECK_MS
-      ) {
-        if (!probed.has(entry.registry)) {
-          probed.add(entry.registry);
-          return true;
-        }
-      }
-      skipped++;
-      return false;
-    });
-    const served = named
-      .map((n) => n.secretName)
-      .filter((secretName) => secrets.some((s) => s.metadata.name === secretName));
-    const accounts = cache.serviceAccountsIn(name);
-    for (const sa of accounts) stillWanted.add(`${name}/${serviceAccountKey(sa.metadata.name)}`);
-    const accountsDrift = decideServiceAccounts(
-      accounts.map((sa) => sa.observed),
-      config.serviceAccounts,
-      served,
-    ).some((change) => {
-      // A change the API server refused stays refused until the ServiceAccount or the entries change.
-      const entry = blockedEntries.get(`${name}/${serviceAccountKey(change.name)}`);
-      const sa = accounts.find((a) => a.metadata.name === change.name);
-      return (
-        entry?.fingerprint !==
-        serviceAccountFingerprint(sa?.metadata.resourceVersion ?? '', change.imagePullSecrets)
-      );
-    });
-    if (work.length > 0 || accountsDrift) due.push(name);
+      if (held.awsRecheckDue && !probed.has(held.entry.registry)) {
+        probed.add(held.entry.registry);
+        work = true;
+      } else skipped++;
+    }
+    if (work) due.push(name);
   }
   // Records of namespaces that are gone or no longer ask for that registry would grow forever.
-  await d.blocked.clearKeys([...blockedEntries.keys()].filter((key) => !stillWanted.has(key)));
+  await d.blocked.clearKeys([...allBlocked.keys()].filter((key) => !stillWanted.has(key)));
+  const enqueued = await enqueueAll(d, due);
+  d.metrics.sweepEnqueued.inc(enqueued);
+  return { namespaces, optedIn, enqueued, blocked: skipped, apiRequests };
+}
+
+const formatKey = (namespace: string, subject: string) =>
+  formatBlockedKey({ namespace, subject: parseBlockedSubject(subject) });
+
+/** The blocked records of each namespace, by subject (what planNamespace takes). */
+function blockedByNamespace(
+  all: ReadonlyMap<string, BlockedEntry>,
+): Map<string, Map<string, BlockedEntry>> {
+  const out = new Map<string, Map<string, BlockedEntry>>();
+  for (const [field, entry] of all) {
+    const key = parseBlockedKey(field);
+    if (!key) continue;
+    let entries = out.get(key.namespace);
+    if (!entries) out.set(key.namespace, (entries = new Map<string, BlockedEntry>()));
+    const { subject } = key;
+    entries.set(subject.kind === 'secret' ? subject.name : serviceAccountKey(subject.name), entry);
+  }
+  return out;
+}
+
+/** Enqueues a sync for each namespace, ENQUEUE_CONCURRENCY at a time; returns how many were new. */
+async function enqueueAll(d: SweepDependencies, due: readonly string[]): Promise<number> {
+  const waitFor = d.job?.waitFor ?? [];
   let enqueued = 0;
   let next = 0;
   await Promise.all(
@@ -174,48 +155,37 @@ export async function sweep(d: SweepDependencies): Promise<SweepResult> {
           d.job?.reason === 'credentials'
             ? { namespace, reason: 'credentials', ...(waitFor.length > 0 ? { waitFor } : {}) }
             : { namespace, reason: 'sweep' };
-        if (await enqueueSync(d.queue, job)) enqueued++;
+        if (await d.jobs.enqueueSync(job)) enqueued++;
       }
     }),
   );
-  d.metrics.sweepEnqueued.inc(enqueued);
-  return {
-    namespaces: cache.namespaces.objects.size,
-    optedIn,
-    enqueued,
-    blocked: skipped,
-    apiRequests,
-  };
+  return enqueued;
 }
 
 /**
- * The current version of each foreign Secret that blocks a namespace (`namespace/name` -> version),
- * one list per distinct Secret name and none when nothing is blocked by a conflict: the only API
- * requests a sweep makes. A conflict ends when that Secret changes or goes.
+ * The current version of each foreign Secret that blocks a namespace (namespace -> Secret name ->
+ * version), one list per distinct Secret name and none when nothing is blocked by a conflict: the
+ * only API requests a sweep makes. A conflict ends when that Secret changes or goes.
  */
 async function foreignVersions(
-  d: SweepDependencies,
+  kube: KubeWrites,
   blocked: ReadonlyMap<string, BlockedEntry>,
-): Promise<{ foreign: Map<string, string>; apiRequests: number }> {
+): Promise<{ foreign: Map<string, Map<string, string>>; apiRequests: number }> {
   const names = new Set<string>();
-  for (const [key, entry] of blocked)
-    if (entry.reason === 'conflict') names.add(key.slice(key.indexOf('/') + 1));
-  const foreign = new Map<string, string>();
+  for (const [field, entry] of blocked) {
+    const key = parseBlockedKey(field);
+    if (entry.reason === 'conflict' && key?.subject.kind === 'secret') names.add(key.subject.name);
+  }
+  const foreign = new Map<string, Map<string, string>>();
   let apiRequests = 0;
   for (const name of names) {
-    let _continue: string | undefined;
-    do {
-      apiRequests++;
-      const page = await d.core.listSecretForAllNamespaces({
-        fieldSelector: `metadata.name=${name}`,
-        labelSelector: `${MANAGED_BY_LABEL}!=${MANAGED_BY_VALUE}`,
-        limit: 500,
-        ...(_continue ? { _continue } : {}),
-      });
-      for (const s of page.items)
-        foreign.set(`${s.metadata?.namespace ?? ''}/${name}`, s.metadata?.resourceVersion ?? '');
-      _continue = page.metadata?._continue;
-    } while (_continue);
+    const { versions, requests } = await kube.foreignSecretVersions(name);
+    apiRequests += requests;
+    for (const [namespace, version] of versions) {
+      let byName = foreign.get(namespace);
+      if (!byName) foreign.set(namespace, (byName = new Map<string, string>()));
+      byName.set(name, version);
+    }
   }
   return { foreign, apiRequests };
 }

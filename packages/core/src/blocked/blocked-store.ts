@@ -1,59 +1,16 @@
-import { QUEUE_NAME, type RedisClient } from '@eatr/core';
+import { QUEUE_NAME } from '../jobs/jobs.js';
+import type { RedisClient } from '../runtime/redis.js';
+import {
+  formatBlockedKey,
+  parseBlockedKey,
+  parseBlockedSubject,
+  type BlockedKey,
+} from './blocked-key.js';
+import { LOCAL_REASONS, type BlockedEntry } from './blocked-entry.js';
 
-/**
- * Why one (namespace, Secret) cannot be served, and the inputs that decision depended on. A sweep
- * skips the pair while `fingerprint` still matches what it would compute now: a namespace blocked by
- * missing or denied credentials or a foreign Secret costs nothing until one of those changes.
- */
-export interface BlockedEntry {
-  /** The inputs: registry, credential state and, for a conflict, the foreign Secret's version. */
-  readonly fingerprint: string;
-  /** The error reason, e.g. `missing-credentials`, `access-denied`, `conflict`. */
-  readonly reason: string;
-  readonly registry: string;
-  /** When it was first recorded with this fingerprint (ms since the epoch). */
-  readonly since: number;
-  /** When a sync last found it still blocked (ms since the epoch); AWS causes are re-checked from it. */
-  readonly checkedAt?: number;
-  /** For a conflict: the foreign Secret's resourceVersion when it was seen. */
-  readonly foreignVersion?: string;
-}
-
-/** Reasons that the API server or the cluster's own objects decide; others (AWS) can change outside. */
-export const LOCAL_REASONS: ReadonlySet<string> = new Set([
-  'missing-credentials',
-  'malformed-credentials',
-  'conflict',
-]);
-
-/** The inputs a blocked pair depends on (pure). */
-export function blockedFingerprint(
-  registry: string,
-  credentialState: string,
-  foreignVersion?: string,
-): string {
-  return JSON.stringify([registry, credentialState, foreignVersion ?? null]);
-}
-
-/**
- * A ServiceAccount whose imagePullSecrets the API server refused to change is kept beside the
- * Secrets, under this prefix (a Secret name cannot contain ':').
- */
-export const SERVICE_ACCOUNT_KEY_PREFIX = 'serviceaccount:';
-
-export function serviceAccountKey(name: string): string {
-  return `${SERVICE_ACCOUNT_KEY_PREFIX}${name}`;
-}
-
-/** What a refused ServiceAccount change depended on: its version and the entries wanted (pure). */
-export function serviceAccountFingerprint(
-  resourceVersion: string,
-  imagePullSecrets: readonly string[],
-): string {
-  return JSON.stringify([resourceVersion, imagePullSecrets]);
-}
-
-const field = (namespace: string, secretName: string) => `${namespace}/${secretName}`;
+/** `subject` is a Secret name or a serviceAccountKey(), as the per-namespace maps key them. */
+const field = (namespace: string, subject: string) =>
+  formatBlockedKey({ namespace, subject: parseBlockedSubject(subject) });
 
 /**
  * Blocked pairs, in one Redis hash beside the queue (same hash tag, so Redis Cluster keeps it in the
@@ -131,22 +88,22 @@ export class BlockedStore {
     if (keys.length > 0) await this.redis.hdel(this.key, ...keys);
   }
 
-  /** The `namespace/secretName` keys of pairs blocked for `registry` by an AWS-side reason. */
-  async blockedByAws(registry: string): Promise<string[]> {
+  /** The keys of pairs blocked for `registry` by an AWS-side reason. */
+  async blockedByAws(registry: string): Promise<BlockedKey[]> {
     const entries = await this.all();
     return [...entries]
       .filter(([, e]) => e.registry === registry && !LOCAL_REASONS.has(e.reason))
-      .map(([key]) => key);
+      .flatMap(([field]) => parseBlockedKey(field) ?? []);
   }
 
   /**
    * Forgets every pair blocked for `registry` by an AWS-side reason (its credentials work again);
-   * returns their `namespace/secretName` keys.
+   * returns their keys.
    */
-  async clearRegistry(registry: string): Promise<string[]> {
-    const fields = await this.blockedByAws(registry);
-    if (fields.length > 0) await this.redis.hdel(this.key, ...fields);
-    return fields;
+  async clearRegistry(registry: string): Promise<BlockedKey[]> {
+    const keys = await this.blockedByAws(registry);
+    if (keys.length > 0) await this.redis.hdel(this.key, ...keys.map(formatBlockedKey));
+    return keys;
   }
 }
 

@@ -1,0 +1,240 @@
+import {
+  LOCAL_REASONS,
+  blockedFingerprint,
+  serviceAccountFingerprint,
+} from '../blocked/blocked-entry.js';
+import type { BlockedEntry } from '../blocked/blocked-entry.js';
+import { serviceAccountKey } from '../blocked/blocked-key.js';
+import { desiredRegistries, type GlobalRegistries } from '../decide/desired-registries.js';
+import {
+  decideSecrets,
+  forceRenewal,
+  type ObservedSecret,
+  type SecretAction,
+} from '../decide/secret-decision.js';
+import {
+  decideServiceAccounts,
+  type ObservedServiceAccount,
+  type ServiceAccountChange,
+} from '../decide/service-account-decision.js';
+import { nameOutputSecrets, type NamedRegistry, type SecretNameCollision } from '../naming.js';
+import { desiredSecretFor, type CredentialStatus } from './credential-status.js';
+
+/**
+ * How often a registry AWS refused is asked again through one of its namespaces when nothing else
+ * changed. The registry's probe chain asks every minute (enqueueProbe); this only restarts a chain
+ * that was lost (Redis flushed).
+ */
+export const AWS_RECHECK_MS = 10 * 60_000;
+
+/** The settings that decide what a namespace needs (both components share them). */
+export interface PlanSettings {
+  readonly global: GlobalRegistries;
+  readonly secretNameTemplate: string;
+  /** The ServiceAccounts eatr wires: `*` for all, or names (none: ServiceAccounts are left alone). */
+  readonly serviceAccounts: '*' | readonly string[];
+}
+
+/** A wired ServiceAccount as observed, with the version a refusal of its change is tied to. */
+export interface ViewedServiceAccount extends ObservedServiceAccount {
+  readonly resourceVersion: string;
+}
+
+/** What the caller sees of one namespace. */
+export interface NamespaceView {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>> | undefined;
+  readonly terminating: boolean;
+  /**
+   * eatr's Secrets in the namespace, plus any Secret named like a wanted one. Undefined when the
+   * caller does not watch Secrets (the watcher): the plan then says nothing about Secret writes and
+   * takes a wanted Secret to be served unless a blocked record says it is absent.
+   */
+  readonly secrets?: readonly ObservedSecret[];
+  /** The ServiceAccounts the caller watches in the namespace (those eatr wires). */
+  readonly serviceAccounts: readonly ViewedServiceAccount[];
+}
+
+export interface PlanInput<C extends CredentialStatus> {
+  /** Undefined when the namespace does not exist. */
+  readonly namespace: NamespaceView | undefined;
+  readonly settings: PlanSettings;
+  /** Each registry's credentials; absent when the caller cannot see them (the watcher). */
+  readonly credentials?: (registryHost: string) => C;
+  /**
+   * What is recorded as blocked in this namespace, by Secret name or serviceAccountKey(). With it,
+   * work whose cause has not changed is held back instead of planned again.
+   */
+  readonly blocked?: ReadonlyMap<string, BlockedEntry>;
+  /** Each Secret blocked by a foreign Secret of its name: that Secret's version now (`gone` if absent). */
+  readonly foreignVersions?: ReadonlyMap<string, string>;
+  readonly now: number;
+  /** `renew`: fresh Secrets get a new token too (an operator asked). */
+  readonly force?: 'renew' | 'retry';
+}
+
+/** One registry the namespace needs a Secret for, with what that Secret should record. */
+export interface PlannedSecret<C extends CredentialStatus> extends NamedRegistry {
+  readonly credentials: C | undefined;
+}
+
+/** A write the plan holds back because the cause that blocked it has not changed. */
+export interface HeldAction {
+  readonly action: SecretAction;
+  readonly entry: BlockedEntry;
+  /** AWS refused it long enough ago (AWS_RECHECK_MS) that one namespace should ask again. */
+  readonly awsRecheckDue: boolean;
+}
+
+export interface NamespacePlan<C extends CredentialStatus> {
+  /** The namespace is gone or terminating: nothing to do, forget what was recorded about it. */
+  readonly gone: boolean;
+  /** Label keys that look like a registry host but are not one. */
+  readonly ignoredLabels: readonly string[];
+  /** Registries left unserved because the name template gives them another registry's Secret name. */
+  readonly collisions: readonly SecretNameCollision[];
+  /** The Secrets the namespace needs, in registry host order. */
+  readonly secrets: readonly PlannedSecret<C>[];
+  /** What to do with each needed Secret and each of eatr's Secrets no longer needed. */
+  readonly actions: readonly SecretAction[];
+  /** The actions that need a write now (not `leave`, not `conflict`, not held by a block). */
+  readonly work: readonly SecretAction[];
+  /** Writes held back by an unchanged block (only when `blocked` was given). */
+  readonly held: readonly HeldAction[];
+  /** The Secret names wired ServiceAccounts should reference: needed and (expected to be) served. */
+  readonly pullSecrets: readonly string[];
+  /** The wired ServiceAccounts whose imagePullSecrets must change (refused changes left out). */
+  readonly serviceAccounts: readonly ServiceAccountChange[];
+}
+
+const NOTHING: NamespacePlan<never> = {
+  gone: true,
+  ignoredLabels: [],
+  collisions: [],
+  secrets: [],
+  actions: [],
+  work: [],
+  held: [],
+  pullSecrets: [],
+  serviceAccounts: [],
+};
+
+/**
+ * What one namespace needs from eatr and what to do about it: the single rule that the renewer's
+ * sync and sweep, the watcher's event rules and `eatr doctor` all follow. Pure: from the namespace
+ * as the caller sees it, the settings, the credentials, what is recorded as blocked and the clock.
+ */
+export function planNamespace<C extends CredentialStatus>(input: PlanInput<C>): NamespacePlan<C> {
+  const { namespace: ns, settings, now } = input;
+  if (ns === undefined || ns.terminating) return NOTHING;
+  const { registries, ignoredLabels } = desiredRegistries(ns.name, ns.labels, settings.global);
+  const { named, collisions } = nameOutputSecrets(settings.secretNameTemplate, registries);
+  const secrets = named.map((n) => ({ ...n, credentials: input.credentials?.(n.registry.host) }));
+
+  let actions: SecretAction[] = [];
+  let pullSecrets: string[];
+  if (ns.secrets === undefined) {
+    // No view of the Secrets: served unless a record says the namespace has no usable one.
+    pullSecrets = named
+      .filter((n) => input.blocked?.get(n.secretName)?.present !== false)
+      .map((n) => n.secretName);
+  } else {
+    const byName = new Map(ns.secrets.map((s) => [s.name, s]));
+    const desired = secrets.map((s) =>
+      desiredSecretFor(s.registry.host, s.secretName, s.credentials, byName.get(s.secretName)),
+    );
+    const decided = decideSecrets(ns.secrets, desired, now);
+    actions = input.force === 'renew' ? forceRenewal(decided) : decided;
+    const conflicts = new Set(
+      actions.filter((a) => a.kind === 'conflict').map((a) => a.secretName),
+    );
+    pullSecrets = named
+      .map((n) => n.secretName)
+      .filter((name) => byName.has(name) && !conflicts.has(name));
+  }
+
+  const work: SecretAction[] = [];
+  const held: HeldAction[] = [];
+  for (const action of actions) {
+    if (action.kind === 'leave' || action.kind === 'conflict') continue;
+    const entry = action.kind === 'delete' ? undefined : input.blocked?.get(action.secretName);
+    if (entry === undefined || !stillBlocked(entry, action.secretName, secrets, input)) {
+      work.push(action);
+      continue;
+    }
+    const awsRecheckDue =
+      !LOCAL_REASONS.has(entry.reason) && now - (entry.checkedAt ?? entry.since) >= AWS_RECHECK_MS;
+    held.push({ action, entry, awsRecheckDue });
+  }
+
+  return {
+    gone: false,
+    ignoredLabels,
+    collisions,
+    secrets,
+    actions,
+    work,
+    held,
+    pullSecrets,
+    serviceAccounts: planServiceAccounts(
+      ns.serviceAccounts,
+      settings.serviceAccounts,
+      pullSecrets,
+      input.blocked,
+    ),
+  };
+}
+
+/** A block holds while the inputs it was recorded with are what the plan sees now. */
+function stillBlocked<C extends CredentialStatus>(
+  entry: BlockedEntry,
+  secretName: string,
+  secrets: readonly PlannedSecret<C>[],
+  input: PlanInput<C>,
+): boolean {
+  const state = secrets.find((s) => s.secretName === secretName)?.credentials?.state ?? '';
+  const foreignVersion =
+    entry.reason === 'conflict' ? (input.foreignVersions?.get(secretName) ?? 'gone') : undefined;
+  return entry.fingerprint === blockedFingerprint(entry.registry, state, foreignVersion);
+}
+
+/**
+ * The ServiceAccount changes that make the wired ones reference exactly `pullSecrets` (of what eatr
+ * added). A change the API server refused is left out while the ServiceAccount and the wanted
+ * entries are what they were.
+ */
+export function planServiceAccounts(
+  accounts: readonly ViewedServiceAccount[],
+  targets: '*' | readonly string[],
+  pullSecrets: readonly string[],
+  blocked?: ReadonlyMap<string, BlockedEntry>,
+): ServiceAccountChange[] {
+  if (targets !== '*' && targets.length === 0) return [];
+  return decideServiceAccounts(accounts, targets, pullSecrets).filter((change) => {
+    const entry = blocked?.get(serviceAccountKey(change.name));
+    const sa = accounts.find((a) => a.name === change.name);
+    return (
+      entry?.fingerprint !==
+      serviceAccountFingerprint(sa?.resourceVersion ?? '', change.imagePullSecrets)
+    );
+  });
+}
+
+/**
+ * One Secret decided again from a fresh read (after a write lost a race), by the same rule as the
+ * whole plan: `planned` is what the namespace needs for that name (undefined: nothing, so only a
+ * delete of eatr's Secret can follow). Undefined when nothing is left to do.
+ */
+export function planSecret<C extends CredentialStatus>(
+  observed: ObservedSecret | undefined,
+  planned: PlannedSecret<C> | undefined,
+  secretName: string,
+  now: number,
+): SecretAction | undefined {
+  const desired = planned
+    ? [desiredSecretFor(planned.registry.host, secretName, planned.credentials, observed)]
+    : [];
+  return decideSecrets(observed ? [observed] : [], desired, now).find(
+    (a) => a.secretName === secretName,
+  );
+}

@@ -1,0 +1,17 @@
+import { globalRegistriesOf } from '../decide/desired-registries.js';
+import type { PlanSettings } from './namespace-plan.js';
+
+/** The plan's settings, from the settings the watcher and the renewer share. */
+export function planSettingsOf(config: {
+  readonly globalRegistries: readonly string[];
+  readonly includeNamespaces: readonly string[];
+  readonly excludeNamespaces: readonly string[];
+  readonly secretNameTemplate: string;
+  readonly serviceAccounts: '*' | readonly string[];
+}): PlanSettings {
+  return {
+    global: globalRegistriesOf(config),
+    secretNameTemplate: config.secretNameTemplate,
+    serviceAccounts: config.serviceAccounts,
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * The words eatr says that people and tools match on: Kubernetes Event reasons (alerts, `kubectl get
+ * events --field-selector reason=...`) and the log messages of decisions that tests, dashboards and
+ * runbooks look for. Declared once here; product code and tests import them.
+ */
+
+/** Reasons of the Events eatr records on namespaces. */
+export const EventReason = {
+  /** An image pull Secret was created (or adopted). */
+  SecretCreated: 'SecretCreated',
+  /** The namespace stopped asking for a registry; its Secret was deleted. */
+  SecretDeleted: 'SecretDeleted',
+  /** A Secret of the wanted name exists and is not eatr's: left alone. */
+  SecretConflict: 'SecretConflict',
+  /** The name template gives two registries one Secret name: only the first is served. */
+  SecretNameCollision: 'SecretNameCollision',
+  /** No token: credentials missing, unusable or refused by AWS. */
+  TokenFailed: 'TokenFailed',
+  /** The API server refused the ServiceAccount imagePullSecrets change. */
+  ServiceAccountFailed: 'ServiceAccountFailed',
+} as const;
+export type EventReason = (typeof EventReason)[keyof typeof EventReason];
+
+/** Log messages (pino `msg`) of decisions, one line each. */
+export const LogMessage = {
+  syncStarted: 'sync started',
+  syncDone: 'sync done',
+  syncEnded: 'sync ended',
+  syncFailedPermanently: 'sync failed permanently',
+  sweepDone: 'sweep done',
+  namespaceGone: 'namespace is gone or terminating; nothing to do',
+  ignoredLabel: 'label looks like an ECR registry but is not a valid registry host; ignored',
+  secretFresh: 'Secret is fresh; nothing to write',
+  secretCreated: 'Secret created',
+  secretRenewed: 'Secret renewed',
+  secretDeleted: 'namespace no longer asks for this registry; deleted its Secret',
+  raceLost: 'write lost a race; decided again',
+  serviceAccountUpdated: 'ServiceAccount imagePullSecrets updated',
+  serviceAccountRefused:
+    'cannot change the ServiceAccount imagePullSecrets until it or the wanted entries change',
+  transientFailure: 'transient failure; will retry',
+  stillBlocked: 'still blocked; reported before',
+  conflict: 'Secret exists and is not managed by eatr; left untouched',
+  credentialsBlocked: 'cannot write the Secret until the credentials change',
+  nameCollision:
+    'the Secret name template gives this registry the name of another; it is not served',
+  registryRecovered: 'registry works again; unblocked its namespaces',
+  awsRefusedProbe: 'AWS refused; will ask again soon',
+  namespaceNeedsSync: 'namespace needs a sync',
+  serviceAccountNeedsSync: 'ServiceAccount changed; syncing its namespace',
+  credentialChanged: 'credential Secret changed; enqueueing a sweep',
+  startupSweep: 'start-up sweep enqueued',
+  redisReconnected: 'Redis reconnected (a failover or restart may have lost jobs); sweep enqueued',
+} as const;

@@ -1,0 +1,173 @@
+import {
+  EventReason,
+  LOCAL_REASONS,
+  LogMessage,
+  parseBlockedSubject,
+  type BlockedEntry,
+  type EatrError,
+  type Logger,
+  type RenewerMetrics,
+  type SecretNameCollision,
+} from '@eatr/core';
+import { tokenFailureEventMessage } from '../aws/aws-errors.js';
+import type { BlockedRecords, EventSink, JobSink } from './ports.js';
+import type { SeriesTracker } from './series-tracker.js';
+
+/** A permanent failure of one Secret (or ServiceAccount), with the inputs it depends on. */
+export interface Blocked {
+  /** A Secret name, or serviceAccountKey(). */
+  readonly subject: string;
+  readonly error: EatrError;
+  readonly fingerprint: string;
+  readonly foreignVersion?: string;
+  /** Whether a usable Secret of eatr's is there anyway (ServiceAccounts keep referencing it). */
+  readonly present: boolean;
+}
+
+export interface BlockedReportDependencies {
+  readonly blocked: BlockedRecords;
+  readonly jobs: JobSink;
+  readonly events: EventSink;
+  readonly metrics: RenewerMetrics;
+  readonly series: SeriesTracker;
+  readonly secretNameTemplate: string;
+  readonly now: () => number;
+}
+
+/**
+ * Records which Secrets of a namespace are blocked and why, and reports each cause once: a Warning
+ * Event, the metric and a log line when a pair becomes blocked or its inputs change, not on every sync.
+ */
+export async function recordBlocked(
+  d: BlockedReportDependencies,
+  namespace: string,
+  blocked: readonly Blocked[],
+  before: ReadonlyMap<string, BlockedEntry>,
+  outcome: { written: ReadonlySet<string>; healthy: ReadonlySet<string> },
+  log: Logger,
+): Promise<void> {
+  const now = d.now();
+  // Only a success ends a block: a transient failure says nothing about the cause.
+  const unblocked = [...before.keys()].filter(
+    (name) => outcome.written.has(name) || outcome.healthy.has(name),
+  );
+  await d.blocked.clear(namespace, unblocked);
+  // A token came for a registry AWS had denied: serve its other namespaces now, asking AWS again
+  // even where a renewer still remembers the refusal.
+  for (const name of unblocked) {
+    const entry = before.get(name);
+    if (entry && !LOCAL_REASONS.has(entry.reason) && outcome.written.has(name)) {
+      const cleared = await d.blocked.clearRegistry(entry.registry);
+      const others = [...new Set(cleared.map((key) => key.namespace))].filter(
+        (other) => other !== namespace,
+      );
+      for (const other of others)
+        await d.jobs.enqueueSync({ namespace: other, reason: 'recovered', force: 'retry' });
+      log.info(
+        { registry: entry.registry, cleared: cleared.length, enqueued: others.length },
+        LogMessage.registryRecovered,
+      );
+    }
+  }
+  // AWS refused: one probe chain per registry asks again soon, then every minute (enqueueProbe).
+  for (const registry of new Set(
+    blocked
+      .filter((b) => !LOCAL_REASONS.has(b.error.reason) && b.error.context.registry)
+      .map((b) => b.error.context.registry ?? ''),
+  )) {
+    if (await d.jobs.enqueueProbe({ registry }))
+      log.info({ registry, decision: 'probe' }, LogMessage.awsRefusedProbe);
+  }
+  for (const b of blocked) {
+    const registry = b.error.context.registry ?? '';
+    const previous = before.get(b.subject);
+    const repeated = previous?.fingerprint === b.fingerprint && previous.reason === b.error.reason;
+    await d.blocked.set(namespace, b.subject, {
+      fingerprint: b.fingerprint,
+      reason: b.error.reason,
+      registry,
+      since: repeated ? previous.since : now,
+      checkedAt: now,
+      present: b.present,
+      ...(b.foreignVersion !== undefined ? { foreignVersion: b.foreignVersion } : {}),
+    });
+    if (repeated) {
+      log.debug({ registry, reason: b.error.reason, decision: 'blocked' }, LogMessage.stillBlocked);
+      continue;
+    }
+    await report(d, namespace, b, registry, log);
+  }
+}
+
+/** The first report of one cause: a log line, an Event and (for credentials or AWS) the metric. */
+async function report(
+  d: BlockedReportDependencies,
+  namespace: string,
+  b: Blocked,
+  registry: string,
+  log: Logger,
+): Promise<void> {
+  const subject = parseBlockedSubject(b.subject);
+  if (subject.kind === 'serviceaccount') {
+    log.warn(
+      {
+        serviceAccount: subject.name,
+        reason: b.error.reason,
+        decision: 'failed',
+        err: b.error.message,
+      },
+      LogMessage.serviceAccountRefused,
+    );
+    await d.events.record({
+      namespace,
+      type: 'Warning',
+      reason: EventReason.ServiceAccountFailed,
+      message: `Could not update imagePullSecrets of ServiceAccount ${subject.name}: ${b.error.message}`,
+    });
+    return;
+  }
+  if (b.error.reason === 'conflict') {
+    d.series.conflict(namespace);
+    log.warn({ registry, secret: subject.name, decision: 'conflict' }, LogMessage.conflict);
+    await d.events.record({
+      namespace,
+      type: 'Warning',
+      reason: EventReason.SecretConflict,
+      message: `Secret ${subject.name} exists and is not managed by eatr, so eatr leaves it alone. Delete it, or annotate it eatr.io/adopt=true to let eatr manage it.`,
+    });
+    return;
+  }
+  d.metrics.credentialErrors.inc({ registry, reason: b.error.reason });
+  log.warn(
+    { registry, reason: b.error.reason, decision: 'failed', err: b.error.message },
+    LogMessage.credentialsBlocked,
+  );
+  await d.events.record({
+    namespace,
+    type: 'Warning',
+    reason: EventReason.TokenFailed,
+    // Never AWS's text (ARNs, other accounts' ids): that is in the log line above.
+    message: tokenFailureEventMessage(b.error, registry),
+  });
+}
+
+/** Registries the name template leaves unserved: a log line and a Warning Event each. */
+export async function reportCollisions(
+  d: Pick<BlockedReportDependencies, 'events' | 'secretNameTemplate'>,
+  namespace: string,
+  collisions: readonly SecretNameCollision[],
+  log: Logger,
+): Promise<void> {
+  for (const c of collisions) {
+    log.warn(
+      { registry: c.registry.host, secret: c.secretName, heldBy: c.heldBy, decision: 'collision' },
+      LogMessage.nameCollision,
+    );
+    await d.events.record({
+      namespace,
+      type: 'Warning',
+      reason: EventReason.SecretNameCollision,
+      message: `Registries ${c.heldBy} and ${c.registry.host} both map to Secret ${c.secretName} under the name template "${d.secretNameTemplate}"; only ${c.heldBy} is served. Use {{registry}} in the template.`,
+    });
+  }
+}

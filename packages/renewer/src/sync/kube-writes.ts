@@ -1,0 +1,136 @@
+import {
+  PatchStrategy,
+  setHeaderOptions,
+  type CoreV1Api,
+  type V1Secret,
+} from '@kubernetes/client-node';
+import {
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  SERVICE_ACCOUNT_ANNOTATION,
+  kubeStatus,
+} from '@eatr/core';
+import type { ClusterCache } from '../cache/cluster-cache.js';
+import {
+  projectNamespace,
+  projectSecret,
+  projectServiceAccount,
+  type CachedNamespace,
+  type CachedServiceAccount,
+} from '../cache/projections.js';
+import type { KubeWrites } from './ports.js';
+
+const isManaged = (secret: V1Secret) =>
+  secret.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
+
+/** A read: 404 is undefined; other errors are the API client's. */
+async function read<T>(call: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await call();
+  } catch (error) {
+    if (kubeStatus(error) === 404) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * KubeWrites over the API server. Every write (and every read of one of eatr's objects) is
+ * remembered in the renewer's cache, so the next sync reads it before the watch echoes it.
+ */
+export class ApiServerWrites implements KubeWrites {
+  constructor(
+    private readonly core: CoreV1Api,
+    private readonly cache: ClusterCache,
+  ) {}
+
+  async readNamespace(name: string): Promise<CachedNamespace | undefined> {
+    const ns = await read(() => this.core.readNamespace({ name }));
+    return ns && projectNamespace(ns);
+  }
+
+  async readSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
+    const secret = await read(() => this.core.readNamespacedSecret({ name, namespace }));
+    if (secret && isManaged(secret)) this.cache.rememberSecret(projectSecret(secret));
+    return secret;
+  }
+
+  async createSecret(namespace: string, body: V1Secret): Promise<V1Secret> {
+    const written = await this.core.createNamespacedSecret({ namespace, body });
+    this.cache.rememberSecret(projectSecret(written));
+    return written;
+  }
+
+  async replaceSecret(namespace: string, name: string, body: V1Secret): Promise<V1Secret> {
+    const written = await this.core.replaceNamespacedSecret({ name, namespace, body });
+    this.cache.rememberSecret(projectSecret(written));
+    return written;
+  }
+
+  async deleteSecret(namespace: string, name: string, resourceVersion?: string): Promise<void> {
+    await this.core.deleteNamespacedSecret({
+      name,
+      namespace,
+      ...(resourceVersion ? { body: { preconditions: { resourceVersion } } } : {}),
+    });
+    this.cache.forgetSecret(namespace, name);
+  }
+
+  async foreignSecretVersions(
+    name: string,
+  ): Promise<{ versions: Map<string, string>; requests: number }> {
+    const versions = new Map<string, string>();
+    let requests = 0;
+    let _continue: string | undefined;
+    do {
+      requests++;
+      const page = await this.core.listSecretForAllNamespaces({
+        fieldSelector: `metadata.name=${name}`,
+        labelSelector: `${MANAGED_BY_LABEL}!=${MANAGED_BY_VALUE}`,
+        limit: 500,
+        ...(_continue ? { _continue } : {}),
+      });
+      for (const s of page.items)
+        versions.set(s.metadata?.namespace ?? '', s.metadata?.resourceVersion ?? '');
+      _continue = page.metadata?._continue;
+    } while (_continue);
+    return { versions, requests };
+  }
+
+  async readServiceAccount(
+    namespace: string,
+    name: string,
+  ): Promise<CachedServiceAccount | undefined> {
+    const sa = await read(() => this.core.readNamespacedServiceAccount({ name, namespace }));
+    if (!sa) return undefined;
+    const projected = projectServiceAccount(sa);
+    this.cache.rememberServiceAccount(projected);
+    return projected;
+  }
+
+  async patchServiceAccount(
+    namespace: string,
+    name: string,
+    patch: {
+      readonly resourceVersion: string;
+      readonly imagePullSecrets: readonly string[];
+      readonly addedByEatr: readonly string[];
+    },
+  ): Promise<void> {
+    // Only imagePullSecrets and eatr's annotation, guarded by the version the decision read.
+    const body = {
+      metadata: {
+        resourceVersion: patch.resourceVersion,
+        annotations: {
+          [SERVICE_ACCOUNT_ANNOTATION]:
+            patch.addedByEatr.length > 0 ? patch.addedByEatr.join(',') : null,
+        },
+      },
+      imagePullSecrets: patch.imagePullSecrets.map((n) => ({ name: n })),
+    };
+    const written = await this.core.patchNamespacedServiceAccount(
+      { name, namespace, body },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    this.cache.rememberServiceAccount(projectServiceAccount(written));
+  }
+}

@@ -1,0 +1,183 @@
+import type { V1Secret } from '@kubernetes/client-node';
+import {
+  EventReason,
+  LogMessage,
+  PermanentError,
+  kubeStatus,
+  planSecret,
+  type Logger,
+  type PlannedSecret,
+  type RenewerConfig,
+  type RenewerMetrics,
+  type SecretAction,
+} from '@eatr/core';
+import { observeSecret } from '../cache/projections.js';
+import type { CredentialState } from '../credentials/credential-resolver.js';
+import type { TokenRequestOptions } from '../tokens/token-cache.js';
+import { asEatrError } from './eatr-error.js';
+import type { ClusterView, EventSink, KubeWrites, TokenSource } from './ports.js';
+import { buildPullSecret } from './pull-secret.js';
+import type { SeriesTracker } from './series-tracker.js';
+
+/** Writes that lose a race (409) are decided again from the fresh object this many times. */
+const CONFLICT_ATTEMPTS = 3;
+
+export interface SecretWriterDependencies {
+  readonly view: ClusterView;
+  readonly kube: KubeWrites;
+  readonly tokens: TokenSource;
+  readonly events: EventSink;
+  readonly config: Pick<RenewerConfig, 'renewalIntervalMs' | 'dockerEmail'>;
+  readonly metrics: RenewerMetrics;
+  readonly series: SeriesTracker;
+  readonly now: () => number;
+}
+
+/** What is there after one action: eatr's Secret, nothing, or someone else's Secret (its version). */
+export type SecretOutcome =
+  | { readonly kind: 'present' }
+  | { readonly kind: 'absent' }
+  | { readonly kind: 'conflict'; readonly foreignVersion: string };
+
+/**
+ * Carries out one Secret action of a plan: one token and one write (two for a type change). A write
+ * that loses a race (409, or 404 on an update) reads the Secret and decides again by the plan's rule.
+ * Throws classified errors.
+ */
+export class SecretWriter {
+  constructor(private readonly d: SecretWriterDependencies) {}
+
+  async apply(
+    namespace: string,
+    first: SecretAction,
+    planned: PlannedSecret<CredentialState> | undefined,
+    tokenOptions: TokenRequestOptions,
+    log: Logger,
+  ): Promise<SecretOutcome> {
+    let action = first;
+    let current: V1Secret | undefined; // set once a lost race made us read it
+    for (let attempt = 1; ; attempt++) {
+      const alog = log.child({ registry: action.registry, secret: action.secretName });
+      try {
+        switch (action.kind) {
+          case 'leave':
+            alog.debug({ decision: 'leave' }, LogMessage.secretFresh);
+            return { kind: 'present' };
+          case 'conflict':
+            return { kind: 'conflict', foreignVersion: current?.metadata?.resourceVersion ?? '' };
+          case 'delete':
+            await this.delete(namespace, action.secretName, alog);
+            return { kind: 'absent' };
+          default:
+            await this.write(namespace, action, planned, current, tokenOptions, alog);
+            return { kind: 'present' };
+        }
+      } catch (error) {
+        const status = kubeStatus(error);
+        const raced = status === 409 || (status === 404 && action.kind !== 'delete');
+        if (!raced || attempt >= CONFLICT_ATTEMPTS) throw error;
+        current = await this.read(namespace, action.secretName);
+        const next = planSecret(
+          current && observeSecret(current),
+          planned,
+          action.secretName,
+          this.d.now(),
+        );
+        if (next === undefined) return { kind: 'absent' };
+        alog.debug({ decision: next.kind, attempt }, LogMessage.raceLost);
+        action = next;
+      }
+    }
+  }
+
+  private async read(namespace: string, name: string): Promise<V1Secret | undefined> {
+    try {
+      return await this.d.kube.readSecret(namespace, name);
+    } catch (error) {
+      throw asEatrError(error, { namespace });
+    }
+  }
+
+  private async delete(namespace: string, name: string, log: Logger): Promise<void> {
+    try {
+      await this.d.kube.deleteSecret(namespace, name);
+    } catch (error) {
+      if (kubeStatus(error) !== 404) throw asEatrError(error, { namespace });
+    }
+    this.d.series.dropSecret(namespace, name);
+    this.d.metrics.secretActions.inc({ action: 'delete' });
+    log.info({ decision: 'delete' }, LogMessage.secretDeleted);
+    await this.d.events.record({
+      namespace,
+      type: 'Normal',
+      reason: EventReason.SecretDeleted,
+      message: `Deleted image pull Secret ${name}`,
+    });
+  }
+
+  /** Create, renew or replace. */
+  private async write(
+    namespace: string,
+    action: Extract<SecretAction, { kind: 'create' | 'renew' | 'replace' }>,
+    planned: PlannedSecret<CredentialState> | undefined,
+    current: V1Secret | undefined,
+    tokenOptions: TokenRequestOptions,
+    log: Logger,
+  ): Promise<void> {
+    const { kube, metrics, config, view } = this.d;
+    const credentials = planned?.credentials;
+    if (!planned || !credentials)
+      throw new PermanentError('internal: no registry for action', 'internal', { namespace });
+    if (!credentials.ok) throw credentials.error;
+    const token = await this.d.tokens.token(credentials.value, planned.registry, tokenOptions);
+    const cached = view.secretsIn(namespace).find((s) => s.metadata.name === action.secretName);
+    const existing = current?.metadata
+      ? {
+          resourceVersion: current.metadata.resourceVersion ?? '',
+          labels: current.metadata.labels ?? {},
+          annotations: current.metadata.annotations ?? {},
+        }
+      : cached
+        ? {
+            resourceVersion: cached.metadata.resourceVersion,
+            labels: cached.observed.labels,
+            annotations: cached.observed.annotations,
+          }
+        : undefined;
+    const body = buildPullSecret({
+      namespace,
+      secretName: action.secretName,
+      registry: planned.registry.host,
+      token,
+      credentialsVersion: credentials.value.version,
+      renewalIntervalMs: config.renewalIntervalMs,
+      email: credentials.value.spec.email ?? config.dockerEmail,
+      ...(action.kind === 'renew' && existing ? { existing } : {}),
+    });
+    if (action.kind === 'renew') {
+      await kube.replaceSecret(namespace, action.secretName, body);
+      metrics.secretRenewals.inc();
+    } else {
+      // Type is immutable: delete (only that exact version) and create.
+      if (action.kind === 'replace')
+        await kube.deleteSecret(namespace, action.secretName, existing?.resourceVersion);
+      await kube.createSecret(namespace, body);
+    }
+    metrics.secretActions.inc({ action: action.kind === 'replace' ? 'create' : action.kind });
+    this.d.series.secretWritten(namespace, action.secretName);
+    const renewed = action.kind === 'renew';
+    const expiresAt = new Date(token.expiresAt).toISOString();
+    log.info(
+      { decision: action.kind, ...(renewed ? { reason: action.reason } : {}), expiresAt },
+      renewed ? LogMessage.secretRenewed : LogMessage.secretCreated,
+    );
+    // A routine renewal is not worth an API request; creations are what users look for.
+    if (!renewed || action.reason === 'adopted')
+      await this.d.events.record({
+        namespace,
+        type: 'Normal',
+        reason: EventReason.SecretCreated,
+        message: `Image pull Secret ${action.secretName} ${renewed ? 'renewed' : 'created'}; token expires at ${expiresAt}`,
+      });
+  }
+}

@@ -1,0 +1,186 @@
+import { describe, expect, it } from 'vitest';
+import type { V1Secret } from '@kubernetes/client-node';
+import {
+  AWS_RECHECK_MS,
+  CREDENTIALS_VERSION_ANNOTATION,
+  DOCKER_CONFIG_JSON_TYPE,
+  EXPIRES_AT_ANNOTATION,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  REGISTRY_ANNOTATION,
+  RENEW_AFTER_ANNOTATION,
+  blockedFingerprint,
+  type SweepJobData,
+} from '@eatr/core';
+import type { SyncSettings } from './namespace-sync.js';
+import { sweep } from './sweep.js';
+import {
+  FakeBlocked,
+  FakeCluster,
+  FakeCredentials,
+  FakeJobs,
+  instruments,
+} from './testing/fakes.js';
+
+const EU = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+const NOW = Date.parse('2026-06-01T12:00:00Z');
+const H = 3_600_000;
+
+const settings: SyncSettings = {
+  globalRegistries: [],
+  includeNamespaces: [],
+  excludeNamespaces: [],
+  secretNameTemplate: '{{registry}}',
+  serviceAccounts: ['default'],
+  renewalIntervalMs: 6 * H,
+  dockerEmail: undefined,
+};
+
+const written = (age: number, version = 'v1'): V1Secret => ({
+  metadata: {
+    name: EU,
+    labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+    annotations: {
+      [REGISTRY_ANNOTATION]: EU,
+      [EXPIRES_AT_ANNOTATION]: new Date(NOW - age + 12 * H).toISOString(),
+      [RENEW_AFTER_ANNOTATION]: new Date(NOW - age + 6 * H).toISOString(),
+      [CREDENTIALS_VERSION_ANNOTATION]: version,
+    },
+  },
+  type: DOCKER_CONFIG_JSON_TYPE,
+});
+
+function world() {
+  const cluster = new FakeCluster();
+  const jobs = new FakeJobs();
+  const blocked = new FakeBlocked();
+  const credentials = new FakeCredentials().set(EU, 'v1');
+  const run = (job?: SweepJobData) =>
+    sweep({
+      view: cluster,
+      kube: cluster,
+      jobs,
+      credentials,
+      blocked,
+      config: settings,
+      ...instruments(),
+      now: () => NOW,
+      ...(job ? { job } : {}),
+    });
+  return { cluster, jobs, blocked, credentials, run };
+}
+
+describe('sweep (component: in-memory cluster and Redis)', () => {
+  it('enqueues exactly the namespaces with work, at sweep priority', async () => {
+    const w = world();
+    w.cluster
+      .addNamespace('fresh', { [EU]: 'true' })
+      .addSecret('fresh', written(H))
+      .addNamespace('due', { [EU]: 'true' })
+      .addSecret('due', written(7 * H))
+      .addNamespace('new', { [EU]: 'true' })
+      .addNamespace('opted-out', {})
+      .addSecret('opted-out', written(H))
+      .addNamespace('unwired', { [EU]: 'true' })
+      .addSecret('unwired', written(H))
+      .addServiceAccount('unwired', 'default')
+      .addNamespace('other', {});
+    const result = await w.run();
+    expect(w.jobs.syncs.map((j) => j.namespace).sort()).toEqual([
+      'due',
+      'new',
+      'opted-out',
+      'unwired',
+    ]);
+    expect(w.jobs.syncs.every((j) => j.reason === 'sweep')).toBe(true);
+    expect(result).toEqual({ namespaces: 6, optedIn: 4, enqueued: 4, blocked: 0, apiRequests: 0 });
+    expect(w.cluster.reads).toEqual([]);
+  });
+
+  it('a credential sweep enqueues namespaces whose Secret came from other credentials, as events', async () => {
+    const w = world();
+    w.credentials.set(EU, 'v2');
+    w.cluster
+      .addNamespace('rotated', { [EU]: 'true' })
+      .addSecret('rotated', written(H, 'v1'))
+      .addNamespace('current', { [EU]: 'true' })
+      .addSecret('current', written(H, 'v2'));
+    const waitFor = [{ resource: 'credentials' as const, resourceVersion: '9' }];
+    await w.run({ reason: 'credentials', waitFor });
+    expect(w.jobs.syncs).toEqual([{ namespace: 'rotated', reason: 'credentials', waitFor }]);
+  });
+
+  it('skips work held by an unchanged block, and releases it when the credentials change', async () => {
+    const w = world();
+    w.credentials.set(EU, undefined);
+    w.cluster.addNamespace('blocked', { [EU]: 'true' });
+    await w.blocked.set('blocked', EU, {
+      fingerprint: blockedFingerprint(EU, 'missing'),
+      reason: 'missing-credentials',
+      registry: EU,
+      since: NOW - H,
+      present: false,
+    });
+    expect((await w.run()).blocked).toBe(1);
+    expect(w.jobs.syncs).toEqual([]);
+    w.credentials.set(EU, 'v1');
+    expect((await w.run()).enqueued).toBe(1);
+  });
+
+  it('asks AWS again through one namespace per refused registry every AWS_RECHECK_MS', async () => {
+    const w = world();
+    for (const ns of ['a', 'b', 'c']) {
+      w.cluster.addNamespace(ns, { [EU]: 'true' });
+      await w.blocked.set(ns, EU, {
+        fingerprint: blockedFingerprint(EU, 'v1'),
+        reason: 'access-denied',
+        registry: EU,
+        since: NOW - AWS_RECHECK_MS,
+        checkedAt: NOW - AWS_RECHECK_MS,
+        present: false,
+      });
+    }
+    const result = await w.run();
+    expect(w.jobs.syncs.length).toBe(1);
+    expect(result.blocked).toBe(2);
+  });
+
+  it('looks at a foreign Secret once per name, and only while a conflict blocks a namespace', async () => {
+    const w = world();
+    w.cluster
+      .addNamespace('team-a', { [EU]: 'true' })
+      .addSecret('team-a', { metadata: { name: EU }, type: 'Opaque' });
+    expect((await w.run()).apiRequests).toBe(0);
+    const foreignVersion = w.cluster.secrets.get(`team-a/${EU}`)?.metadata?.resourceVersion ?? '';
+    await w.blocked.set('team-a', EU, {
+      fingerprint: blockedFingerprint(EU, 'v1', foreignVersion),
+      reason: 'conflict',
+      registry: EU,
+      since: NOW,
+      present: false,
+    });
+    w.jobs.syncs.length = 0;
+    const result = await w.run();
+    expect(result.apiRequests).toBe(1);
+    expect(w.jobs.syncs).toEqual([]);
+  });
+
+  it('forgets records of namespaces that are gone or no longer ask for the registry', async () => {
+    const w = world();
+    w.cluster.addNamespace('left', {});
+    await w.blocked.set('left', EU, {
+      fingerprint: 'x',
+      reason: 'access-denied',
+      registry: EU,
+      since: 0,
+    });
+    await w.blocked.set('deleted', EU, {
+      fingerprint: 'x',
+      reason: 'access-denied',
+      registry: EU,
+      since: 0,
+    });
+    await w.run();
+    expect(w.blocked.entries.size).toBe(0);
+  });
+});

@@ -1,0 +1,228 @@
+import { describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
+import {
+  createLogger,
+  createWatcherMetrics,
+  type BlockedEntry,
+  type CachedNamespace,
+  type PlanSettings,
+} from '@eatr/core';
+import type { WatchedServiceAccount } from '../watched-objects.js';
+import { EventRules } from './event-rules.js';
+
+const EU = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+const US = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
+
+const settings: PlanSettings = {
+  global: { registries: [], include: [], exclude: [] },
+  secretNameTemplate: '{{registry}}',
+  serviceAccounts: ['default'],
+};
+
+const ns = (
+  name: string,
+  labels: Record<string, string>,
+  resourceVersion = '10',
+): CachedNamespace =>
+  ({ metadata: { name, labels, resourceVersion, terminating: false } }) as CachedNamespace;
+
+const sa = (
+  pullSecrets: string[],
+  addedByEatr: string[] = [],
+  resourceVersion = '20',
+): WatchedServiceAccount => ({
+  metadata: { name: 'default', namespace: 'team-a', resourceVersion },
+  pullSecrets,
+  addedByEatr,
+});
+
+/** The rules over in-memory namespaces and blocked records, recording the jobs they ask for. */
+function rules(namespaces: CachedNamespace[], blocked = new Map<string, BlockedEntry>()) {
+  const jobs: string[] = [];
+  const byName = new Map(namespaces.map((n) => [n.metadata.name, n]));
+  const r = new EventRules({
+    settings,
+    namespace: (name) => byName.get(name),
+    blocked: (_namespace, subjects) =>
+      Promise.resolve(
+        new Map(
+          subjects.flatMap((s) => {
+            const entry = blocked.get(s);
+            return entry ? [[s, entry] as const] : [];
+          }),
+        ),
+      ),
+    jobs: {
+      syncNamespace: (namespace, reason, waitFor) =>
+        jobs.push(
+          `sync ${namespace} ${reason} ${waitFor.map((w) => `${w.resource}@${w.resourceVersion}`).join(',')}`,
+        ),
+      sweepCredentials: (registry, resourceVersion) =>
+        jobs.push(`sweep ${registry}@${resourceVersion}`),
+    },
+    metrics: createWatcherMetrics(new Registry()),
+    log: createLogger('watcher', 'silent'),
+  });
+  return { r, jobs };
+}
+
+describe('EventRules: namespace events', () => {
+  it.each<
+    [
+      string,
+      'ADDED' | 'MODIFIED' | 'DELETED',
+      Record<string, string>,
+      Record<string, string> | undefined,
+      string[],
+    ]
+  >([
+    [
+      'a new labelled namespace',
+      'ADDED',
+      { [EU]: 'true' },
+      undefined,
+      ['sync team-a namespace namespaces@10'],
+    ],
+    ['a new namespace without labels', 'ADDED', {}, undefined, []],
+    [
+      'a label added',
+      'MODIFIED',
+      { [EU]: 'true', [US]: 'true' },
+      { [EU]: 'true' },
+      ['sync team-a namespace namespaces@10'],
+    ],
+    [
+      'a label removed (opt-out)',
+      'MODIFIED',
+      {},
+      { [EU]: 'true' },
+      ['sync team-a namespace namespaces@10'],
+    ],
+    [
+      'an unrelated label edited',
+      'MODIFIED',
+      { [EU]: 'true', team: 'b' },
+      { [EU]: 'true', team: 'a' },
+      [],
+    ],
+    ['a registry label set to "false" from absent', 'MODIFIED', { [EU]: 'false' }, {}, []],
+    ['deleted (Kubernetes removes its Secrets)', 'DELETED', {}, { [EU]: 'true' }, []],
+  ])('%s', (_name, type, labels, previous, expected) => {
+    const { r, jobs } = rules([]);
+    r.onNamespace(type, ns('team-a', labels), previous && ns('team-a', previous, '9'));
+    expect(jobs).toEqual(expected);
+  });
+});
+
+describe('EventRules: credential Secret events', () => {
+  it.each<[string, string, 'ADDED' | 'MODIFIED', string | undefined, string[]]>([
+    [
+      'a credential Secret created',
+      `eatr-aws-credentials-${EU}`,
+      'ADDED',
+      undefined,
+      [`sweep ${EU}@5`],
+    ],
+    [
+      'a credential Secret changed',
+      `eatr-aws-credentials-${EU}`,
+      'MODIFIED',
+      '4',
+      [`sweep ${EU}@5`],
+    ],
+    ['a resync with the same version', `eatr-aws-credentials-${EU}`, 'MODIFIED', '5', []],
+    ['another Secret of the host namespace', 'unrelated', 'ADDED', undefined, []],
+  ])('%s', (_name, name, type, previousVersion, expected) => {
+    const { r, jobs } = rules([]);
+    r.onCredential(
+      type,
+      { metadata: { name, resourceVersion: '5' } },
+      previousVersion === undefined
+        ? undefined
+        : { metadata: { name, resourceVersion: previousVersion } },
+    );
+    expect(jobs).toEqual(expected);
+  });
+});
+
+describe('EventRules: ServiceAccount events (what the renewer would change)', () => {
+  const blockedAbsent: BlockedEntry = {
+    fingerprint: '',
+    reason: 'missing-credentials',
+    registry: EU,
+    since: 0,
+    present: false,
+  };
+
+  it.each<
+    [
+      string,
+      WatchedServiceAccount,
+      WatchedServiceAccount | undefined,
+      Map<string, BlockedEntry>,
+      string[],
+    ]
+  >([
+    [
+      'a new default ServiceAccount without the entry',
+      sa([]),
+      undefined,
+      new Map(),
+      ['sync team-a serviceaccount serviceaccounts@20'],
+    ],
+    [
+      'an entry a GitOps tool removed',
+      sa([], [EU]),
+      sa([EU], [EU], '19'),
+      new Map(),
+      ['sync team-a serviceaccount serviceaccounts@20'],
+    ],
+    ['already wired', sa([EU], [EU]), undefined, new Map(), []],
+    [
+      'an edit that kept the entries (eatr patch echoes, token edits)',
+      sa([], []),
+      sa([], [], '19'),
+      new Map(),
+      [],
+    ],
+    // The drift the plan ended: the watcher compared against every wanted Secret, the renewer patches
+    // only the Secrets the namespace has, so each such event enqueued a sync that changed nothing.
+    [
+      'a namespace whose Secret is blocked and absent',
+      sa([]),
+      undefined,
+      new Map([[EU, blockedAbsent]]),
+      [],
+    ],
+    [
+      'blocked but present (credentials broke after it was written)',
+      sa([]),
+      undefined,
+      new Map([[EU, { ...blockedAbsent, present: true }]]),
+      ['sync team-a serviceaccount serviceaccounts@20'],
+    ],
+    [
+      'a record written before `present` existed is read as present',
+      sa([]),
+      undefined,
+      new Map([[EU, { fingerprint: '', reason: 'missing-credentials', registry: EU, since: 0 }]]),
+      ['sync team-a serviceaccount serviceaccounts@20'],
+    ],
+  ])('%s', async (_name, account, previous, blocked, expected) => {
+    const { r, jobs } = rules([ns('team-a', { [EU]: 'true' })], blocked);
+    await r.onServiceAccount(previous ? 'MODIFIED' : 'ADDED', account, previous);
+    expect(jobs).toEqual(expected);
+  });
+
+  it('a stale entry eatr added is removed even in a namespace that no longer asks for anything', async () => {
+    const { r, jobs } = rules([ns('team-a', {})]);
+    await r.onServiceAccount('ADDED', sa([EU, 'mine'], [EU]), undefined);
+    expect(jobs).toEqual(['sync team-a serviceaccount serviceaccounts@20']);
+  });
+
+  it('ServiceAccounts of a namespace the watch does not know yet wait for its own event', async () => {
+    const { r, jobs } = rules([]);
+    await r.onServiceAccount('ADDED', sa([]), undefined);
+    expect(jobs).toEqual([]);
+  });
+});
