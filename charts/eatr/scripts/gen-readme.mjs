@@ -2,7 +2,7 @@
 // Regenerates the values table in charts/eatr/README.md from the `# -- description` comments in
 // values.yaml (the helm-docs convention), between the markers below.
 //
-//   node charts/eatr/scripts/gen-readme.mjs          rewrite README.md
+//   node charts/eatr/scripts/gen-readme.mjs          rewrite README.md (also: pnpm docs:chart)
 //   node charts/eatr/scripts/gen-readme.mjs --check  exit 1 when README.md is out of date
 //
 // A last argument names another chart folder (the tests run it on a copy); the default is this chart.
