@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { parseGoDuration, parseRegistryHost } from '@eatr/core';
+import { schemaDisagreements, type JsonSchema } from './schema-values.js';
 import { CHART, render, renderError } from './support.js';
 
 interface Schema {
@@ -136,5 +138,145 @@ describe('values.schema.json', () => {
     ];
     for (const host of hosts)
       expect([host, pattern.test(host)]).toEqual([host, parseRegistryHost(host) !== undefined]);
+  });
+});
+
+/**
+ * Schema properties values.yaml leaves out on purpose, as JSON pointers (a `$ref`'d property is named
+ * where it is defined). Each must have no `default` in the schema.
+ */
+const OPTIONAL = new Set([
+  // Helm's own: parent charts set it.
+  '#/properties/global',
+  // Kubernetes fields a user may set; Kubernetes' own defaults apply otherwise.
+  '#/definitions/resources/properties/claims',
+  '#/definitions/probe/properties/successThreshold',
+]);
+
+const chartFiles = async (): Promise<{ values: unknown; schema: JsonSchema }> => ({
+  values: parse(await readFile(join(CHART, 'values.yaml'), 'utf8')) as unknown,
+  schema: JSON.parse(await readFile(join(CHART, 'values.schema.json'), 'utf8')) as JsonSchema,
+});
+
+describe('values.yaml and values.schema.json', () => {
+  it('agree: every value has a schema entry, every schema property a value, every default matches', async () => {
+    const { values, schema } = await chartFiles();
+    expect(schemaDisagreements(values, schema, OPTIONAL)).toEqual([]);
+  });
+
+  it('disagree once either file drifts', async () => {
+    const { values, schema } = await chartFiles();
+    const drifted = structuredClone(values) as { renewer: Record<string, unknown> };
+    drifted.renewer.concurrencyLimit = 4; // a new value without a schema entry
+    delete drifted.renewer.ecrTimeout; // a schema property values.yaml lost
+    drifted.renewer.replicas = '2'; // a value of a type the schema refuses
+    expect(schemaDisagreements(drifted, schema, OPTIONAL)).toEqual([
+      'renewer.replicas: values.yaml has string, schema (#/properties/renewer/properties/replicas) allows integer',
+      'renewer.concurrencyLimit: in values.yaml but not in the schema (#/properties/renewer lists its properties and allows no others)',
+      'renewer.ecrTimeout: in the schema (#/properties/renewer/properties/ecrTimeout) but not in values.yaml',
+    ]);
+  });
+});
+
+describe('schemaDisagreements', () => {
+  const object = (
+    properties: Record<string, JsonSchema>,
+    more: Partial<JsonSchema> = {},
+  ): JsonSchema => ({ type: 'object', properties, additionalProperties: false, ...more });
+
+  it.each<[string, unknown, JsonSchema, string[]]>([
+    [
+      'agreeing files',
+      { a: 1, m: { k: 's' } },
+      object({ a: { type: 'integer' }, m: object({ k: { type: 'string' } }) }),
+      [],
+    ],
+    [
+      'a value the schema lacks',
+      { a: 1, b: 2 },
+      object({ a: {} }),
+      ['b: in values.yaml but not in the schema (# lists its properties and allows no others)'],
+    ],
+    [
+      'a value beside listed properties when the schema does not say others may be added',
+      { m: { k: 1, typo: 2 } },
+      object({ m: { type: 'object', properties: { k: {} } } }),
+      [
+        'm.typo: in values.yaml but not in the schema (#/properties/m lists its properties but does not say others may be added)',
+      ],
+    ],
+    [
+      'a free-form object (no properties listed)',
+      { ctx: { runAsUser: 1, nested: { any: true } } },
+      object({ ctx: { type: 'object' } }),
+      [],
+    ],
+    [
+      'a map whose entries must match additionalProperties',
+      { labels: { ok: '1', bad: 1 } },
+      object({ labels: { type: 'object', additionalProperties: { type: 'string' } } }),
+      [
+        'labels.bad: values.yaml has integer, schema (#/properties/labels/additionalProperties) allows string',
+      ],
+    ],
+    [
+      'a schema property values.yaml lacks',
+      { a: 1 },
+      object({ a: {}, b: { type: 'string' } }),
+      ['b: in the schema (#/properties/b) but not in values.yaml'],
+    ],
+    [
+      'a default that differs (deep comparison)',
+      { a: 2, list: ['x'], m: { k: [1] } },
+      object({
+        a: { type: 'integer', default: 1 },
+        list: { type: 'array', default: ['x'] },
+        m: { type: 'object', default: { k: [1] } },
+      }),
+      ['a: schema default 1, values.yaml 2'],
+    ],
+    [
+      'types: integer is a number, null where allowed, oneOf branches',
+      { n: 1, i: null, level: 3, bad: true },
+      object({
+        n: { type: 'number' },
+        i: { type: ['integer', 'null'] },
+        level: { oneOf: [{ type: 'string' }, { type: 'integer' }] },
+        bad: { oneOf: [{ type: 'string' }, { type: 'integer' }] },
+      }),
+      ['bad: values.yaml has boolean, schema (#/properties/bad) allows string, integer'],
+    ],
+    [
+      'properties behind a $ref, named where they are defined',
+      { probe: { period: 1, extra: 2 } },
+      {
+        ...object({ probe: { $ref: '#/definitions/probe' } }),
+        definitions: { probe: object({ period: {}, timeout: {} }) },
+      },
+      [
+        'probe.extra: in values.yaml but not in the schema (#/definitions/probe lists its properties and allows no others)',
+        'probe.timeout: in the schema (#/definitions/probe/properties/timeout) but not in values.yaml',
+      ],
+    ],
+    [
+      'list items: checked against items, but need not set every property',
+      { peers: [{ to: 1 }, { to: 2, typo: 3 }] },
+      object({ peers: { type: 'array', items: object({ to: {}, ports: {} }) } }),
+      [
+        'peers[1].typo: in values.yaml but not in the schema (#/properties/peers/items lists its properties and allows no others)',
+      ],
+    ],
+  ])('%s', (_name, values, schema, problems) => {
+    expect(schemaDisagreements(values, schema)).toEqual(problems);
+  });
+
+  it('accepts a property left out on purpose only when listed as optional, without a default', () => {
+    const schema = object({ a: {}, b: { type: 'string' }, c: { type: 'string', default: 'x' } });
+    expect(
+      schemaDisagreements({ a: 1 }, schema, new Set(['#/properties/b', '#/properties/c'])),
+    ).toEqual(['c: optional, but the schema gives it a default values.yaml lacks']);
+    expect(
+      schemaDisagreements({ a: 1, b: 's', c: 'x' }, schema, new Set(['#/properties/b'])),
+    ).toEqual(['optional #/properties/b: no value leaves it out; drop it from the list']);
   });
 });
