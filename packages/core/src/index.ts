@@ -6,7 +6,6 @@ export * from './config/flags.js';
 export * from './config/environment.js';
 export * from './config/component-config.js';
 export * from './config/load-config.js';
-export * from './config/all-in-one-args.js';
 export * from './config/longest-sync.js';
 export type { LogLevel } from './config/value-parsers.js';
 export * from './config/redis-config.js';

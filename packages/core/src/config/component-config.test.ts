@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildConfig } from './component-config.js';
 import { ConfigError } from './config-error.js';
+import { withEnvironment } from './environment.js';
+import { parseFlags } from './flags.js';
 
 describe('buildConfig', () => {
   it('builds each component from a map of setting values, defaults for the rest', () => {
@@ -38,5 +40,28 @@ describe('buildConfig', () => {
     expect(() => buildConfig('renewer', { 'redis-sentinel-master': 'm' })).toThrow(
       'redis-sentinel-master is set but redis-sentinels is not',
     );
+  });
+
+  it("configures both components from the seed's one command line (the all-in-one process)", () => {
+    const { values, sources } = withEnvironment(
+      parseFlags('watcher', [
+        '-auth-token-renewal-interval',
+        '20s',
+        '-informers-resync-interval',
+        '5s',
+        '-logging-verbosity-level',
+        '6',
+        '--concurrency=2',
+      ]),
+      {},
+    );
+    const watcher = buildConfig('watcher', values, sources);
+    const renewer = buildConfig('renewer', values, sources);
+    expect(watcher).toMatchObject({
+      sweepIntervalMs: 5000,
+      renewalIntervalMs: 20_000,
+      logLevel: 'trace',
+    });
+    expect(renewer).toMatchObject({ concurrency: 2, renewalIntervalMs: 20_000, logLevel: 'trace' });
   });
 });
