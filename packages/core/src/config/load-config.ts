@@ -4,8 +4,8 @@ import { withEnvironment } from './environment.js';
 import { parseFlags } from './flags.js';
 
 /**
- * A component's configuration from its command line and the environment (flags win), validated: what
- * an entrypoint passes its arguments to. Throws ConfigError naming the first bad setting.
+ * A component's configuration from its command line and the environment (flags win), validated:
+ * what an entrypoint passes its arguments to. Throws ConfigError naming the first bad setting.
  */
 export function loadConfig(
   component: 'renewer',

@@ -11,7 +11,7 @@ export interface Setting {
   readonly components: readonly Component[];
   /** Extra flag spellings (the seed's Go flags), without dashes. */
   readonly aliases?: readonly string[];
-  /** Raw text (undefined when unset and without a default) to the value buildConfig() maps into the config. */
+  /** Raw text (undefined when unset and without a default) to the value buildConfig() maps. */
   readonly parse: z.ZodType<unknown, string | undefined>;
   /** The values a bounded number or duration takes ("1s to 719m"), from the bounds `parse` checks. */
   readonly range?: string;

@@ -7,7 +7,7 @@ import { SETTINGS } from './settings.js';
 
 type DeclaredSetting = (typeof SETTINGS)[number];
 
-/** The zod shape, flag by flag, keeping each parser's own output type (buildConfig() sees numbers). */
+/** The zod shape, flag by flag, keeping each parser's own output type (numbers stay numbers). */
 type Shape = { readonly [S in DeclaredSetting as S['flag']]: S['parse'] };
 
 const schema = z

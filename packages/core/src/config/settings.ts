@@ -18,8 +18,9 @@ const TWELVE_HOURS = 12 * 3_600_000;
 
 /**
  * Every setting, declared once: flag, environment variables, default, parser and range, components
- * and one line of doc. The schema (settings-schema.ts), --help, docs/architecture.md (`pnpm docs:settings`) and the
- * chart tests derive from it; load-config.test.ts fails when buildConfig() leaves one out.
+ * and one line of doc. The schema (settings-schema.ts), --help, docs/architecture.md (`pnpm
+ * docs:settings`) and the chart tests derive from it; load-config.test.ts fails when buildConfig()
+ * leaves one out.
  */
 export const SETTINGS = [
   {
