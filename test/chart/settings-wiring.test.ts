@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SETTINGS } from '@eatr/core';
 import { envOf, render, type Rendered } from './support.js';
 
-// Every setting a component reads (SETTINGS in packages/core/src/config/config.ts, the one
+// Every setting a component reads (SETTINGS in packages/core/src/config/settings.ts, the one
 // declaration) reaches that component's Deployment as its environment variable, so a setting added
 // to eatr without chart wiring, or wired to the wrong component, fails here.
 

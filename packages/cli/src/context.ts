@@ -4,11 +4,11 @@ import { Redis } from 'ioredis';
 import {
   SETTINGS,
   QUEUE_NAME,
-  argsForComponent,
+  buildConfig,
   defaultJobOptions,
-  loadConfig,
   loadKubeConfig,
   redisConnection,
+  withEnvironment,
   type RedisClient,
   type RenewerConfig,
   type WatcherConfig,
@@ -25,17 +25,15 @@ export interface ConnectionOptions {
 }
 
 /**
- * The CLI reads its settings exactly as the watcher and renewer do (the same SETTINGS, flags and
- * environment variables, through loadConfig), so `eatr status` looks at the cluster and Redis that
- * the components in the same environment use.
+ * The CLI reads its settings exactly as the watcher and renewer do (the same SETTINGS and
+ * environment variables, through buildConfig), so `eatr status` looks at the cluster and Redis that
+ * the components in the same environment use. `env` defaults to the process's environment.
  */
-export function loadConfigs(settings: SettingFlags, env: NodeJS.ProcessEnv = process.env) {
-  const argv: string[] = [];
-  for (const [flag, value] of Object.entries(settings))
-    if (value !== undefined) argv.push(`--${flag}`, value);
+export function loadConfigs(settings: SettingFlags, env?: NodeJS.ProcessEnv) {
+  const { values, sources } = withEnvironment({ values: settings }, env);
   return {
-    watcher: loadConfig('watcher', argsForComponent('watcher', argv), env),
-    renewer: loadConfig('renewer', argsForComponent('renewer', argv), env),
+    watcher: buildConfig('watcher', values, sources),
+    renewer: buildConfig('renewer', values, sources),
   };
 }
 

@@ -5,11 +5,12 @@
 import {
   HealthServer,
   VERSION,
-  argsForComponent,
+  buildConfig,
   createLogger,
   createRegistry,
-  loadConfig,
+  parseFlags,
   runProcess,
+  withEnvironment,
 } from '@eatr/core';
 import { Renewer } from '@eatr/renewer';
 import { Watcher } from '@eatr/watcher';
@@ -17,10 +18,15 @@ import { Watcher } from '@eatr/watcher';
 export async function runAllInOne(argv: readonly string[]): Promise<void> {
   await runProcess({
     name: 'eatr',
-    loadConfig: () => ({
-      watcher: loadConfig('watcher', argsForComponent('watcher', argv)),
-      renewer: loadConfig('renewer', argsForComponent('renewer', argv)),
-    }),
+    loadConfig: () => {
+      // One set of settings for both components, read by the watcher's parser so that a Go-style
+      // -help (which main.ts does not catch) still lists the watcher's settings.
+      const { values, sources } = withEnvironment(parseFlags('watcher', argv));
+      return {
+        watcher: buildConfig('watcher', values, sources),
+        renewer: buildConfig('renewer', values, sources),
+      };
+    },
     shutdownTimeoutMs: (config) => config.renewer.shutdownTimeoutMs,
     createLogger: (config) => createLogger('eatr', config.watcher.logLevel),
     start: async (config, log) => {

@@ -1,4 +1,13 @@
-export * from './config/config.js';
+export * from './config/config-error.js';
+export * from './config/setting.js';
+export * from './config/settings.js';
+export * from './config/setting-option.js';
+export * from './config/flags.js';
+export * from './config/environment.js';
+export * from './config/component-config.js';
+export * from './config/load-config.js';
+export * from './config/longest-sync.js';
+export type { LogLevel } from './config/value-parsers.js';
 export * from './config/redis-config.js';
 export * from './config/duration.js';
 export * from './config/settings-docs.js';

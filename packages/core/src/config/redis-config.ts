@@ -108,7 +108,7 @@ function readPem(setting: string, path: string, check: (pem: string) => void): s
   return pem;
 }
 
-/** A bad Redis setting; config.ts turns it into a ConfigError. */
+/** A bad Redis setting; redis-settings.ts turns it into a ConfigError. */
 export class RedisConfigError extends Error {}
 
 /**

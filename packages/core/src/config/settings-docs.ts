@@ -1,4 +1,4 @@
-import { SETTINGS } from './config.js';
+import { SETTINGS } from './settings.js';
 
 const code = (text: string) => `\`${text.replaceAll('|', '\\|')}\``;
 const cell = (text: string) => text.replaceAll('|', '\\|');

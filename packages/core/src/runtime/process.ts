@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
-import { ConfigError } from '../config/config.js';
+import { ConfigError } from '../config/config-error.js';
 import type { Logger } from 'pino';
 
 /** eatr's version, from the core package's package.json (the same for every component). */

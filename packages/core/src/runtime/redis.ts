@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import type { CommonConfig } from '../config/config.js';
+import type { CommonConfig } from '../config/component-config.js';
 import type { RedisConfig } from '../config/redis-config.js';
 
 /** A connection to eatr's Redis, whatever its mode: what BullMQ's Queue and Worker take. */

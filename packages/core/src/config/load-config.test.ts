@@ -3,14 +3,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ConfigError,
-  SETTINGS,
-  argsForComponent,
-  loadConfig,
-  settingHelp,
-  type Component,
-} from './config.js';
+import { ConfigError } from './config-error.js';
+import { loadConfig } from './load-config.js';
+import type { Component } from './setting.js';
+import { SETTINGS } from './settings.js';
 
 describe('loadConfig', () => {
   it('has the documented defaults', () => {
@@ -173,49 +169,6 @@ describe('loadConfig', () => {
   });
 });
 
-describe('argsForComponent', () => {
-  const argv = [
-    '-auth-token-renewal-interval',
-    '20s',
-    '-informers-resync-interval',
-    '5s',
-    '--concurrency=2',
-    '--bogus',
-    'x',
-  ];
-  it('gives each component its own flags, shared ones to both, unknown ones to both', () => {
-    expect(argsForComponent('watcher', argv)).toEqual([
-      '-auth-token-renewal-interval',
-      '20s',
-      '-informers-resync-interval',
-      '5s',
-      '--bogus',
-      'x',
-    ]);
-    expect(argsForComponent('renewer', argv)).toEqual([
-      '-auth-token-renewal-interval',
-      '20s',
-      '--concurrency=2',
-      '--bogus',
-      'x',
-    ]);
-  });
-  it('lets the seed command line configure both', () => {
-    const seed = [
-      '-auth-token-renewal-interval',
-      '20s',
-      '-informers-resync-interval',
-      '5s',
-      '-logging-verbosity-level',
-      '6',
-    ];
-    expect(loadConfig('watcher', argsForComponent('watcher', seed), {}).sweepIntervalMs).toBe(5000);
-    expect(loadConfig('renewer', argsForComponent('renewer', seed), {}).renewalIntervalMs).toBe(
-      20_000,
-    );
-  });
-});
-
 type SettingFlag = (typeof SETTINGS)[number]['flag'];
 
 /**
@@ -335,7 +288,7 @@ describe('every setting reaches the config', () => {
     if (listed)
       expect(
         given,
-        `--${flag} does not change the ${component} config: build() leaves it out`,
+        `--${flag} does not change the ${component} config: buildConfig() leaves it out`,
       ).not.toEqual(otherwise);
     // A setting the component does not list is not in its --help nor wired to it by the chart.
     else
@@ -356,20 +309,4 @@ describe('every setting reaches the config', () => {
         expect(load(component, [...needs, `-${alias}`, value]), alias).toEqual(expected);
     },
   );
-});
-
-describe('settingHelp', () => {
-  it.each([
-    [
-      'renewal-interval',
-      'renew a Secret once its token is this old (must be under 12h) (range: 1s to 719m) (default: "6h") [env: EATR_RENEWAL_INTERVAL]',
-    ],
-    ['kube-api-qps', /\(range: at least 0\) \(default: "50"\)/],
-    ['metrics-port', /\(range: 0 to 65535\)/],
-    ['shutdown-timeout', /\(range: at least 0s\)/],
-    ['redis-url', /^standalone Redis URL .* \[env: EATR_REDIS_URL, REDIS_URL\]$/],
-  ])('shows the range and default of --%s', (flag, help) => {
-    const setting = SETTINGS.find((s) => s.flag === flag);
-    expect(setting && settingHelp(setting)).toMatch(help);
-  });
 });

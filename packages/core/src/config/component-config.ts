@@ -1,0 +1,147 @@
+import { hostname } from 'node:os';
+import type { RedisConfig } from './redis-config.js';
+import { redisConfigFromSettings } from './redis-settings.js';
+import type { Component, SettingSources, SettingValues } from './setting.js';
+import { parseSettings, type ParsedSettings } from './settings-schema.js';
+import type { LogLevel } from './value-parsers.js';
+
+/** Settings both components share. */
+export interface CommonConfig {
+  readonly component: Component;
+  readonly kubeconfig: string | undefined;
+  /** One Redis: a standalone URL, a Sentinel group or a Cluster, with optional TLS. */
+  readonly redis: RedisConfig;
+  readonly queuePrefix: string;
+  readonly hostNamespace: string;
+  readonly metrics: { readonly port: number; readonly host: string };
+  readonly logLevel: LogLevel;
+  /** A Secret whose token is older than this is renewed (the seed's -auth-token-renewal-interval). */
+  readonly renewalIntervalMs: number;
+  readonly shutdownTimeoutMs: number;
+  /** Registries every included namespace gets, on top of its labels. */
+  readonly globalRegistries: readonly string[];
+  readonly includeNamespaces: readonly string[];
+  readonly excludeNamespaces: readonly string[];
+  readonly podName: string;
+  /** Attempts per sync job on transient errors, and the first retry delay (exponential, jittered). */
+  readonly jobAttempts: number;
+  readonly jobBackoffMs: number;
+  /** Client-side limit on Kubernetes API requests of the whole process (qps 0 = unlimited). */
+  readonly kubeApi: { readonly qps: number; readonly burst: number };
+  /** ServiceAccounts that get imagePullSecrets (`*` for all); the watcher watches them for drift. */
+  readonly serviceAccounts: '*' | readonly string[];
+  /** Restart a watch that saw nothing for this long. */
+  readonly watchTimeoutMs: number;
+  /** Output Secret name template ({{registry}}, {{account}}, {{region}}). */
+  readonly secretNameTemplate: string;
+}
+
+export interface RenewerConfig extends CommonConfig {
+  readonly component: 'renewer';
+  readonly concurrency: number;
+  readonly dockerEmail: string | undefined;
+  readonly usePodIdentity: boolean;
+  readonly ecrMaxAttempts: number;
+  readonly ecrTimeoutMs: number;
+  /** Longest retry delay of a job (capped exponential backoff), and the probe interval. */
+  readonly jobBackoffMaxMs: number;
+  /** BullMQ job lock (renewed every half) and stalled-job check: how soon a crashed renewer's jobs run elsewhere. */
+  readonly jobLockDurationMs: number;
+  readonly stalledIntervalMs: number;
+  readonly proxy: {
+    readonly https: string | undefined;
+    readonly http: string | undefined;
+    readonly noProxy: readonly string[];
+  };
+}
+
+export interface WatcherConfig extends CommonConfig {
+  readonly component: 'watcher';
+  readonly sweepIntervalMs: number;
+  readonly leaderElection: {
+    readonly namespace: string;
+    readonly leaseName: string;
+    readonly leaseDurationMs: number;
+  };
+}
+
+/**
+ * A component's configuration from setting values (by setting name, flags and environment already
+ * merged; an unset one takes its default). `sources` says how each value was given, for errors.
+ * Throws ConfigError naming the first bad setting.
+ */
+export function buildConfig(
+  component: 'renewer',
+  values: SettingValues,
+  sources?: SettingSources,
+): RenewerConfig;
+export function buildConfig(
+  component: 'watcher',
+  values: SettingValues,
+  sources?: SettingSources,
+): WatcherConfig;
+export function buildConfig(
+  component: Component,
+  values: SettingValues,
+  sources?: SettingSources,
+): RenewerConfig | WatcherConfig;
+export function buildConfig(
+  component: Component,
+  values: SettingValues,
+  sources: SettingSources = {},
+): RenewerConfig | WatcherConfig {
+  const parsed = parseSettings(values, sources);
+  return build(component, parsed, redisConfigFromSettings(parsed));
+}
+
+function build(
+  component: Component,
+  c: ParsedSettings,
+  redis: RedisConfig,
+): RenewerConfig | WatcherConfig {
+  const common: Omit<CommonConfig, 'component'> = {
+    kubeconfig: c.kubeconfig,
+    redis,
+    queuePrefix: c['queue-prefix'],
+    hostNamespace: c['host-namespace'],
+    metrics: { port: c['metrics-port'], host: c['metrics-host'] },
+    logLevel: c['log-level'],
+    renewalIntervalMs: c['renewal-interval'],
+    shutdownTimeoutMs: c['shutdown-timeout'],
+    globalRegistries: c.registries,
+    includeNamespaces: c['include-namespaces'],
+    excludeNamespaces: c['exclude-namespaces'],
+    podName: c['pod-name'] ?? hostname(),
+    jobAttempts: c['job-attempts'],
+    jobBackoffMs: c['job-backoff'],
+    kubeApi: { qps: c['kube-api-qps'], burst: c['kube-api-burst'] },
+    serviceAccounts: c['service-accounts'],
+    watchTimeoutMs: c['watch-timeout'],
+    secretNameTemplate: c['secret-name-template'],
+  };
+  if (component === 'renewer') {
+    return {
+      ...common,
+      component,
+      concurrency: c.concurrency,
+      dockerEmail: c['docker-email'] || undefined,
+      usePodIdentity: c['use-pod-identity'],
+      ecrMaxAttempts: c['ecr-max-attempts'],
+      ecrTimeoutMs: c['ecr-timeout'],
+      jobBackoffMaxMs: c['job-backoff-max'],
+      jobLockDurationMs: c['job-lock-duration'],
+      stalledIntervalMs: c['stalled-interval'],
+      proxy: { https: c['https-proxy'], http: c['http-proxy'], noProxy: c['no-proxy'] },
+    };
+  }
+  return {
+    ...common,
+    component,
+    sweepIntervalMs: c['sweep-interval'],
+    leaderElection: {
+      namespace: c['leader-election-namespace'] ?? c['host-namespace'],
+      leaseName: c['lease-name'],
+      leaseDurationMs: c['lease-duration'],
+    },
+  };
+}

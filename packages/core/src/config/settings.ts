@@ -1,0 +1,312 @@
+import { z } from 'zod';
+import { REDIS_SETTINGS } from './redis-settings.js';
+import { BOTH, type Setting } from './setting.js';
+import {
+  boolean,
+  duration,
+  integer,
+  kubeconfigPath,
+  list,
+  logLevel,
+  namespaceName,
+  nonNegative,
+  proxyUrl,
+  registryHosts,
+} from './value-parsers.js';
+
+const TWELVE_HOURS = 12 * 3_600_000;
+
+/**
+ * Every setting, declared once: flag, environment variables, default, parser and range, components
+ * and one line of doc. The schema (settings-schema.ts), --help, docs/architecture.md (`pnpm
+ * docs:settings`) and the chart tests derive from it; load-config.test.ts fails when buildConfig()
+ * leaves one out.
+ */
+export const SETTINGS = [
+  {
+    flag: 'kubeconfig',
+    env: ['KUBECONFIG'],
+    components: BOTH,
+    description: 'kubeconfig file (default: in-cluster, else ~/.kube/config)',
+    parse: kubeconfigPath.optional(),
+  },
+  ...REDIS_SETTINGS,
+  {
+    flag: 'queue-prefix',
+    env: ['EATR_QUEUE_PREFIX'],
+    components: BOTH,
+    defaultValue: '{eatr}',
+    description: 'BullMQ key prefix; keep the {hash tag} for Redis Cluster',
+    parse: z
+      .string()
+      .regex(/^[^:\s]+$/, 'queue-prefix: must not be empty or contain ":" or spaces'),
+  },
+  {
+    flag: 'host-namespace',
+    env: ['EATR_HOST_NAMESPACE'],
+    components: BOTH,
+    defaultValue: 'ci-cd',
+    description: 'namespace holding the eatr-aws-credentials-<registry> Secrets',
+    parse: namespaceName('host-namespace'),
+  },
+  {
+    flag: 'metrics-port',
+    env: ['EATR_METRICS_PORT'],
+    components: BOTH,
+    defaultValue: '5000',
+    description: 'port for /metrics, /healthz and /readyz (0 = any free port)',
+    ...integer('metrics-port', 0, 65535),
+  },
+  {
+    flag: 'metrics-host',
+    env: ['EATR_METRICS_HOST'],
+    components: BOTH,
+    defaultValue: '0.0.0.0',
+    description: 'address the metrics server binds to',
+    parse: z.string().min(1),
+  },
+  {
+    flag: 'log-level',
+    env: ['EATR_LOG_LEVEL'],
+    components: BOTH,
+    defaultValue: 'info',
+    aliases: ['logging-verbosity-level'],
+    description: "fatal, error, warn, info, debug, trace, silent, or the seed's 0-9",
+    parse: logLevel,
+  },
+  {
+    flag: 'renewal-interval',
+    env: ['EATR_RENEWAL_INTERVAL'],
+    components: BOTH,
+    defaultValue: '6h',
+    aliases: ['auth-token-renewal-interval'],
+    description: 'renew a Secret once its token is this old (must be under 12h)',
+    ...duration('auth-token-renewal-interval', {
+      min: 1000,
+      max: TWELVE_HOURS - 60_000,
+      why: ' (ECR tokens expire after 12h)',
+    }),
+  },
+  {
+    flag: 'sweep-interval',
+    env: ['EATR_SWEEP_INTERVAL'],
+    components: ['watcher'],
+    defaultValue: '5m',
+    aliases: ['informers-resync-interval'],
+    description: 'how often every opted-in namespace is re-checked',
+    ...duration('sweep-interval', { min: 1000 }),
+  },
+  {
+    flag: 'shutdown-timeout',
+    env: ['EATR_SHUTDOWN_TIMEOUT'],
+    components: BOTH,
+    defaultValue: '75s',
+    description:
+      'longest wait for running jobs on SIGTERM (a sync can take 2 x ecr-max-attempts x ecr-timeout)',
+    ...duration('shutdown-timeout', { min: 0 }),
+  },
+  {
+    flag: 'concurrency',
+    env: ['EATR_CONCURRENCY'],
+    components: ['renewer'],
+    defaultValue: '4',
+    description: 'jobs one renewer process runs at once',
+    ...integer('concurrency', 1, 1000),
+  },
+  {
+    flag: 'secret-name-template',
+    env: ['EATR_SECRET_NAME_TEMPLATE'],
+    components: BOTH,
+    defaultValue: '{{registry}}',
+    description: 'output Secret name; {{registry}}, {{account}}, {{region}}',
+    // Checked in the schema's superRefine: it needs a sample registry to render a name.
+    parse: z.string(),
+  },
+  {
+    flag: 'docker-email',
+    env: ['EATR_DOCKER_EMAIL'],
+    components: ['renewer'],
+    description: 'email written into .dockerconfigjson (optional)',
+    parse: z.string().optional(),
+  },
+  {
+    flag: 'service-accounts',
+    env: ['EATR_SERVICE_ACCOUNTS'],
+    components: BOTH,
+    defaultValue: 'default',
+    description: 'ServiceAccounts that get imagePullSecrets: comma list, * for all, empty for none',
+    parse: z.string().transform((v): '*' | string[] => (v.trim() === '*' ? '*' : list(v))),
+  },
+  {
+    flag: 'use-pod-identity',
+    env: ['EATR_USE_POD_IDENTITY'],
+    components: ['renewer'],
+    defaultValue: 'false',
+    description:
+      "use the pod's AWS identity (SDK default chain) for registries with no credential Secret",
+    parse: boolean('use-pod-identity'),
+  },
+  {
+    flag: 'ecr-max-attempts',
+    env: ['EATR_ECR_MAX_ATTEMPTS'],
+    components: ['renewer'],
+    defaultValue: '3',
+    description: "attempts per ECR/STS call, with the SDK's backoff",
+    ...integer('ecr-max-attempts', 1, 20),
+  },
+  {
+    flag: 'ecr-timeout',
+    env: ['EATR_ECR_TIMEOUT'],
+    components: ['renewer'],
+    defaultValue: '10s',
+    description: 'timeout of one ECR/STS request',
+    ...duration('ecr-timeout', { min: 100 }),
+  },
+  {
+    flag: 'job-attempts',
+    env: ['EATR_JOB_ATTEMPTS'],
+    components: BOTH,
+    defaultValue: '10',
+    description: 'attempts per sync job on transient errors (exponential backoff with jitter)',
+    ...integer('job-attempts', 1, 1000),
+  },
+  {
+    flag: 'job-backoff',
+    env: ['EATR_JOB_BACKOFF'],
+    components: BOTH,
+    defaultValue: '2s',
+    description: 'first retry delay of a failed sync job',
+    ...duration('job-backoff', { min: 1 }),
+  },
+  {
+    flag: 'job-backoff-max',
+    env: ['EATR_JOB_BACKOFF_MAX'],
+    components: ['renewer'],
+    defaultValue: '1m',
+    description:
+      'longest retry delay of a sync job, and the probe interval of a registry AWS denied',
+    ...duration('job-backoff-max', { min: 1000 }),
+  },
+  {
+    flag: 'job-lock-duration',
+    env: ['EATR_JOB_LOCK_DURATION'],
+    components: ['renewer'],
+    defaultValue: '8s',
+    description:
+      "a running job's lock, renewed every half of it; a crashed renewer's jobs are free after it",
+    ...duration('job-lock-duration', { min: 2000, max: 10 * 60_000 }),
+  },
+  {
+    flag: 'stalled-interval',
+    env: ['EATR_STALLED_INTERVAL'],
+    components: ['renewer'],
+    defaultValue: '2s',
+    description: "how often a renewer looks for jobs whose lock expired (a crashed renewer's)",
+    ...duration('stalled-interval', { min: 500, max: 10 * 60_000 }),
+  },
+  {
+    flag: 'registries',
+    env: ['EATR_REGISTRIES'],
+    components: BOTH,
+    defaultValue: '',
+    description: 'registries for every namespace (comma list), besides labels',
+    parse: registryHosts,
+  },
+  {
+    flag: 'include-namespaces',
+    env: ['EATR_INCLUDE_NAMESPACES'],
+    components: BOTH,
+    defaultValue: '*',
+    description: 'name globs that --registries applies to',
+    parse: z.string().transform(list),
+  },
+  {
+    flag: 'exclude-namespaces',
+    env: ['EATR_EXCLUDE_NAMESPACES'],
+    components: BOTH,
+    defaultValue: 'kube-system,kube-public,kube-node-lease',
+    description: 'name globs that --registries skips',
+    parse: z.string().transform(list),
+  },
+  {
+    flag: 'kube-api-qps',
+    env: ['EATR_KUBE_API_QPS'],
+    components: BOTH,
+    defaultValue: '50',
+    description: 'Kubernetes API requests per second this process may send (0 = unlimited)',
+    ...nonNegative('kube-api-qps'),
+  },
+  {
+    flag: 'kube-api-burst',
+    env: ['EATR_KUBE_API_BURST'],
+    components: BOTH,
+    defaultValue: '100',
+    description: 'Kubernetes API requests sent at once before --kube-api-qps applies',
+    ...integer('kube-api-burst', 1, 100_000),
+  },
+  {
+    flag: 'leader-election-namespace',
+    env: ['EATR_LEADER_ELECTION_NAMESPACE'],
+    components: ['watcher'],
+    description: 'namespace of the leader Lease (default: the host namespace)',
+    parse: namespaceName('leader-election-namespace').optional(),
+  },
+  {
+    flag: 'lease-name',
+    env: ['EATR_LEASE_NAME'],
+    components: ['watcher'],
+    defaultValue: 'eatr-watcher',
+    description: 'name of the leader Lease',
+    parse: z.string().min(1),
+  },
+  {
+    flag: 'lease-duration',
+    env: ['EATR_LEASE_DURATION'],
+    components: ['watcher'],
+    defaultValue: '15s',
+    description: 'leader Lease duration; a standby takes over after it lapses',
+    ...duration('lease-duration', { min: 2000 }),
+  },
+  {
+    flag: 'watch-timeout',
+    env: ['EATR_WATCH_TIMEOUT'],
+    components: BOTH,
+    defaultValue: '5m',
+    description: 'restart a watch that saw nothing for this long (half-open connections)',
+    ...duration('watch-timeout', { min: 1000 }),
+  },
+  {
+    flag: 'pod-name',
+    env: ['POD_NAME'],
+    components: BOTH,
+    description: 'identity in the Lease and Events (default: host name)',
+    parse: z.string().optional(),
+  },
+  {
+    flag: 'https-proxy',
+    env: ['HTTPS_PROXY', 'https_proxy'],
+    components: ['renewer'],
+    description: 'proxy for HTTPS calls to AWS',
+    parse: proxyUrl('HTTPS_PROXY'),
+  },
+  {
+    flag: 'http-proxy',
+    env: ['HTTP_PROXY', 'http_proxy'],
+    components: ['renewer'],
+    description: 'proxy for HTTP calls to AWS',
+    parse: proxyUrl('HTTP_PROXY'),
+  },
+  {
+    flag: 'no-proxy',
+    env: ['NO_PROXY', 'no_proxy'],
+    components: ['renewer'],
+    description: 'hosts that bypass the proxy',
+    parse: z
+      .string()
+      .optional()
+      .transform((v) => list(v ?? '')),
+  },
+] as const satisfies readonly Setting[];
+
+/** A setting's name: its long flag without dashes. */
+export type SettingName = (typeof SETTINGS)[number]['flag'];
