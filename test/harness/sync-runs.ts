@@ -23,7 +23,7 @@ export interface SyncRun {
   readonly lost: boolean;
 }
 
-/** The renewer's line for a job Redis no longer holds (packages/renewer/src/renewer.ts). */
+/** The renewer's line for a job Redis no longer holds (packages/renewer/src/jobs/worker.ts). */
 const LOST_JOB_LINE = /^Redis no longer holds this job/;
 
 /** A log line's time in ms (eatr logs ISO times with milliseconds). */

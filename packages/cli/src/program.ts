@@ -10,7 +10,8 @@ import {
 } from '@eatr/core';
 import { Cli, UsageError, type SettingFlags } from './context.js';
 import { parseOutput } from './output.js';
-import { renderDoctor, runDoctor } from './doctor.js';
+import { renderDoctor } from './doctor/render.js';
+import { runDoctor } from './doctor/run-doctor.js';
 import { renew } from './renew.js';
 import { collectStatus, renderStatus } from './status.js';
 

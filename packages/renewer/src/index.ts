@@ -1,4 +1,5 @@
-export { Renewer, type RenewerOptions } from './renewer.js';
+export { Renewer } from './renewer.js';
+export type { RenewerOptions } from './wiring.js';
 export { SdkEcrTokenClient, type EcrToken, type EcrTokenClient } from './aws/ecr-token-client.js';
 export {
   parseCredentialSecret,

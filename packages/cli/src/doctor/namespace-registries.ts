@@ -1,0 +1,48 @@
+import type { V1Namespace } from '@kubernetes/client-node';
+import { planNamespace, planSettingsOf, type WatcherConfig } from '@eatr/core';
+import type { Cli } from '../context.js';
+
+/**
+ * The registry hosts one namespace needs a Secret for, by the plan the watcher and the renewer follow
+ * (planNamespace): its registry labels and the global registries where they apply, less registries
+ * the name template leaves unserved; none for a terminating namespace.
+ */
+export function registriesAskedFor(
+  namespace: V1Namespace,
+  settings: Pick<
+    WatcherConfig,
+    | 'globalRegistries'
+    | 'includeNamespaces'
+    | 'excludeNamespaces'
+    | 'secretNameTemplate'
+    | 'serviceAccounts'
+  >,
+): string[] {
+  const plan = planNamespace({
+    namespace: {
+      name: namespace.metadata?.name ?? '',
+      labels: namespace.metadata?.labels,
+      terminating: namespace.metadata?.deletionTimestamp !== undefined,
+      serviceAccounts: [],
+    },
+    settings: planSettingsOf(settings),
+    now: Date.now(),
+  });
+  return plan.secrets.map((s) => s.registry.host);
+}
+
+/** How many of the namespaces doctor looks at (`only`, or every one) ask for each registry host. */
+export async function wantedRegistries(
+  cli: Cli,
+  only: string | undefined,
+): Promise<Map<string, number>> {
+  const namespaces =
+    only === undefined
+      ? (await cli.core.listNamespace()).items
+      : [await cli.core.readNamespace({ name: only })];
+  const wanted = new Map<string, number>();
+  for (const ns of namespaces)
+    for (const host of registriesAskedFor(ns, cli.watcher))
+      wanted.set(host, (wanted.get(host) ?? 0) + 1);
+  return wanted;
+}

@@ -1,0 +1,183 @@
+import { CoreV1Api } from '@kubernetes/client-node';
+import type { Job, Queue, Worker } from 'bullmq';
+import type { Registry } from 'prom-client';
+import {
+  BlockedStore,
+  EventRecorder,
+  HealthServer,
+  VERSION,
+  checkEvictionPolicy,
+  createQueue,
+  createRegistry,
+  createRenewerMetrics,
+  enqueueProbe,
+  enqueueSync,
+  followFailovers,
+  loadKubeConfig,
+  longestSyncMs,
+  redisConnection,
+  type Logger,
+  type RedisClient,
+  type RenewerConfig,
+} from '@eatr/core';
+import { createRequestHandler } from './aws/proxy.js';
+import { SdkEcrTokenClient, type EcrTokenClient } from './aws/ecr-token-client.js';
+import { ClusterCache } from './cache/cluster-cache.js';
+import { CredentialResolver } from './credentials/credential-resolver.js';
+import { registerExpiryGauge } from './expiry-gauge.js';
+import type { JobContext } from './jobs/job-context.js';
+import { runJob } from './jobs/run-job.js';
+import { createWorker } from './jobs/worker.js';
+import { Readiness } from './readiness.js';
+import { ApiServerWrites } from './sync/kube-writes.js';
+import type { JobSink } from './sync/ports.js';
+import { NamespaceSync } from './sync/namespace-sync.js';
+import { SeriesTracker } from './sync/series-tracker.js';
+import { TokenCache } from './tokens/token-cache.js';
+import { TokenService } from './tokens/token-service.js';
+
+export interface RenewerOptions {
+  /** ECR client; default: the AWS SDK with the configured proxy, timeouts and attempts. */
+  readonly ecr?: EcrTokenClient;
+  /** Metrics registry to register on; default: a new one. The all-in-one process shares one. */
+  readonly registry?: Registry;
+  /** Serve /metrics, /healthz, /readyz on the configured port. Default true. */
+  readonly serveHealth?: boolean;
+}
+
+/** What a wired renewer holds and must release: the Renewer starts and closes these. */
+export interface RenewerParts {
+  readonly worker: Worker;
+  readonly queue: Queue;
+  readonly cache: ClusterCache;
+  /** The queue's and the blocked store's connection, and the worker's: BullMQ closes neither. */
+  readonly producerRedis: RedisClient;
+  readonly workerRedis: RedisClient;
+  readonly stopFollowingFailovers: () => void;
+  readonly health: HealthServer | undefined;
+  readonly ecr: EcrTokenClient;
+  readonly readiness: Readiness;
+}
+
+/**
+ * Builds a renewer process's objects and connects them: the one place they are created, each given
+ * what it needs (no object refers back to its owner). Nothing takes jobs yet: the caches are not
+ * started and the worker does not run.
+ */
+export async function wireRenewer(
+  config: RenewerConfig,
+  log: Logger,
+  options: RenewerOptions,
+): Promise<RenewerParts> {
+  const kc = loadKubeConfig(config.kubeconfig, config.kubeApi);
+  const core = kc.makeApiClient(CoreV1Api);
+  const registry = options.registry ?? createRegistry('renewer', VERSION);
+  const metrics = createRenewerMetrics(registry);
+  const series = new SeriesTracker(metrics);
+  const cache = new ClusterCache({
+    kubeConfig: kc,
+    core,
+    hostNamespace: config.hostNamespace,
+    serviceAccounts: config.serviceAccounts,
+    watchTimeoutMs: config.watchTimeoutMs,
+    log,
+    onNamespaceDeleted: (namespace) => series.dropNamespace(namespace),
+    onSecretDeleted: (namespace, name) => series.dropSecret(namespace, name),
+    onRestart: (resource) => metrics.cacheWatchRestarts.inc({ resource }),
+  });
+  registerExpiryGauge(registry, cache);
+
+  const ecr =
+    options.ecr ??
+    new SdkEcrTokenClient({
+      requestHandler: createRequestHandler(config.proxy, config.ecrTimeoutMs),
+      maxAttempts: config.ecrMaxAttempts,
+    });
+  const tokens = new TokenService(
+    ecr,
+    new TokenCache({ renewalIntervalMs: config.renewalIntervalMs }),
+    metrics,
+  );
+  const events = new EventRecorder(core, 'renewer', config.podName, log);
+  // One producer connection for the queue and eatr's own keys; the worker gets its own (BullMQ
+  // adds a blocking one beside it).
+  const producerRedis = redisConnection(config, 'producer');
+  producerRedis.on('error', (error: Error) =>
+    log.debug({ err: error.message }, 'redis connection error'),
+  );
+  const queue = createQueue(producerRedis, {
+    prefix: config.queuePrefix,
+    jobAttempts: config.jobAttempts,
+    jobBackoffMs: config.jobBackoffMs,
+  });
+  const credentials = new CredentialResolver(cache, config.hostNamespace, config.usePodIdentity);
+  const blocked = new BlockedStore(producerRedis, config.queuePrefix);
+  const kube = new ApiServerWrites(core, cache);
+  const jobs: JobSink = {
+    enqueueSync: (data) => enqueueSync(queue, data),
+    enqueueProbe: (data) => enqueueProbe(queue, data),
+  };
+  const sync = new NamespaceSync({
+    view: cache,
+    kube,
+    jobs,
+    config,
+    credentials,
+    tokens,
+    events,
+    metrics,
+    series,
+    blocked,
+    log,
+  });
+  const evictionWarning = await checkEvictionPolicy(config);
+  if (evictionWarning) log.warn(evictionWarning);
+  if (config.shutdownTimeoutMs < longestSyncMs(config))
+    log.warn(
+      { shutdownTimeoutMs: config.shutdownTimeoutMs, longestSyncMs: longestSyncMs(config) },
+      'shutdown-timeout is shorter than the longest sync (2 x ecr-max-attempts x ecr-timeout + 5s): a SIGTERM may cut a sync off, and another renewer repeats it once its lock expires',
+    );
+
+  const context: JobContext = {
+    sync,
+    tokens,
+    jobs,
+    kube,
+    view: cache,
+    credentials,
+    blocked,
+    config,
+    metrics,
+    log,
+  };
+  const workerRedis = redisConnection(config, 'worker');
+  const worker = createWorker(config, workerRedis, (job: Job) => runJob(job, context), log);
+
+  const readiness = new Readiness(log);
+  const health =
+    (options.serveHealth ?? true)
+      ? await HealthServer.start({
+          host: config.metrics.host,
+          port: config.metrics.port,
+          registry,
+          isReady: () => readiness.isReady,
+          isHealthy: () => !worker.closing,
+        })
+      : undefined;
+  // Also the worker's blocking connection, BullMQ's copy of workerRedis.
+  const stopFollowingFailovers = followFailovers(config, [producerRedis, workerRedis], log);
+  // The producer connection goes where the worker's does: when it is down, so is the queue.
+  producerRedis.on('ready', () => readiness.redisReachable(true));
+  producerRedis.on('close', () => readiness.redisReachable(false));
+  return {
+    worker,
+    queue,
+    cache,
+    producerRedis,
+    workerRedis,
+    stopFollowingFailovers,
+    health,
+    ecr,
+    readiness,
+  };
+}
