@@ -1,15 +1,13 @@
-import { CoordinationV1Api, CoreV1Api, setHeaderOptions } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { Queue } from 'bullmq';
 import {
   BlockedStore,
   HealthServer,
   LogMessage,
-  PARTIAL_OBJECT_METADATA_LIST,
   VERSION,
   createQueue,
   createRegistry,
-  ResilientWatch,
   createWatcherMetrics,
   describeError,
   enqueueCredentialSweep,
@@ -17,7 +15,6 @@ import {
   enqueueSync,
   loadKubeConfig,
   planSettingsOf,
-  projectNamespace,
   registryOfCredentialSecret,
   redisConnection,
   describeRedis,
@@ -33,16 +30,12 @@ import {
   type WatcherMetrics,
 } from '@eatr/core';
 import { LeaseElector } from './leader/lease-elector.js';
+import { LeaderWatches } from './leader-watches.js';
 import { PendingSyncs } from './pending-syncs.js';
 import { registerQueueGauge } from './queue-gauge.js';
 import { EventRules } from './rules/event-rules.js';
 import { SweepScheduler } from './sweep-scheduler.js';
-import {
-  projectCredentials,
-  projectServiceAccount,
-  type WatchedCredentials,
-  type WatchedServiceAccount,
-} from './watched-objects.js';
+import { type WatchedCredentials, type WatchedServiceAccount } from './watched-objects.js';
 
 export interface WatcherOptions {
   /** Metrics registry to register on; default: a new one. The all-in-one process shares one. */
@@ -56,9 +49,7 @@ export interface WatcherOptions {
  * sync jobs and keeps the sweep scheduler in place; standbys wait on the Lease.
  */
 export class Watcher implements Closable {
-  private namespaces: ResilientWatch<CachedNamespace> | undefined;
-  private credentials: ResilientWatch<WatchedCredentials> | undefined;
-  private serviceAccounts: ResilientWatch<WatchedServiceAccount> | undefined;
+  private watches: LeaderWatches | undefined;
   private scheduler: SweepScheduler | undefined;
   private readonly pending: PendingSyncs;
   private readonly rules: EventRules;
@@ -85,7 +76,7 @@ export class Watcher implements Closable {
     const blocked = new BlockedStore(connection, config.queuePrefix);
     this.rules = new EventRules({
       settings: planSettingsOf(config),
-      namespace: (name) => this.namespaces?.get(name),
+      namespace: (name) => this.watches?.namespaces.get(name),
       blocked: (namespace, subjects) => blocked.get(namespace, subjects),
       jobs: {
         syncNamespace: (namespace, reason, waitFor) => this.pending.add(namespace, reason, waitFor),
@@ -129,57 +120,6 @@ export class Watcher implements Closable {
 
     registerQueueGauge(registry, queue, () => watcher.elector.isLeader, log);
     watcher.pending.start();
-    const makeWatches = () => {
-      watcher.namespaces = new ResilientWatch<CachedNamespace>({
-        resource: 'namespaces',
-        path: '/api/v1/namespaces',
-        kubeConfig: kc,
-        list: (page) => core.listNamespace(page),
-        project: projectNamespace,
-        onEvent: (type, ns, previous) => watcher.onNamespace(type, ns, previous),
-        onRestart: () => metrics.watchRestarts.inc({ resource: 'namespaces' }),
-        stallTimeoutMs: config.watchTimeoutMs,
-        log,
-      });
-      watcher.credentials = new ResilientWatch<WatchedCredentials>({
-        resource: 'credentials',
-        path: `/api/v1/namespaces/${config.hostNamespace}/secrets`,
-        kubeConfig: kc,
-        metadataOnly: true,
-        list: (page) =>
-          core.listNamespacedSecret(
-            { namespace: config.hostNamespace, ...page },
-            setHeaderOptions('Accept', PARTIAL_OBJECT_METADATA_LIST),
-          ),
-        project: projectCredentials,
-        onEvent: (type, secret, previous) => watcher.onCredential(type, secret, previous),
-        onRestart: () => metrics.watchRestarts.inc({ resource: 'credentials' }),
-        stallTimeoutMs: config.watchTimeoutMs,
-        log,
-      });
-      const targets = config.serviceAccounts;
-      if (targets === '*' || targets.length > 0) {
-        const fieldSelector =
-          targets !== '*' && targets.length === 1 ? `metadata.name=${targets[0]}` : undefined;
-        watcher.serviceAccounts = new ResilientWatch<WatchedServiceAccount>({
-          resource: 'serviceaccounts',
-          path: '/api/v1/serviceaccounts',
-          ...(fieldSelector ? { fieldSelector } : {}),
-          kubeConfig: kc,
-          list: (page) =>
-            core.listServiceAccountForAllNamespaces({
-              ...page,
-              ...(fieldSelector ? { fieldSelector } : {}),
-            }),
-          project: projectServiceAccount,
-          keyOf: (sa) => `${sa.metadata.namespace}/${sa.metadata.name}`,
-          onEvent: (type, sa, previous) => watcher.onServiceAccount(type, sa, previous),
-          onRestart: () => metrics.watchRestarts.inc({ resource: 'serviceaccounts' }),
-          stallTimeoutMs: config.watchTimeoutMs,
-          log,
-        });
-      }
-    };
     watcher.elector = new LeaseElector({
       api: kc.makeApiClient(CoordinationV1Api),
       namespace: config.leaderElection.namespace,
@@ -189,10 +129,17 @@ export class Watcher implements Closable {
       log,
       onStartedLeading: () => {
         metrics.leader.set(1);
-        makeWatches();
-        watcher.namespaces?.start();
-        watcher.credentials?.start();
-        watcher.serviceAccounts?.start();
+        watcher.watches = new LeaderWatches({
+          kubeConfig: kc,
+          core,
+          config,
+          onNamespace: (type, ns, previous) => watcher.onNamespace(type, ns, previous),
+          onCredential: (type, secret, previous) => watcher.onCredential(type, secret, previous),
+          onServiceAccount: (type, sa, previous) => watcher.onServiceAccount(type, sa, previous),
+          metrics,
+          log,
+        });
+        watcher.watches.start();
         watcher.scheduler = new SweepScheduler({
           queue,
           sweepIntervalMs: config.sweepIntervalMs,
@@ -245,11 +192,7 @@ export class Watcher implements Closable {
   }
 
   private get watchesSynced(): boolean {
-    return (
-      (this.namespaces?.isSynced ?? false) &&
-      (this.credentials?.isSynced ?? false) &&
-      (this.serviceAccounts?.isSynced ?? true)
-    );
+    return this.watches?.synced ?? false;
   }
 
   /**
@@ -289,14 +232,8 @@ export class Watcher implements Closable {
   private async stopLeading(): Promise<void> {
     await this.scheduler?.stop();
     this.scheduler = undefined;
-    await Promise.all([
-      this.namespaces?.stop(),
-      this.credentials?.stop(),
-      this.serviceAccounts?.stop(),
-    ]);
-    this.namespaces = undefined;
-    this.credentials = undefined;
-    this.serviceAccounts = undefined;
+    await this.watches?.stop();
+    this.watches = undefined;
   }
 
   private onNamespace(
@@ -306,7 +243,7 @@ export class Watcher implements Closable {
   ): void {
     this.metrics.watchEvents.inc({ resource: 'namespaces', type });
     // The first list only tells what exists: the start-up sweep covers it, as one job, not thousands.
-    if (this.namespaces?.isSynced) this.rules.onNamespace(type, ns, previous);
+    if (this.watches?.namespaces.isSynced) this.rules.onNamespace(type, ns, previous);
   }
 
   private onCredential(
@@ -316,7 +253,7 @@ export class Watcher implements Closable {
   ): void {
     if (registryOfCredentialSecret(secret.metadata.name) === undefined) return;
     this.metrics.watchEvents.inc({ resource: 'credentials', type });
-    if (this.credentials?.isSynced) this.rules.onCredential(type, secret, previous);
+    if (this.watches?.credentials.isSynced) this.rules.onCredential(type, secret, previous);
   }
 
   private onServiceAccount(
@@ -325,7 +262,7 @@ export class Watcher implements Closable {
     previous: WatchedServiceAccount | undefined,
   ): void {
     this.metrics.watchEvents.inc({ resource: 'serviceaccounts', type });
-    if (!this.serviceAccounts?.isSynced) return;
+    if (!this.watches?.serviceAccounts?.isSynced) return;
     this.rules
       .onServiceAccount(type, sa, previous)
       .catch((error: unknown) =>
