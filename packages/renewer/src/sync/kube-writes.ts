@@ -18,7 +18,7 @@ import {
   type CachedNamespace,
   type CachedServiceAccount,
 } from '../cache/projections.js';
-import type { KubeWrites } from './ports.js';
+import type { KubeWrites, ServiceAccountPatch } from './ports.js';
 
 const isManaged = (secret: V1Secret) =>
   secret.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
@@ -110,11 +110,7 @@ export class ApiServerWrites implements KubeWrites {
   async patchServiceAccount(
     namespace: string,
     name: string,
-    patch: {
-      readonly resourceVersion: string;
-      readonly imagePullSecrets: readonly string[];
-      readonly addedByEatr: readonly string[];
-    },
+    patch: ServiceAccountPatch,
   ): Promise<void> {
     // Only imagePullSecrets and eatr's annotation, guarded by the version the decision read.
     const body = {

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { V1Secret } from '@kubernetes/client-node';
-import {
-  CREDENTIALS_VERSION_ANNOTATION,
-  DOCKER_CONFIG_JSON_TYPE,
-  EXPIRES_AT_ANNOTATION,
-  EventReason,
-  MANAGED_BY_LABEL,
-  MANAGED_BY_VALUE,
-  PermanentError,
-  REGISTRY_ANNOTATION,
-  RENEW_AFTER_ANNOTATION,
-} from '@eatr/core';
-import { NamespaceSync, type SyncSettings } from './namespace-sync.js';
+import { EventReason, PermanentError } from '@eatr/core';
+import { NamespaceSync } from './namespace-sync.js';
+import { EU, H, NOW, US, settings, written } from './testing/fixtures.js';
 import {
   FakeApiError,
   FakeBlocked,
@@ -22,37 +12,6 @@ import {
   FakeTokens,
   instruments,
 } from './testing/fakes.js';
-
-const EU = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
-const US = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
-const NOW = Date.parse('2026-06-01T12:00:00Z');
-const H = 3_600_000;
-
-const settings: SyncSettings = {
-  globalRegistries: [],
-  includeNamespaces: [],
-  excludeNamespaces: [],
-  secretNameTemplate: '{{registry}}',
-  serviceAccounts: ['default'],
-  renewalIntervalMs: 6 * H,
-  dockerEmail: undefined,
-};
-
-/** eatr's Secret as a renewer wrote it `age` ago from credentials `version`. */
-const written = (registry: string, { age = H, version = 'v1' } = {}): V1Secret => ({
-  metadata: {
-    name: registry,
-    labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
-    annotations: {
-      [REGISTRY_ANNOTATION]: registry,
-      [EXPIRES_AT_ANNOTATION]: new Date(NOW - age + 12 * H).toISOString(),
-      [RENEW_AFTER_ANNOTATION]: new Date(NOW - age + 6 * H).toISOString(),
-      [CREDENTIALS_VERSION_ANNOTATION]: version,
-    },
-  },
-  type: DOCKER_CONFIG_JSON_TYPE,
-  data: {},
-});
 
 function world() {
   const cluster = new FakeCluster();

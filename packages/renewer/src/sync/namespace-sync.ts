@@ -9,7 +9,6 @@ import {
   type EatrError,
   type Logger,
   type NamespacePlan,
-  type NamespaceView,
   type PlanSettings,
   type RenewerMetrics,
   type SecretAction,
@@ -20,6 +19,7 @@ import type { CredentialState } from '../credentials/credential-resolver.js';
 import type { TokenRequestOptions } from '../tokens/token-cache.js';
 import { recordBlocked, reportCollisions, type Blocked } from './blocked-report.js';
 import { asEatrError } from './eatr-error.js';
+import { namespaceView } from './namespace-view.js';
 import type {
   BlockedRecords,
   ClusterView,
@@ -224,30 +224,18 @@ export class NamespaceSync {
         );
     }
     const cached = namespaceBehind ? undefined : view.namespace(namespace);
-    let plan = this.planFor(namespace, cached ?? (await this.readNamespace(namespace)), job);
+    let plan = this.planFor(cached ?? (await this.readNamespace(namespace)), job);
     if (cached && !plan.gone && plan.actions.some((a) => a.kind === 'delete'))
-      plan = this.planFor(namespace, await this.readNamespace(namespace), job);
+      plan = this.planFor(await this.readNamespace(namespace), job);
     return plan;
   }
 
   private planFor(
-    namespace: string,
     ns: CachedNamespace | undefined,
     job: SyncJobData,
   ): NamespacePlan<CredentialState> {
-    const { view } = this.d;
-    const viewed: NamespaceView | undefined = ns && {
-      name: namespace,
-      labels: ns.metadata.labels,
-      terminating: ns.metadata.terminating,
-      secrets: view.secretsIn(namespace).map((s) => s.observed),
-      serviceAccounts: view.serviceAccountsIn(namespace).map((sa) => ({
-        ...sa.observed,
-        resourceVersion: sa.metadata.resourceVersion,
-      })),
-    };
     return planNamespace({
-      namespace: viewed,
+      namespace: ns && namespaceView(this.d.view, ns),
       settings: this.settings,
       credentials: (host) => this.d.credentials.resolve(host),
       now: this.now(),

@@ -60,15 +60,14 @@ export interface KubeWrites {
   foreignSecretVersions(name: string): Promise<{ versions: Map<string, string>; requests: number }>;
   readServiceAccount(namespace: string, name: string): Promise<CachedServiceAccount | undefined>;
   /** Sets imagePullSecrets and eatr's annotation, only if the ServiceAccount is still at `resourceVersion`. */
-  patchServiceAccount(
-    namespace: string,
-    name: string,
-    patch: {
-      readonly resourceVersion: string;
-      readonly imagePullSecrets: readonly string[];
-      readonly addedByEatr: readonly string[];
-    },
-  ): Promise<void>;
+  patchServiceAccount(namespace: string, name: string, patch: ServiceAccountPatch): Promise<void>;
+}
+
+/** A ServiceAccount's new imagePullSecrets and the entries eatr owns, at the version decided on. */
+export interface ServiceAccountPatch {
+  readonly resourceVersion: string;
+  readonly imagePullSecrets: readonly string[];
+  readonly addedByEatr: readonly string[];
 }
 
 /** Namespace Events (`kubectl describe namespace`); best effort: a failure is logged, never thrown. */

@@ -1,19 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { V1Secret } from '@kubernetes/client-node';
-import {
-  AWS_RECHECK_MS,
-  CREDENTIALS_VERSION_ANNOTATION,
-  DOCKER_CONFIG_JSON_TYPE,
-  EXPIRES_AT_ANNOTATION,
-  MANAGED_BY_LABEL,
-  MANAGED_BY_VALUE,
-  REGISTRY_ANNOTATION,
-  RENEW_AFTER_ANNOTATION,
-  blockedFingerprint,
-  type SweepJobData,
-} from '@eatr/core';
-import type { SyncSettings } from './namespace-sync.js';
+import { AWS_RECHECK_MS, blockedFingerprint, type SweepJobData } from '@eatr/core';
 import { sweep } from './sweep.js';
+import { EU, H, NOW, settings, written } from './testing/fixtures.js';
 import {
   FakeBlocked,
   FakeCluster,
@@ -21,34 +9,6 @@ import {
   FakeJobs,
   instruments,
 } from './testing/fakes.js';
-
-const EU = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
-const NOW = Date.parse('2026-06-01T12:00:00Z');
-const H = 3_600_000;
-
-const settings: SyncSettings = {
-  globalRegistries: [],
-  includeNamespaces: [],
-  excludeNamespaces: [],
-  secretNameTemplate: '{{registry}}',
-  serviceAccounts: ['default'],
-  renewalIntervalMs: 6 * H,
-  dockerEmail: undefined,
-};
-
-const written = (age: number, version = 'v1'): V1Secret => ({
-  metadata: {
-    name: EU,
-    labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
-    annotations: {
-      [REGISTRY_ANNOTATION]: EU,
-      [EXPIRES_AT_ANNOTATION]: new Date(NOW - age + 12 * H).toISOString(),
-      [RENEW_AFTER_ANNOTATION]: new Date(NOW - age + 6 * H).toISOString(),
-      [CREDENTIALS_VERSION_ANNOTATION]: version,
-    },
-  },
-  type: DOCKER_CONFIG_JSON_TYPE,
-});
 
 function world() {
   const cluster = new FakeCluster();
@@ -75,14 +35,14 @@ describe('sweep (component: in-memory cluster and Redis)', () => {
     const w = world();
     w.cluster
       .addNamespace('fresh', { [EU]: 'true' })
-      .addSecret('fresh', written(H))
+      .addSecret('fresh', written(EU))
       .addNamespace('due', { [EU]: 'true' })
-      .addSecret('due', written(7 * H))
+      .addSecret('due', written(EU, { age: 7 * H }))
       .addNamespace('new', { [EU]: 'true' })
       .addNamespace('opted-out', {})
-      .addSecret('opted-out', written(H))
+      .addSecret('opted-out', written(EU))
       .addNamespace('unwired', { [EU]: 'true' })
-      .addSecret('unwired', written(H))
+      .addSecret('unwired', written(EU))
       .addServiceAccount('unwired', 'default')
       .addNamespace('other', {});
     const result = await w.run();
@@ -102,9 +62,9 @@ describe('sweep (component: in-memory cluster and Redis)', () => {
     w.credentials.set(EU, 'v2');
     w.cluster
       .addNamespace('rotated', { [EU]: 'true' })
-      .addSecret('rotated', written(H, 'v1'))
+      .addSecret('rotated', written(EU, { version: 'v1' }))
       .addNamespace('current', { [EU]: 'true' })
-      .addSecret('current', written(H, 'v2'));
+      .addSecret('current', written(EU, { version: 'v2' }));
     const waitFor = [{ resource: 'credentials' as const, resourceVersion: '9' }];
     await w.run({ reason: 'credentials', waitFor });
     expect(w.jobs.syncs).toEqual([{ namespace: 'rotated', reason: 'credentials', waitFor }]);

@@ -20,6 +20,7 @@ import type {
   KubeWrites,
   SyncSettings,
 } from './ports.js';
+import { namespaceView } from './namespace-view.js';
 
 export interface SweepDependencies {
   /** What the job asked for; default a scheduled sweep. */
@@ -84,16 +85,7 @@ export async function sweep(d: SweepDependencies): Promise<SweepResult> {
     const name = ns.metadata.name;
     const blocked = byNamespace.get(name);
     const plan = planNamespace({
-      namespace: {
-        name,
-        labels: ns.metadata.labels,
-        terminating: ns.metadata.terminating,
-        secrets: view.secretsIn(name).map((s) => s.observed),
-        serviceAccounts: view.serviceAccountsIn(name).map((sa) => ({
-          ...sa.observed,
-          resourceVersion: sa.metadata.resourceVersion,
-        })),
-      },
+      namespace: namespaceView(view, ns),
       settings,
       credentials: (host) => d.credentials.resolve(host),
       ...(blocked ? { blocked } : {}),

@@ -37,6 +37,7 @@ import type {
   EventSink,
   JobSink,
   KubeWrites,
+  ServiceAccountPatch,
   TokenSource,
 } from '../ports.js';
 import { SeriesTracker } from '../series-tracker.js';
@@ -206,15 +207,7 @@ export class FakeCluster implements ClusterView, KubeWrites {
     return Promise.resolve(sa && projectServiceAccount(sa));
   }
 
-  patchServiceAccount(
-    namespace: string,
-    name: string,
-    patch: {
-      resourceVersion: string;
-      imagePullSecrets: readonly string[];
-      addedByEatr: readonly string[];
-    },
-  ): Promise<void> {
+  patchServiceAccount(namespace: string, name: string, patch: ServiceAccountPatch): Promise<void> {
     return this.write('patch', `${namespace}/${name} [${patch.imagePullSecrets.join(',')}]`, () => {
       const current = this.accounts.get(`${namespace}/${name}`);
       if (!current) throw new FakeApiError(404);
