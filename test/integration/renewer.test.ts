@@ -297,10 +297,12 @@ describe('renewer', () => {
       expect(event.message).not.toContain('arn:');
       expect(event.message).not.toContain('999888777666');
     }
-    const logged = renewer.logs.find(
+    // Logged before the Event is written, but the line travels through the process's stdout pipe
+    // and may reach this test after the Event is visible: wait for it.
+    const logged = await renewer.waitForLog(
       (l) => l.msg === 'cannot write the Secret until the credentials change' && l.namespace === ns,
     );
-    expect(String(logged?.err)).toContain(
+    expect(String(logged.err)).toContain(
       `User: ${arn} is not authorized to perform: ecr:GetAuthorizationToken`,
     );
   });
