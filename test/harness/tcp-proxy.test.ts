@@ -45,8 +45,9 @@ async function roundTrip(socket: Socket, text: string, ms = 300): Promise<string
 }
 
 describe('TcpProxy', () => {
-  it('forwards both ways', async () => {
+  it('forwards both ways, and counts the bytes that came back', async () => {
     expect(await roundTrip(await connect(), 'hello')).toBe('hello');
+    expect(proxy.answeredBytes).toBe('hello'.length);
   });
 
   it('black-holes open and new connections while cut, without closing them', async () => {
@@ -56,6 +57,7 @@ describe('TcpProxy', () => {
     expect(open.destroyed).toBe(false);
     const fresh = await connect(); // accepted...
     expect(await roundTrip(fresh, 'unanswered')).toBe(''); // ...and never answered
+    expect(proxy.answeredBytes).toBe(0);
   });
 
   it('forwards again after restore, ending the connections that lived through the cut', async () => {

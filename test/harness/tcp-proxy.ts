@@ -14,6 +14,7 @@ export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   private isCut = false;
   private closing: Promise<void> | undefined;
+  private answered = 0;
 
   private constructor(
     private readonly server: Server,
@@ -26,6 +27,14 @@ export class TcpProxy {
     const proxy = new TcpProxy(server, await listenOnLoopback(server));
     server.on('connection', (client) => proxy.forward(client, target));
     return proxy;
+  }
+
+  /**
+   * Bytes relayed from the target back to clients so far: grows once a client behind the proxy gets
+   * answers again after a restore (what a test waits for instead of a fixed pause).
+   */
+  get answeredBytes(): number {
+    return this.answered;
   }
 
   /** Stops forwarding; see the class comment. */
@@ -61,6 +70,9 @@ export class TcpProxy {
       });
     relay(client, upstream);
     relay(upstream, client);
+    upstream.on('data', (chunk: Buffer) => {
+      if (!this.isCut) this.answered += chunk.length;
+    });
     const end = () => {
       client.destroy();
       upstream.destroy();

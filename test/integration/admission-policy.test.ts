@@ -449,7 +449,7 @@ describe('a real renewer with the policy in force', () => {
     expect(wired.imagePullSecrets?.map((r) => r.name)).toEqual(['mine', EU]);
 
     // A renewal (update) once the Secret is due.
-    await new Promise((r) => setTimeout(r, 2100));
+    await s.untilDue(first);
     await s.enqueue(ns);
     await s.waitForSecret(
       ns,

@@ -21,7 +21,6 @@ afterEach(async () => {
 const tokenCalls = () => s.aws.callCount({ action: 'GetAuthorizationToken' });
 const password = (secret: Parameters<typeof decodedAuth>[0], host = EU) =>
   decodedAuth(secret, host).replace(/^AWS:/, '');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function tokenFailedIn(namespace: string) {
   return s.waitFor(`a TokenFailed Event in ${namespace}`, async () => {
@@ -158,14 +157,14 @@ describe('recovery', () => {
     ];
     await s.createCredentialSecret(EU);
     await s.createCredentialSecret(US);
-    const watcher = await s.start('watcher', {
+    await s.start('watcher', {
       ...leaseEnv(`lease-${s.hostNamespace}`),
       EATR_JOB_BACKOFF: '30s',
     });
     const renewer = await s.start('renewer', { EATR_ECR_MAX_ATTEMPTS: '1' });
     s.aws.failNext(1, 'server-error');
     const ns = await s.createNamespace('backoff', [EU]);
-    await renewer.waitForLog(
+    const failed = await renewer.waitForLog(
       (l) => l.msg === 'transient failure; will retry' && l.namespace === ns,
       15_000,
     );
@@ -179,14 +178,17 @@ describe('recovery', () => {
     await s.setLabels(ns, { [US]: 'true' });
     await s.waitForSecret(ns, US);
     await s.waitForSecret(ns, EU);
-    const servedMs = Date.now() - relabelledAt;
-    console.log(`[figure] event during a 15-30 s retry backoff -> served: ${servedMs} ms`);
-    expect(servedMs).toBeLessThan(10_000); // the backoff is at least 15 s
+    const servedAt = Date.now();
+    console.log(
+      `[figure] event during a 15-30 s retry backoff -> served: ${servedAt - relabelledAt} ms`,
+    );
+    // A 30 s backoff with jitter waits at least 15 s from the failure: served before then, the event
+    // ran the sync, not the retry (however slow the machine was to get here).
+    expect(servedAt).toBeLessThan(logTime(failed) + 15_000);
     await s.drained();
     const syncs = s.overlappingSyncs();
     expect(syncs.overlaps).toEqual([]);
     expect(syncs.runs).toBeGreaterThanOrEqual(2); // the failed attempt and the one the event ran
-    expect(watcher.lines.length).toBeGreaterThan(0);
   }, 60_000);
 
   it('changes only imagePullSecrets of a ServiceAccount: one PATCH, and what others set on it stays', async () => {
@@ -249,7 +251,8 @@ describe('recovery', () => {
     const ns = await s.createNamespace('sigterm', [EU]);
     await s.enqueue(ns);
     await renewer.waitForLog((l) => l.msg === 'sync started' && l.namespace === ns);
-    await sleep(200); // the ECR call is under way
+    // The ECR call is under way (the fake endpoint holds it for 4 s) when the SIGTERM comes.
+    await s.waitFor('the ECR call', () => Promise.resolve(tokenCalls() >= 1));
     expect(await renewer.stop(20_000)).toBe(0);
     expect(await s.readSecret(ns, EU)).toBeDefined();
   });

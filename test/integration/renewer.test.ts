@@ -105,8 +105,7 @@ describe('renewer', () => {
     expect(untouched?.metadata?.resourceVersion).toBe(first.metadata?.resourceVersion);
     expect(s.aws.callCount({ action: 'GetAuthorizationToken' })).toBe(1);
 
-    const renewAfter = Date.parse(first.metadata?.annotations?.['eatr.io/renew-after'] ?? '');
-    await new Promise((r) => setTimeout(r, Math.max(0, renewAfter - Date.now()) + 100));
+    await s.untilDue(first);
     await s.enqueue(ns);
     const renewed = await s.waitForSecret(
       ns,
@@ -248,7 +247,7 @@ describe('renewer', () => {
     const good = await s.waitForSecret(ns, EU);
 
     s.aws.setBehaviour(KEYS.accessKeyId, 'access-denied');
-    await new Promise((r) => setTimeout(r, 2100));
+    await s.untilDue(good); // so the syncs below ask AWS (and are refused) instead of skipping
     for (let i = 0; i < 5; i++) {
       await s.enqueue(ns);
       await s.drained();
@@ -298,10 +297,12 @@ describe('renewer', () => {
       expect(event.message).not.toContain('arn:');
       expect(event.message).not.toContain('999888777666');
     }
-    const logged = renewer.logs.find(
+    // Logged before the Event is written, but the line travels through the process's stdout pipe
+    // and may reach this test after the Event is visible: wait for it.
+    const logged = await renewer.waitForLog(
       (l) => l.msg === 'cannot write the Secret until the credentials change' && l.namespace === ns,
     );
-    expect(String(logged?.err)).toContain(
+    expect(String(logged.err)).toContain(
       `User: ${arn} is not authorized to perform: ecr:GetAuthorizationToken`,
     );
   });
@@ -450,10 +451,11 @@ describe('renewer', () => {
       dockerconfig,
       Buffer.from(dockerconfig, 'base64').toString(),
     ];
-    expect(forbidden.length).toBeGreaterThan(6);
+    // The scan covers real values: a token per registry, and the logs of the syncs that used them.
+    expect(s.aws.issuedTokens().length).toBeGreaterThanOrEqual(2);
     const logs = s.allLogLines.join('\n');
     const redis = await dumpRedis(s.redisUrl);
-    expect(logs.length).toBeGreaterThan(0);
+    for (const ns of namespaces) expect(logs).toContain(ns);
     expect(redis).toContain(s.queuePrefix);
     for (const value of forbidden) {
       expect(logs).not.toContain(value);

@@ -23,8 +23,6 @@ afterEach(async () => {
   await s.close();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Counts the API requests (from the API server's own metrics) that `work` caused. */
 async function requestsDuring(work: () => Promise<void>): Promise<Map<string, number>> {
   const before = await apiRequestCounts(s.kubeconfigPath);
@@ -82,7 +80,7 @@ describe('scale: cost follows work to do', () => {
       'LIST secrets': 1,
     });
 
-    await sleep(3500); // the Secret is due now
+    await s.untilDue(first);
     const renewal = await requestsDuring(async () => {
       await s.enqueue(ns);
       await s.waitForSecret(
@@ -230,21 +228,32 @@ describe('scale: cost follows work to do', () => {
 
   it('a ServiceAccount created after the namespace sync gets its entry at once, and a removed entry comes back', async () => {
     await s.createCredentialSecret(EU);
-    await s.start('renewer');
+    const renewer = await s.start('renewer');
     const watcher = await s.start('watcher', leaseEnv('late-sa'));
     await s.waitFor('leadership and synced watches', () => watcher.ready());
     const ns = `late-sa-${Date.now().toString(36)}`;
     await s.core.createNamespace({ body: { metadata: { name: ns, labels: { [EU]: 'true' } } } });
     await s.waitForSecret(ns, EU);
+    // Nothing waits or is delayed for it any more (drained counts delayed jobs, such as a delayed
+    // follow-up): only the ServiceAccount watch can act now. The next sweep is 5 minutes away.
     await s.drained();
-    await sleep(6000); // longer than the old follow-up delay: only the watch can do it now
+    const saSyncs = () =>
+      renewer.logs.filter(
+        (l) => l.msg === 'sync done' && l.namespace === ns && l.reason === 'serviceaccount',
+      ).length;
+    expect(saSyncs()).toBe(0);
 
     await s.core.createNamespacedServiceAccount({
       namespace: ns,
       body: { metadata: { name: 'default' }, imagePullSecrets: [{ name: 'mine' }] },
     });
-    const wired = await s.waitForServiceAccountEntry(ns, EU, 5000);
+    const wired = await s.waitForServiceAccountEntry(ns, EU);
     expect(wired.imagePullSecrets?.map((r) => r.name)).toEqual(['mine', EU]);
+    await s.waitFor('the ServiceAccount event to have run a sync', () =>
+      Promise.resolve(saSyncs() >= 1),
+    );
+    await s.drained(); // including any sync eatr's own patch caused
+    const beforeRepair = saSyncs();
 
     // A GitOps tool puts the ServiceAccount back as it is in git: without eatr's entry.
     await s.core.patchNamespacedServiceAccount({
@@ -252,8 +261,11 @@ describe('scale: cost follows work to do', () => {
       name: 'default',
       body: [{ op: 'replace', path: '/imagePullSecrets', value: [{ name: 'mine' }] }],
     });
-    const repaired = await s.waitForServiceAccountEntry(ns, EU, 5000);
+    const repaired = await s.waitForServiceAccountEntry(ns, EU);
     expect(repaired.imagePullSecrets?.map((r) => r.name)).toEqual(['mine', EU]);
+    await s.waitFor('the change to have run another ServiceAccount sync', () =>
+      Promise.resolve(saSyncs() > beforeRepair),
+    );
   });
 
   it('a namespace blocked by missing credentials is reported once and not re-synced by sweeps until they exist', async () => {
@@ -305,14 +317,15 @@ describe('scale: cost follows work to do', () => {
     const ns = await s.createNamespace('urgent', []);
     const started = Date.now();
     await s.setLabels(ns, { [EU]: 'true' });
-    await s.waitForSecret(ns, EU, () => true, 10_000);
+    // Each backlog job costs a GET at 20 requests/s: 1,000 of them take 50 s. Arriving while more
+    // than 1,000 wait proves it jumped the backlog, however slow the machine; the time is a figure.
+    await s.waitForSecret(ns, EU, () => true, 45_000);
     const latencyMs = Date.now() - started;
     const left = await s.queue.getPrioritizedCount();
     console.log(
-      `label-to-Secret latency behind a 2,000-job backlog: ${latencyMs} ms (${left} left)`,
+      `[figure] label-to-Secret latency behind a 2,000-job backlog: ${latencyMs} ms (${left} left)`,
     );
-    expect(left).toBeGreaterThan(1000); // it did not wait for the backlog
-    expect(latencyMs).toBeLessThan(5000);
+    expect(left).toBeGreaterThan(1000);
   }, 120_000);
 });
 

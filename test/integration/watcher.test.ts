@@ -5,6 +5,7 @@ import {
   RecordingApiProxy,
   TcpProxy,
   flushRedis,
+  kubeClients,
   kubeconfigWithServer,
   restartApiServer,
   restartRedis,
@@ -15,6 +16,41 @@ import { KEYS, OTHER_KEYS, Scenario, decodedAuth, registry, leaseEnv } from './s
 const EU = registry('eu-west-1');
 const US = registry('us-east-1');
 
+// leaseEnv's Lease duration, and how often a watcher tries to take or renew it (1/5 of it, see
+// lease-elector.ts): the leader tests derive their windows and bounds from these, not from speed.
+const LEASE_MS = 3000;
+const RETRY_MS = LEASE_MS / 5;
+
+/**
+ * Samples which watchers lead for `ms` and returns the most that led at once. A standby that ignored
+ * the holder's renewals would take over after seeing the Lease unchanged for LEASE_MS, so a window
+ * longer than that (plus its polling) is needed to catch one.
+ */
+async function mostLeadersDuring(ms: number, leaders: () => Promise<boolean[]>): Promise<number> {
+  const until = Date.now() + ms;
+  let most = 0;
+  while (Date.now() < until) {
+    most = Math.max(most, (await leaders()).filter(Boolean).length);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return most;
+}
+
+/** The watcher Lease `name` in the scenario's host namespace: holder and times (ms). */
+async function readLease(name: string) {
+  const lease = await kubeClients(s.kubeconfigPath).coordination.readNamespacedLease({
+    namespace: s.hostNamespace,
+    name,
+  });
+  // client-node types MicroTime as Date but may hand back the raw string: new Date() reads both.
+  const ms = (t: unknown) => (t ? new Date(t as string | Date).getTime() : Number.NaN);
+  return {
+    holder: lease.spec?.holderIdentity ?? '',
+    acquiredAt: ms(lease.spec?.acquireTime),
+    renewedAt: ms(lease.spec?.renewTime),
+  };
+}
+
 let s: Scenario;
 beforeEach(async () => {
   s = await Scenario.create();
@@ -24,9 +60,9 @@ afterEach(async () => {
 });
 
 describe('watcher', () => {
-  it('writes the Secret within a second of a namespace being labelled', async () => {
+  it('writes the Secret on the label event, not at the next sweep (latency reported)', async () => {
     await s.createCredentialSecret(EU);
-    await s.start('renewer');
+    const renewer = await s.start('renewer');
     const watcher = await s.start('watcher', leaseEnv('latency'));
     await s.waitFor('leadership and synced watches', () => watcher.ready());
     // Warm up connections and the token cache, as a running system would be.
@@ -36,10 +72,17 @@ describe('watcher', () => {
     const ns = await s.createNamespace('latency', []);
     const started = Date.now();
     await s.setLabels(ns, { [EU]: 'true' });
-    await s.waitForSecret(ns, EU, () => true, 5000);
-    const latencyMs = Date.now() - started;
-    console.log(`label-to-Secret latency: ${latencyMs} ms`);
-    expect(latencyMs).toBeLessThan(1000);
+    // The next sweep is 5 minutes away: a Secret well before that came from the event. How fast,
+    // across two processes, depends on the machine: a figure, not a bound.
+    await s.waitForSecret(ns, EU, () => true, 30_000);
+    console.log(`[figure] label-to-Secret latency: ${Date.now() - started} ms`);
+    const created = await renewer.waitForLog(
+      (l) =>
+        l.msg === 'sync done' &&
+        l.namespace === ns &&
+        (l.actions as { create?: number } | undefined)?.create === 1,
+    );
+    expect(['namespace', 'serviceaccount']).toContain(created.reason);
   });
 
   it('keeps a quiet watch open with the default settings, and still acts at once after 40 s of silence', async () => {
@@ -155,7 +198,7 @@ describe('watcher', () => {
   it('renews every namespace of a registry promptly when its credential Secret is rotated', async () => {
     await s.createCredentialSecret(EU, KEYS);
     await s.createCredentialSecret(US, KEYS);
-    await s.start('renewer');
+    const renewer = await s.start('renewer');
     const watcher = await s.start('watcher', leaseEnv('rotate'));
     await s.waitFor('leadership', () => watcher.ready());
     const eu = await Promise.all([
@@ -173,12 +216,17 @@ describe('watcher', () => {
           ns,
           EU,
           (x) => x.metadata?.resourceVersion !== first[i]?.metadata?.resourceVersion,
-          5000,
+          30_000,
         ),
       ),
     );
-    // One credential sweep, then the syncs it enqueued as events.
-    console.log(`key rotation to renewed Secrets: ${Date.now() - rotated} ms`);
+    // One credential sweep, then the syncs it enqueued as events: "promptly" means by the
+    // rotation, not the sweep 5 minutes away. How long it took is a figure.
+    console.log(`[figure] key rotation to renewed Secrets: ${Date.now() - rotated} ms`);
+    for (const ns of eu)
+      await renewer.waitForLog(
+        (l) => l.msg === 'sync done' && l.namespace === ns && l.reason === 'credentials',
+      );
     const newTokens = s.aws
       .issuedTokens()
       .filter((t) => t.accessKeyId === OTHER_KEYS.accessKeyId)
@@ -263,24 +311,30 @@ describe('watcher', () => {
       (await b.metricValue('eatr_leader')) === 1,
     ];
     await s.waitFor('a leader', async () => (await leaders()).some(Boolean));
-    await new Promise((r) => setTimeout(r, 1500));
-    expect((await leaders()).filter(Boolean)).toHaveLength(1);
+    expect(await mostLeadersDuring(LEASE_MS + 2 * RETRY_MS, leaders)).toBe(1);
     expect(await s.queue.getJobSchedulersCount()).toBe(1);
 
     const [leader, standby] = (await a.metricValue('eatr_leader')) === 1 ? [a, b] : [b, a];
     await leader.kill();
     const killedAt = Date.now();
+    const last = await readLease('failover');
+    expect(last.holder.startsWith(leader === a ? 'watcher-a_' : 'watcher-b_')).toBe(true);
     await s.waitFor(
       'the standby to lead',
       async () => (await standby.metricValue('eatr_leader')) === 1,
-      10_000,
+      4 * LEASE_MS,
     );
-    const failoverMs = Date.now() - killedAt;
-    console.log(`leader failover after SIGKILL: ${failoverMs} ms (lease duration 3000 ms)`);
-    // As in client-go, the standby counts the lease duration from when it last saw the record change
-    // (it cannot trust the leader's clock): the takeover comes one lease duration after the last
-    // renewal, so up to one retry period (600 ms here) plus this poll later than the kill.
-    expect(failoverMs).toBeLessThan(3000 + 1500);
+    const takeover = await readLease('failover');
+    console.log(
+      `[figure] leader failover after SIGKILL: ${Date.now() - killedAt} ms; ` +
+        `${takeover.acquiredAt - last.renewedAt} ms after the last renewal (lease ${LEASE_MS} ms)`,
+    );
+    // As in client-go, the standby counts the lease duration from when it saw the last renewal (it
+    // cannot trust the leader's clock), so it takes over no sooner than a lease after it. Both times
+    // are the Lease's own (this machine's clock), each stamped before the request that wrote it:
+    // that request's latency, up to about a retry period, is the only slack.
+    expect(takeover.holder.startsWith(standby === a ? 'watcher-a_' : 'watcher-b_')).toBe(true);
+    expect(takeover.acquiredAt - last.renewedAt).toBeGreaterThanOrEqual(LEASE_MS - RETRY_MS);
 
     const ns = await s.createNamespace('after-failover', [EU]);
     await s.waitForSecret(ns, EU);
@@ -306,11 +360,14 @@ describe('watcher', () => {
       });
       await s.waitFor('watcher-a to lead', async () => (await a.metricValue('eatr_leader')) === 1);
       const b = await s.start('watcher', { ...leaseEnv('partition'), POD_NAME: 'watcher-b' });
-      await new Promise((r) => setTimeout(r, 1000));
-      expect(await b.metricValue('eatr_leader')).toBe(0);
+      const bLeads = async () => [(await b.metricValue('eatr_leader')) === 1];
+      expect(await mostLeadersDuring(LEASE_MS + 2 * RETRY_MS, bLeads)).toBe(0);
 
       proxy.cut();
       const cutAt = Date.now();
+      // a's last renewal that reached the API server (none can after the cut; one in flight at the
+      // cut only makes this earlier, so the bound below only gets looser).
+      const last = await readLease('partition');
       // Sample both gauges until b leads: a must have stepped down before (never two leaders).
       let bothLed = false;
       await s.waitFor(
@@ -325,19 +382,28 @@ describe('watcher', () => {
         },
         15_000,
       );
-      const takeoverMs = Date.now() - cutAt;
-      console.log(`leader takeover after a partition: ${takeoverMs} ms (lease duration 3000 ms)`);
+      const takeover = await readLease('partition');
+      console.log(
+        `[figure] leader takeover after a partition: ${Date.now() - cutAt} ms; ` +
+          `${takeover.acquiredAt - last.renewedAt} ms after a's last renewal (lease ${LEASE_MS} ms)`,
+      );
       expect(bothLed).toBe(false);
       expect(await a.metricValue('eatr_leader')).toBe(0);
-      expect(takeoverMs).toBeLessThan(3000 + 1500); // as in the SIGKILL test
+      expect(takeover.holder.startsWith('watcher-b_')).toBe(true);
+      expect(takeover.acquiredAt - last.renewedAt).toBeGreaterThanOrEqual(LEASE_MS - RETRY_MS);
 
       const ns = await s.createNamespace('after-partition', [EU]);
       await s.waitForSecret(ns, EU);
 
-      // Back on the network, the old leader finds the Lease held and stays a standby.
+      // Back on the network, the old leader finds the Lease held and stays a standby: once it gets
+      // answers from the API server again, for longer than it would need to (wrongly) take over.
+      const answered = proxy.answeredBytes;
       proxy.restore();
-      await new Promise((r) => setTimeout(r, 2000));
-      expect(await a.metricValue('eatr_leader')).toBe(0);
+      await s.waitFor('watcher-a to reach the API server again', () =>
+        Promise.resolve(proxy.answeredBytes > answered),
+      );
+      const aLeads = async () => [(await a.metricValue('eatr_leader')) === 1];
+      expect(await mostLeadersDuring(LEASE_MS + 2 * RETRY_MS, aLeads)).toBe(0);
       expect(await b.metricValue('eatr_leader')).toBe(1);
       expect(await s.queue.getJobSchedulersCount()).toBe(1);
     } finally {
@@ -387,12 +453,10 @@ describe('watcher', () => {
       'eatr_ecr_calls_total',
     ])
       expect(metrics).toContain(name);
-    expect(
-      await s.waitFor(
-        'a sweep',
-        async () => (await eatr.metricValue('eatr_sweeps_total', { result: 'success' })) >= 1,
-      ),
-    ).toBe(true);
+    await s.waitFor(
+      'a sweep',
+      async () => (await eatr.metricValue('eatr_sweeps_total', { result: 'success' })) >= 1,
+    );
   });
 });
 

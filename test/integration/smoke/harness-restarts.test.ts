@@ -24,7 +24,7 @@ describe('harness restarts', () => {
     );
     try {
       const restart = await restartApiServer();
-      expect(restart.readyMs).toBeGreaterThan(0);
+      console.log(`[figure] kube-apiserver restart: ready in ${restart.readyMs} ms`);
       await expect.poll(() => watchEnded, { timeout: 10_000 }).toBe(true);
       const ns = await core.readNamespace({ name });
       expect(ns.metadata?.name).toBe(name);

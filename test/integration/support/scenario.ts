@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import {
   PROBE_JOB,
   QUEUE_NAME,
+  RENEW_AFTER_ANNOTATION,
   enqueueSync,
   followFailovers,
   loadConfig,
@@ -259,6 +260,18 @@ export class Scenario {
         );
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /**
+   * Waits until `secret` is due for renewal: past its `eatr.io/renew-after` time, on the clock the
+   * renewer compares it with (this machine's), rather than a guess at the renewal interval.
+   */
+  async untilDue(secret: V1Secret): Promise<void> {
+    const renewAfter = Date.parse(secret.metadata?.annotations?.[RENEW_AFTER_ANNOTATION] ?? '');
+    if (Number.isNaN(renewAfter))
+      throw new Error(`Secret ${secret.metadata?.name ?? '?'} has no ${RENEW_AFTER_ANNOTATION}`);
+    while (Date.now() <= renewAfter)
+      await new Promise((r) => setTimeout(r, Math.max(1, renewAfter - Date.now() + 1)));
   }
 
   /** Polls until the namespace's `default` ServiceAccount lists `pullSecret`; returns it. */
