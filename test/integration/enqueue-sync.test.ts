@@ -265,12 +265,11 @@ describe('enqueueSync on a real Redis', () => {
   });
 });
 
-// Defects this file found (issue 16). `it.fails` passes while the defect is there; when a fix lands it
-// fails, and should become `it`.
-describe("enqueueSync while the namespace's sync runs: known defects", () => {
-  it.fails('reports an event that gets a follow-up as enqueued, not deduplicated', async () => {
-    // BullMQ stores the follow-up (keepLastIfActive) but answers with the running job's id, so the
-    // watcher counts a kept sync in eatr_jobs_deduplicated_total.
+// Defects this file found (issue 16), fixed in enqueueSync.
+describe("enqueueSync while the namespace's sync runs", () => {
+  it('reports an event that gets a follow-up as enqueued, not deduplicated', async () => {
+    // BullMQ stores the follow-up (keepLastIfActive) but answers with the running job's id; the
+    // watcher counted a kept sync in eatr_jobs_deduplicated_total.
     const l = lane();
     await l.enqueue(event('a'));
     const running = await l.take();
@@ -278,23 +277,20 @@ describe("enqueueSync while the namespace's sync runs: known defects", () => {
     const added = await l.enqueue(event('a', { waitFor: [rv('namespaces', '11')] }));
     await l.complete(running);
     expect(await l.runAll()).toHaveLength(1); // the follow-up was kept...
-    expect(added).toBe(true); // ...but enqueueSync said it was not
+    expect(added).toBe(true); // ...and enqueueSync says so
   });
 
-  it.fails(
-    'keeps a forced renewal asked for while the sync runs when an event follows it',
-    async () => {
-      // The follow-up carries only the last add's payload: `eatr renew` (force renew) then any change
-      // to the namespace before the running sync ends, and the renewal is not forced.
-      const l = lane();
-      await l.enqueue(event('a'));
-      const running = await l.take();
-      if (!running) throw new Error('no job to take');
-      await l.enqueue({ namespace: 'a', reason: 'manual', force: 'renew', requestedAt: 5 });
-      await l.enqueue(event('a', { waitFor: [rv('namespaces', '12')] }));
-      await l.complete(running);
-      const [followUp] = await l.runAll();
-      expect(followUp?.data.force).toBe('renew');
-    },
-  );
+  it('keeps a forced renewal asked for while the sync runs when an event follows it', async () => {
+    // BullMQ's follow-up holds only the last add's payload: `eatr renew` (force renew), then any
+    // change to the namespace before the running sync ends, and the renewal was not forced.
+    const l = lane();
+    await l.enqueue(event('a'));
+    const running = await l.take();
+    if (!running) throw new Error('no job to take');
+    await l.enqueue({ namespace: 'a', reason: 'manual', force: 'renew', requestedAt: 5 });
+    await l.enqueue(event('a', { waitFor: [rv('namespaces', '12')] }));
+    await l.complete(running);
+    const [followUp] = await l.runAll();
+    expect(followUp?.data.force).toBe('renew');
+  });
 });

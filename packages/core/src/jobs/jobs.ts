@@ -212,48 +212,75 @@ function sameData(a: SyncJobData, b: SyncJobData): boolean {
 /**
  * Adds a deduplicated sync job for a namespace. Returns false when it was deduplicated: a sync for
  * that namespace was already waiting and will read current state. An event that meets a waiting job
- * makes that job urgent (no priority, no delay) and raises the versions it waits for; if the job
- * started before that landed, one more sync is added, which BullMQ runs after the active one.
+ * makes that job urgent (no priority, no delay) and raises the versions it waits for. An event that
+ * meets a running sync becomes that sync's follow-up, which BullMQ runs after it (it keeps one, the
+ * last added): the follow-up it replaces is folded in, so a forced renewal or a version asked for
+ * earlier is not lost, and the event counts as added.
  */
 export async function enqueueSync(queue: Queue, data: SyncJobData, delayMs = 0): Promise<boolean> {
   const parsed = syncJobData.parse(data);
-  const add = async () => {
+  const urgent = !isBulkReason(parsed.reason);
+  const dedupId = syncDeduplicationId(parsed.namespace);
+  const add = async (payload: SyncJobData) => {
     // Our own id tells a new job from a deduplicated add, for which BullMQ returns the existing job's id.
     const jobId = `sync-${parsed.namespace}-${randomUUID()}`;
-    const job = await queue.add(SYNC_JOB, parsed, {
+    const job = await queue.add(SYNC_JOB, payload, {
       jobId,
       // Bulk work never queues behind a running sync (keepLastIfActive): it would replace an event's
       // follow-up, which BullMQ keeps one of, with a low-priority job.
-      deduplication: {
-        id: syncDeduplicationId(parsed.namespace),
-        ...(isBulkReason(parsed.reason) ? {} : { keepLastIfActive: true }),
-      },
-      ...(isBulkReason(parsed.reason) ? { priority: BULK_PRIORITY } : {}),
+      deduplication: { id: dedupId, ...(urgent ? { keepLastIfActive: true } : {}) },
+      ...(urgent ? {} : { priority: BULK_PRIORITY }),
       ...(delayMs > 0 ? { delay: delayMs } : {}),
     });
-    return { added: job.id === jobId, id: job.id };
+    if (job.id === jobId) return { added: true, id: job.id };
+    const followUp = urgent ? await pendingFollowUp(queue, dedupId) : undefined;
+    return { added: followUp?.jobId === jobId, id: job.id };
   };
-  const first = await add();
+  // Fold in the follow-up this event may replace (read first: BullMQ overwrites it).
+  const earlier = urgent ? await pendingFollowUp(queue, dedupId) : undefined;
+  const first = await add(earlier?.data ? mergeSyncData(earlier.data, parsed) : parsed);
   if (first.added || first.id === undefined || delayMs > 0) return first.added;
   const existing = await Job.fromId<SyncJobData>(queue, first.id);
-  if (!existing) return (await add()).added; // it finished meanwhile
+  if (!existing) return (await add(parsed)).added; // it finished meanwhile
+  let state = await existing.getState();
+  if (state === 'active') {
+    // Bulk work needs nothing more: the running sync reads current state. An event that found the
+    // job active only after BullMQ looked asks again, and becomes its follow-up.
+    return urgent ? (await add(parsed)).added : false;
+  }
   const current = syncJobData.safeParse(existing.data);
   const merged = current.success ? mergeSyncData(current.data, parsed) : parsed;
-  const urgent = !isBulkReason(parsed.reason);
-  const changed = !sameData(merged, existing.data);
-  if (changed) await existing.updateData(merged);
+  if (!sameData(merged, existing.data)) await existing.updateData(merged);
   if (urgent && existing.priority > 0) await existing.changePriority({ priority: 0 });
-  let state = await existing.getState();
   if (urgent && state === 'delayed') {
     // A retry waiting out its backoff: this event is new input, so run it now.
     await existing.promote().catch(() => undefined);
     state = await existing.getState();
   }
-  if (state === 'waiting' || state === 'prioritized' || state === 'delayed') return false;
-  if (!changed || !urgent) return false;
-  // It was taken before the update may have landed, so it may have read the older payload: one more
-  // sync (BullMQ keeps at most one after a running job; one with nothing to do costs no API request).
-  return (await add()).added;
+  // Taken between the two reads: the update may have come too late, so one more sync follows it.
+  if (urgent && state === 'active') return (await add(merged)).added;
+  return false;
+}
+
+/**
+ * The follow-up BullMQ keeps for a running sync (`dn:<deduplication id>`, written by its
+ * keepLastIfActive deduplication): its job id and payload, when there is one.
+ */
+async function pendingFollowUp(
+  queue: Queue,
+  dedupId: string,
+): Promise<{ jobId: string; data: SyncJobData | undefined } | undefined> {
+  const client = await queue.getBackend().client;
+  const [jobId, raw] = await client.hmget(queue.toKey(`dn:${dedupId}`), 'jid', 'data');
+  if (!jobId) return undefined;
+  let data: SyncJobData | undefined;
+  try {
+    const parsed = syncJobData.safeParse(JSON.parse(raw ?? 'null'));
+    data = parsed.success ? parsed.data : undefined;
+  } catch {
+    data = undefined; // left by another version: the event's payload stands alone
+  }
+  return { jobId, data };
 }
 
 /**
