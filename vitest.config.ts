@@ -4,9 +4,10 @@ import { defineConfig } from 'vitest/config';
 const src = (pkg: string) =>
   fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
 
-// Unit tests (pure logic, no I/O) live beside the code; integration tests live in test/ and share one
-// real Redis and one real kube-apiserver + etcd started by the global setup. Integration files run one
-// at a time: they start watcher and renewer processes that see the whole (shared) cluster.
+// Unit tests (pure logic, no I/O) and component tests (orchestration over in-memory fakes) live
+// beside the code; integration tests live in test/ and share one real Redis and one real
+// kube-apiserver + etcd started by the global setup. Integration files run one at a time: they start
+// watcher and renewer processes that see the whole (shared) cluster.
 export default defineConfig({
   resolve: {
     alias: {
@@ -24,7 +25,13 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts', 'test/harness/**/*.test.ts'],
+          exclude: ['**/*.component.test.ts', '**/node_modules/**'],
         },
+      },
+      {
+        extends: true,
+        // Orchestration (sync, sweep, the watcher's event rules) against in-memory fakes of its ports.
+        test: { name: 'component', include: ['packages/*/src/**/*.component.test.ts'] },
       },
       {
         extends: true,

@@ -3,6 +3,8 @@
  * check the concurrency tests rely on: no two runs of one namespace at the same time.
  */
 
+import { LogMessage } from '@eatr/core';
+
 /** What the check reads from a renewer process (an EatrProcess, or a fake in the self-test). */
 export interface LogSource {
   readonly component: string;
@@ -49,8 +51,8 @@ export function syncRuns(processes: readonly LogSource[]): Map<string, SyncRun[]
       const time = logLineTime(line);
       if (typeof namespace !== 'string' || typeof jobId !== 'string' || time === undefined)
         continue;
-      if (line.msg === 'sync started') open.set(jobId, { namespace, start: time });
-      if (line.msg !== 'sync ended') continue;
+      if (line.msg === LogMessage.syncStarted) open.set(jobId, { namespace, start: time });
+      if (line.msg !== LogMessage.syncEnded) continue;
       const run = open.get(jobId);
       if (!run) continue;
       open.delete(jobId);

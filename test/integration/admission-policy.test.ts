@@ -1,3 +1,4 @@
+import { EventReason } from '@eatr/core';
 import {
   ApiException,
   KubernetesObjectApi,
@@ -471,6 +472,6 @@ describe('a real renewer with the policy in force', () => {
       /ValidatingAdmissionPolicy|forbidden|\b403\b/i.test(l),
     );
     expect(refused).toEqual([]);
-    expect(await s.events(ns, 'ServiceAccountFailed')).toEqual([]);
+    expect(await s.events(ns, EventReason.ServiceAccountFailed)).toEqual([]);
   }, 90_000);
 });

@@ -1,3 +1,4 @@
+import { EventReason } from '@eatr/core';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request, type RequestOptions } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -326,7 +327,7 @@ describe("eatr with the chart's ServiceAccounts", () => {
           (await admin.core.listNamespacedEvent({ namespace: team })).items.map((e) => e.reason),
         { timeout: 15_000 },
       )
-      .toContain('SecretCreated');
+      .toContain(EventReason.SecretCreated);
     // The Lease (host namespace), the expiry metric (Secrets listed cluster-wide), the leader gauge.
     const lease = await admin.coordination.readNamespacedLease({
       namespace: host,

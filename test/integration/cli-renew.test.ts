@@ -1,3 +1,4 @@
+import { EventReason } from '@eatr/core';
 import { spawn } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CLI_ENTRY, eatrCli } from './support/eatr-cli.js';
@@ -89,7 +90,7 @@ describe('eatr renew', () => {
     const ns = await s.createNamespace('denied', [EU]);
     await s.enqueue(ns);
     await s.waitFor('the refusal to be recorded', async () => {
-      const events = await s.events(ns, 'TokenFailed');
+      const events = await s.events(ns, EventReason.TokenFailed);
       return events.length > 0 || undefined;
     });
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { enqueueSync } from '@eatr/core';
+import { enqueueSync, EventReason, LogMessage } from '@eatr/core';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { RedisServer, uniqueName } from '../harness/index.js';
 import { apiRequestCounts, requestDelta } from '../harness/api-requests.js';
@@ -24,7 +24,7 @@ const password = (secret: Parameters<typeof decodedAuth>[0], host = EU) =>
 
 async function tokenFailedIn(namespace: string) {
   return s.waitFor(`a TokenFailed Event in ${namespace}`, async () => {
-    const events = await s.events(namespace, 'TokenFailed');
+    const events = await s.events(namespace, EventReason.TokenFailed);
     return events.length > 0 ? events : undefined;
   });
 }
@@ -60,7 +60,8 @@ describe('recovery', () => {
     // Two renewers, six namespaces, about 40 s of refusals: each renewer once, then one probe chain.
     expect(deniedCalls).toBeLessThanOrEqual(9);
     // Each namespace was reported once, not once per attempt.
-    for (const ns of namespaces) expect(await s.events(ns, 'TokenFailed')).toHaveLength(1);
+    for (const ns of namespaces)
+      expect(await s.events(ns, EventReason.TokenFailed)).toHaveLength(1);
     const syncs = s.overlappingSyncs();
     expect(syncs.overlaps).toEqual([]);
     expect(syncs.runs).toBeGreaterThanOrEqual(namespaces.length);
@@ -78,7 +79,7 @@ describe('recovery', () => {
     await s.enqueue(denied, 'retry');
     await s.waitForSecret(denied, EU);
     const served = await renewer.waitForLog(
-      (l) => l.msg === 'sync done' && l.namespace === denied && l.reason === 'manual',
+      (l) => l.msg === LogMessage.syncDone && l.namespace === denied && l.reason === 'manual',
     );
     expect(served.actions).toEqual({ create: 1 });
 
@@ -119,12 +120,14 @@ describe('recovery', () => {
       'the burst to be under way',
       () =>
         Promise.resolve(
-          victim.logs.filter((l) => l.msg === 'sync done').length >= 20 ? true : undefined,
+          victim.logs.filter((l) => l.msg === LogMessage.syncDone).length >= 20 ? true : undefined,
         ),
       30_000,
     );
-    const started = victim.logs.filter((l) => l.msg === 'sync started').map((l) => l.jobId);
-    const finished = new Set(victim.logs.filter((l) => l.msg === 'sync ended').map((l) => l.jobId));
+    const started = victim.logs.filter((l) => l.msg === LogMessage.syncStarted).map((l) => l.jobId);
+    const finished = new Set(
+      victim.logs.filter((l) => l.msg === LogMessage.syncEnded).map((l) => l.jobId),
+    );
     const inFlight = started.filter((id) => !finished.has(id));
     await victim.kill();
     const killedAt = Date.now();
@@ -165,7 +168,7 @@ describe('recovery', () => {
     s.aws.failNext(1, 'server-error');
     const ns = await s.createNamespace('backoff', [EU]);
     const failed = await renewer.waitForLog(
-      (l) => l.msg === 'transient failure; will retry' && l.namespace === ns,
+      (l) => l.msg === LogMessage.transientFailure && l.namespace === ns,
       15_000,
     );
     await s.waitFor('its retry to wait out the backoff', async () =>
@@ -250,7 +253,7 @@ describe('recovery', () => {
     s.aws.setBehaviour(KEYS.accessKeyId, 'slow');
     const ns = await s.createNamespace('sigterm', [EU]);
     await s.enqueue(ns);
-    await renewer.waitForLog((l) => l.msg === 'sync started' && l.namespace === ns);
+    await renewer.waitForLog((l) => l.msg === LogMessage.syncStarted && l.namespace === ns);
     // The ECR call is under way (the fake endpoint holds it for 4 s) when the SIGTERM comes.
     await s.waitFor('the ECR call', () => Promise.resolve(tokenCalls() >= 1));
     expect(await renewer.stop(20_000)).toBe(0);

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { V1Secret } from '@kubernetes/client-node';
-import { QUEUE_NAME, loadConfig, redisConnection } from '@eatr/core';
+import { QUEUE_NAME, loadConfig, redisConnection, LogMessage } from '@eatr/core';
 import type { EatrProcess } from '../harness/eatr-process.js';
 import { RedisCluster, SentinelGroup, TlsRedis, redisCall } from '../harness/redis-ha.js';
 import { logLineTime, overlappingRuns, runCount, syncRuns } from '../harness/sync-runs.js';
@@ -12,8 +12,7 @@ import { KEYS, Scenario, decodedAuth, leaseEnv, registry } from './support/scena
 // watcher and renewer processes against the real API server and checks what a user would see.
 
 const EU = registry('eu-west-1');
-const RECONNECT_SWEEP =
-  'Redis reconnected (a failover or restart may have lost jobs); sweep enqueued';
+const RECONNECT_SWEEP = LogMessage.redisReconnected;
 const US = registry('us-east-1');
 
 let s: Scenario | undefined;
@@ -83,7 +82,7 @@ async function expectConverged(sc: Scenario, namespaces: readonly string[], time
 const secretCreatedTimes = (renewers: readonly EatrProcess[]) =>
   renewers.flatMap((r) =>
     r.logs
-      .filter((l) => l.msg === 'Secret created')
+      .filter((l) => l.msg === LogMessage.secretCreated)
       .map(logLineTime)
       .filter((t) => t !== undefined),
   );

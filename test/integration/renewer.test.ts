@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
-import { QUEUE_NAME, SYNC_JOB } from '@eatr/core';
+import { QUEUE_NAME, SYNC_JOB, EventReason, LogMessage } from '@eatr/core';
 import {
   KEYS,
   OTHER_KEYS,
@@ -52,7 +52,7 @@ describe('renewer', () => {
 
     const sa = await s.waitForServiceAccountEntry(ns, EU);
     expect(sa.imagePullSecrets?.map((r) => r.name)).toEqual(['existing-entry', EU]);
-    expect((await s.events(ns, 'SecretCreated')).length).toBe(1);
+    expect((await s.events(ns, EventReason.SecretCreated)).length).toBe(1);
   });
 
   it('accepts the Rancher recipe key names and its EMAIL', async () => {
@@ -159,7 +159,7 @@ describe('renewer', () => {
     });
     await s.enqueue(ns);
     const events = await s.waitFor('a conflict Event', async () => {
-      const list = await s.events(ns, 'SecretConflict');
+      const list = await s.events(ns, EventReason.SecretConflict);
       return list.length > 0 ? list : undefined;
     });
     expect(events[0]?.type).toBe('Warning');
@@ -181,7 +181,7 @@ describe('renewer', () => {
     await s.enqueue(ns);
     await s.waitFor(
       'a conflict Event',
-      async () => (await s.events(ns, 'SecretConflict')).length > 0,
+      async () => (await s.events(ns, EventReason.SecretConflict)).length > 0,
     );
     expect((await s.readSecret(ns, EU))?.type).toBe('Opaque');
     expect(await renewer.metricValue('eatr_ownership_conflicts_total', { namespace: ns })).toBe(1);
@@ -213,7 +213,7 @@ describe('renewer', () => {
     const first = await s.waitForSecret(ns, 'ecr-registry');
     expect(first.metadata?.annotations?.['eatr.io/registry']).toBe(EU);
     const events = await s.waitFor('a collision Event', async () => {
-      const list = await s.events(ns, 'SecretNameCollision');
+      const list = await s.events(ns, EventReason.SecretNameCollision);
       return list.length > 0 ? list : undefined;
     });
     expect(events[0]?.type).toBe('Warning');
@@ -253,7 +253,7 @@ describe('renewer', () => {
       await s.drained();
     }
     const events = await s.waitFor('a TokenFailed Event', async () => {
-      const list = await s.events(ns, 'TokenFailed');
+      const list = await s.events(ns, EventReason.TokenFailed);
       return list.length > 0 ? list : undefined;
     });
     expect(events[0]?.type).toBe('Warning');
@@ -286,7 +286,7 @@ describe('renewer', () => {
     const ns = await s.createNamespace('denied-arn', [EU]);
     await s.enqueue(ns);
     const events = await s.waitFor('a TokenFailed Event', async () => {
-      const list = await s.events(ns, 'TokenFailed');
+      const list = await s.events(ns, EventReason.TokenFailed);
       return list.length > 0 ? list : undefined;
     });
     expect(events.map((e) => e.message)).toEqual([
@@ -300,7 +300,7 @@ describe('renewer', () => {
     // Logged before the Event is written, but the line travels through the process's stdout pipe
     // and may reach this test after the Event is visible: wait for it.
     const logged = await renewer.waitForLog(
-      (l) => l.msg === 'cannot write the Secret until the credentials change' && l.namespace === ns,
+      (l) => l.msg === LogMessage.credentialsBlocked && l.namespace === ns,
     );
     expect(String(logged.err)).toContain(
       `User: ${arn} is not authorized to perform: ecr:GetAuthorizationToken`,
@@ -317,7 +317,7 @@ describe('renewer', () => {
     await s.replaceCredentialContent(EU, { aws_access_key_id: KEYS.accessKeyId });
     await s.enqueue(ns); // what the watcher does when the credential Secret changes
     const events = await s.waitFor('a TokenFailed Event', async () => {
-      const list = await s.events(ns, 'TokenFailed');
+      const list = await s.events(ns, EventReason.TokenFailed);
       return list.length > 0 ? list : undefined;
     });
     expect(events[0]?.type).toBe('Warning');
@@ -334,7 +334,7 @@ describe('renewer', () => {
     await s.enqueue(ns);
     await s.waitFor(
       'a TokenFailed Event',
-      async () => (await s.events(ns, 'TokenFailed')).length > 0,
+      async () => (await s.events(ns, EventReason.TokenFailed)).length > 0,
     );
     expect(await s.readSecret(ns, EU)).toBeUndefined();
     expect(
@@ -358,7 +358,7 @@ describe('renewer', () => {
     await s.waitForSecret(ns, US);
     await s.waitFor(
       'a TokenFailed Event',
-      async () => (await s.events(ns, 'TokenFailed')).length > 0,
+      async () => (await s.events(ns, EventReason.TokenFailed)).length > 0,
     );
     expect(await s.readSecret(ns, EU)).toBeUndefined();
   });
@@ -424,7 +424,8 @@ describe('renewer', () => {
       (await a.metricValue('secrets_created_total')) +
       (await b.metricValue('secrets_created_total'));
     expect(writes).toBe(namespaces.length);
-    for (const ns of namespaces) expect((await s.events(ns, 'SecretCreated')).length).toBe(1);
+    for (const ns of namespaces)
+      expect((await s.events(ns, EventReason.SecretCreated)).length).toBe(1);
     // Each process holds its own token cache: at most one ECR call each.
     expect(s.aws.callCount({ action: 'GetAuthorizationToken' })).toBeLessThanOrEqual(2);
   });

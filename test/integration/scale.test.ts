@@ -7,6 +7,8 @@ import {
   enqueueSweep,
   enqueueSync,
   type SyncJobData,
+  EventReason,
+  LogMessage,
 } from '@eatr/core';
 import { apiRequestCounts, kubeClients, requestDelta, uniqueName } from '../harness/index.js';
 import { OTHER_KEYS, Scenario, registry, leaseEnv } from './support/scenario.js';
@@ -99,7 +101,7 @@ describe('scale: cost follows work to do', () => {
     });
     expect(await renewer.metricValue('secret_renewals_total')).toBe(1);
     // No Event for a routine renewal: only the creation's.
-    expect((await s.events(ns)).map((e) => e.reason)).toEqual(['SecretCreated']);
+    expect((await s.events(ns)).map((e) => e.reason)).toEqual([EventReason.SecretCreated]);
   });
 
   it('a watcher restart enqueues one sweep and no per-namespace jobs; the sweep serves only what needs work', async () => {
@@ -120,8 +122,7 @@ describe('scale: cost follows work to do', () => {
         await s.waitFor(
           'the new leader',
           async () =>
-            (await watcher.ready()) &&
-            watcher.logs.some((l) => l.msg === 'start-up sweep enqueued'),
+            (await watcher.ready()) && watcher.logs.some((l) => l.msg === LogMessage.startupSweep),
         );
         await s.waitFor('the start-up sweep', async () =>
           (await s.queue.getCompleted()).some((j) => j.name === SWEEP_JOB),
@@ -239,7 +240,7 @@ describe('scale: cost follows work to do', () => {
     await s.drained();
     const saSyncs = () =>
       renewer.logs.filter(
-        (l) => l.msg === 'sync done' && l.namespace === ns && l.reason === 'serviceaccount',
+        (l) => l.msg === LogMessage.syncDone && l.namespace === ns && l.reason === 'serviceaccount',
       ).length;
     expect(saSyncs()).toBe(0);
 
@@ -277,12 +278,12 @@ describe('scale: cost follows work to do', () => {
     await s.waitForSecret(ns, EU);
     await s.waitFor(
       'a TokenFailed Event',
-      async () => (await s.events(ns, 'TokenFailed')).length > 0,
+      async () => (await s.events(ns, EventReason.TokenFailed)).length > 0,
     );
 
     await s.drained();
     const syncsOf = () =>
-      renewer.logs.filter((l) => l.msg === 'sync done' && l.namespace === ns).length;
+      renewer.logs.filter((l) => l.msg === LogMessage.syncDone && l.namespace === ns).length;
     const syncsBefore = syncsOf();
     const sweepsBefore = await renewer.metricValue('eatr_sweeps_total');
     await s.waitFor(
@@ -292,8 +293,8 @@ describe('scale: cost follows work to do', () => {
     );
     await s.drained();
     expect(syncsOf()).toBe(syncsBefore);
-    expect((await s.events(ns, 'TokenFailed')).length).toBe(1);
-    const sweepLines = renewer.logs.filter((l) => l.msg === 'sweep done');
+    expect((await s.events(ns, EventReason.TokenFailed)).length).toBe(1);
+    const sweepLines = renewer.logs.filter((l) => l.msg === LogMessage.sweepDone);
     // Counted over the whole (shared) cluster: other tests' namespaces may be blocked too.
     expect(sweepLines.at(-1)?.blocked).toBeGreaterThanOrEqual(1);
 
@@ -417,10 +418,10 @@ describe('scale: a refused ServiceAccount change', () => {
       await s.setLabels(ns, { [EU]: 'true' });
       await s.waitForSecret(ns, EU);
       await s.waitFor('a ServiceAccountFailed Event', async () =>
-        (await s.events(ns, 'ServiceAccountFailed')).length > 0 ? true : undefined,
+        (await s.events(ns, EventReason.ServiceAccountFailed)).length > 0 ? true : undefined,
       );
       const syncsOfNamespace = () =>
-        renewer.logs.filter((l) => l.namespace === ns && l.msg === 'sync done').length;
+        renewer.logs.filter((l) => l.namespace === ns && l.msg === LogMessage.syncDone).length;
       const before = syncsOfNamespace();
       const sweeps = await renewer.metricValue('eatr_sweeps_total');
       await s.waitFor(
@@ -430,7 +431,7 @@ describe('scale: a refused ServiceAccount change', () => {
       );
       await s.drained();
       expect(syncsOfNamespace()).toBe(before); // no sweep synced it again
-      const events = await s.events(ns, 'ServiceAccountFailed');
+      const events = await s.events(ns, EventReason.ServiceAccountFailed);
       expect(events.length).toBe(1);
       expect(events[0]?.message).toContain('managed by GitOps');
       const sa = await s.core.readNamespacedServiceAccount({ namespace: ns, name: 'default' });

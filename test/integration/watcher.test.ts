@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KubeConfig } from '@kubernetes/client-node';
-import { SWEEP_SCHEDULER_ID, SYNC_JOB, type SyncJobData } from '@eatr/core';
+import { SWEEP_SCHEDULER_ID, SYNC_JOB, type SyncJobData, LogMessage } from '@eatr/core';
 import {
   RecordingApiProxy,
   TcpProxy,
@@ -78,7 +78,7 @@ describe('watcher', () => {
     console.log(`[figure] label-to-Secret latency: ${Date.now() - started} ms`);
     const created = await renewer.waitForLog(
       (l) =>
-        l.msg === 'sync done' &&
+        l.msg === LogMessage.syncDone &&
         l.namespace === ns &&
         (l.actions as { create?: number } | undefined)?.create === 1,
     );
@@ -126,7 +126,7 @@ describe('watcher', () => {
     const deduplicated = await watcher.metricValue('eatr_jobs_deduplicated_total');
     // This namespace's syncs (the shared cluster holds other tests' namespaces, which the start-up
     // sweep may sync too).
-    const mine = renewer.logs.filter((l) => l.msg === 'sync done' && l.namespace === ns);
+    const mine = renewer.logs.filter((l) => l.msg === LogMessage.syncDone && l.namespace === ns);
     // Sweeps (the start-up sweep of this watcher among them) may add a sync of their own.
     const syncs = mine.filter((l) => l.reason !== 'sweep' && l.reason !== 'startup').length;
     console.log(
@@ -225,7 +225,7 @@ describe('watcher', () => {
     console.log(`[figure] key rotation to renewed Secrets: ${Date.now() - rotated} ms`);
     for (const ns of eu)
       await renewer.waitForLog(
-        (l) => l.msg === 'sync done' && l.namespace === ns && l.reason === 'credentials',
+        (l) => l.msg === LogMessage.syncDone && l.namespace === ns && l.reason === 'credentials',
       );
     const newTokens = s.aws
       .issuedTokens()
@@ -256,7 +256,7 @@ describe('watcher', () => {
         EU,
         (x) => x.metadata?.resourceVersion !== first.metadata?.resourceVersion,
       );
-      await watcher.waitForLog((l) => l.msg === 'credential Secret changed; enqueueing a sweep');
+      await watcher.waitForLog((l) => l.msg === LogMessage.credentialChanged);
 
       const secrets = proxy.exchanges.filter((e) =>
         e.url.startsWith(`/api/v1/namespaces/${s.hostNamespace}/secrets`),
