@@ -1,11 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** This checkout: the build under test. */
+export const CURRENT_BUILD = fileURLToPath(new URL('../..', import.meta.url));
+
 const ENTRYPOINTS = {
-  renewer: { path: '../../packages/renewer/dist/main.js', args: [] },
-  watcher: { path: '../../packages/watcher/dist/main.js', args: [] },
+  renewer: { path: 'packages/renewer/dist/main.js', args: [] },
+  watcher: { path: 'packages/watcher/dist/main.js', args: [] },
   // The watcher and a renewer in one process: `eatr run`.
-  'all-in-one': { path: '../../packages/cli/dist/main.js', args: ['run'] },
+  'all-in-one': { path: 'packages/cli/dist/main.js', args: ['run'] },
 } as const;
 
 export type EatrComponent = keyof typeof ENTRYPOINTS;
@@ -16,6 +20,8 @@ export interface EatrProcessOptions {
   readonly args?: readonly string[];
   /** Resolve start() once the log says the component started (default true). */
   readonly waitForStart?: boolean;
+  /** The built eatr to run: a checkout whose packages are built (default: this one). */
+  readonly build?: string;
 }
 
 const running = new Set<EatrProcess>();
@@ -59,7 +65,7 @@ export class EatrProcess {
 
   static async start(component: EatrComponent, options: EatrProcessOptions): Promise<EatrProcess> {
     const { path, args } = ENTRYPOINTS[component];
-    const entry = fileURLToPath(new URL(path, import.meta.url));
+    const entry = join(options.build ?? CURRENT_BUILD, path);
     const child = spawn(process.execPath, [entry, ...args, ...(options.args ?? [])], {
       env: {
         PATH: process.env.PATH ?? '',

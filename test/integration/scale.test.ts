@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AdmissionregistrationV1Api } from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import {
+  QUEUE_NAME,
   SWEEP_JOB,
   enqueueCredentialSweep,
   enqueueSweep,
@@ -42,7 +43,7 @@ async function labelledWithSecrets(count: number, hosts = [EU]): Promise<string[
 /** Every job added to the queue from now on, by name and reason (BullMQ's event stream). */
 async function jobsAddedDuring(work: () => Promise<void>): Promise<string[]> {
   const redis = new Redis(s.redisUrl);
-  const key = `${s.queuePrefix}:eatr:events`;
+  const key = `${s.queuePrefix}:${QUEUE_NAME}:events`;
   const last = (await redis.xrevrange(key, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0';
   await work();
   const entries = await redis.xrange(key, `(${last}`, '+');

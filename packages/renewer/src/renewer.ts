@@ -41,7 +41,8 @@ export class Renewer implements Closable {
     await parts.cache.synced();
     log.info({ durationMs: Math.round(performance.now() - listing) }, 'watch caches listed');
     void parts.worker.run();
-    await parts.worker.waitUntilReady();
+    void parts.legacyWorker.run();
+    await Promise.all([parts.worker.waitUntilReady(), parts.legacyWorker.waitUntilReady()]);
     parts.readiness.setStarted(true);
     log.info(
       {
@@ -62,7 +63,7 @@ export class Renewer implements Closable {
       const p = this.parts;
       p.readiness.setStarted(false);
       p.stopFollowingFailovers();
-      await p.worker.close();
+      await Promise.all([p.worker.close(), p.legacyWorker.close()]);
       p.workerRedis.disconnect();
       await p.cache.stop();
       await p.queue.close();

@@ -7,6 +7,7 @@ import {
   HealthServer,
   VERSION,
   checkEvictionPolicy,
+  LEGACY_QUEUE_NAME,
   createQueue,
   createRegistry,
   createRenewerMetrics,
@@ -48,6 +49,8 @@ export interface RenewerOptions {
 /** What a wired renewer holds and must release: the Renewer starts and closes these. */
 export interface RenewerParts {
   readonly worker: Worker;
+  /** Takes jobs off the previous release's queue (LEGACY_QUEUE_NAME). */
+  readonly legacyWorker: Worker;
   readonly queue: Queue;
   readonly cache: ClusterCache;
   /** The queue's and the blocked store's connection, and the worker's: BullMQ closes neither. */
@@ -151,7 +154,10 @@ export async function wireRenewer(
     log,
   };
   const workerRedis = redisConnection(config, 'worker');
-  const worker = createWorker(config, workerRedis, (job: Job) => runJob(job, context), log);
+  const handle = (job: Job, token?: string) => runJob(job, token, context);
+  const worker = createWorker(config, workerRedis, handle, log);
+  // Drains what a previous release's watcher, renewers and CLI still queue during a rollout.
+  const legacyWorker = createWorker(config, workerRedis, handle, log, LEGACY_QUEUE_NAME);
 
   const readiness = new Readiness(log);
   const health =
@@ -161,7 +167,7 @@ export async function wireRenewer(
           port: config.metrics.port,
           registry,
           isReady: () => readiness.isReady,
-          isHealthy: () => !worker.closing,
+          isHealthy: () => !worker.closing && !legacyWorker.closing,
         })
       : undefined;
   // Also the worker's blocking connection, BullMQ's copy of workerRedis.
@@ -171,6 +177,7 @@ export async function wireRenewer(
   producerRedis.on('close', () => readiness.redisReachable(false));
   return {
     worker,
+    legacyWorker,
     queue,
     cache,
     producerRedis,

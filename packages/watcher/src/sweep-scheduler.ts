@@ -6,6 +6,7 @@ import {
   describeError,
   enqueueSweep,
   sleep,
+  versioned,
   type Logger,
 } from '@eatr/core';
 
@@ -14,6 +15,11 @@ const SCHEDULER_CHECK_MS = 15_000;
 
 export interface SweepSchedulerOptions {
   readonly queue: Queue;
+  /**
+   * The previous release's queue: its sweep scheduler, left by a watcher of that release, is removed
+   * (renewers drain that queue, and would otherwise sweep twice per interval).
+   */
+  readonly legacyQueue: Queue;
   readonly sweepIntervalMs: number;
   /** True once the watches have listed: the start-up sweep waits for it. */
   readonly ready: () => boolean;
@@ -55,12 +61,16 @@ export class SweepScheduler {
           await queue.upsertJobScheduler(
             SWEEP_SCHEDULER_ID,
             { every: sweepIntervalMs },
-            { name: SWEEP_JOB, data: {} },
+            { name: SWEEP_JOB, data: versioned({}) },
           );
           log.info(
             { every: sweepIntervalMs, previous: existing?.every },
             'sweep scheduler upserted',
           );
+        }
+        if (await this.o.legacyQueue.getJobScheduler(SWEEP_SCHEDULER_ID)) {
+          await this.o.legacyQueue.removeJobScheduler(SWEEP_SCHEDULER_ID);
+          log.info("the previous release's sweep scheduler removed");
         }
       } catch (error) {
         log.warn({ err: describeError(error) }, 'could not check the sweep scheduler; will retry');

@@ -6,6 +6,7 @@ import {
   HealthServer,
   LogMessage,
   VERSION,
+  LEGACY_QUEUE_NAME,
   createQueue,
   createRegistry,
   createWatcherMetrics,
@@ -64,6 +65,8 @@ export class Watcher implements Closable {
     private readonly config: WatcherConfig,
     private readonly log: Logger,
     private readonly queue: Queue,
+    /** The previous release's queue, whose sweep scheduler the leader removes. */
+    private readonly legacyQueue: Queue,
     private readonly metrics: WatcherMetrics,
     /** The queue's connection: BullMQ does not close one it was given. */
     private readonly connection: RedisClient,
@@ -98,16 +101,20 @@ export class Watcher implements Closable {
     const registry = options.registry ?? createRegistry('watcher', VERSION);
     const metrics = createWatcherMetrics(registry);
     const connection = redisConnection(config, 'producer');
-    const queue = createQueue(connection, {
+    const queueSettings = {
       prefix: config.queuePrefix,
       jobAttempts: config.jobAttempts,
       jobBackoffMs: config.jobBackoffMs,
-    });
+    };
+    const queue = createQueue(connection, queueSettings);
     queue.on('error', (error) => log.warn({ err: error.message }, 'queue connection error'));
+    const legacyQueue = createQueue(connection, queueSettings, LEGACY_QUEUE_NAME);
+    legacyQueue.on('error', () => undefined); // the same connection: reported by `queue`
     const watcher = new Watcher(
       config,
       log,
       queue,
+      legacyQueue,
       metrics,
       connection,
       followFailovers(config, [connection], log),
@@ -142,6 +149,7 @@ export class Watcher implements Closable {
         watcher.watches.start();
         watcher.scheduler = new SweepScheduler({
           queue,
+          legacyQueue,
           sweepIntervalMs: config.sweepIntervalMs,
           ready: () => watcher.watchesSynced,
           log,
@@ -222,6 +230,7 @@ export class Watcher implements Closable {
       await this.pendingCredentialSweep;
       this.stopFollowingFailovers();
       await this.queue.close();
+      await this.legacyQueue.close();
       this.connection.disconnect();
       await this.health?.close();
       this.log.info('watcher stopped');

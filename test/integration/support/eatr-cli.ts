@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The built CLI, run as users run it. */
@@ -20,9 +21,12 @@ export function eatrCli(
   args: readonly string[],
   env: Readonly<Record<string, string>>,
   timeoutMs = 60_000,
+  /** Another built eatr to run (a checkout whose packages are built), e.g. the previous release. */
+  build?: string,
 ): Promise<CliResult> {
+  const entry = build ? join(build, 'packages/cli/dist/main.js') : CLI_ENTRY;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_ENTRY, ...args], {
+    const child = spawn(process.execPath, [entry, ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -110,12 +110,18 @@ export class Scenario {
     };
   }
 
+  /** Starts an eatr process of this build, or of another one (`build`: e.g. the previous release). */
   async start(
     component: EatrComponent,
     extraEnv: Record<string, string> = {},
     args: string[] = [],
+    build?: string,
   ): Promise<EatrProcess> {
-    const p = await EatrProcess.start(component, { env: this.env(extraEnv), args });
+    const p = await EatrProcess.start(component, {
+      env: this.env(extraEnv),
+      args,
+      ...(build ? { build } : {}),
+    });
     this.processes.push(p);
     return p;
   }

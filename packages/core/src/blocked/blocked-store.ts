@@ -1,4 +1,4 @@
-import { QUEUE_NAME } from '../jobs/jobs.js';
+import { LEGACY_QUEUE_NAME } from '../jobs/job-data.js';
 import type { RedisClient } from '../runtime/redis.js';
 import {
   formatBlockedKey,
@@ -24,7 +24,8 @@ export class BlockedStore {
     private readonly redis: RedisClient,
     prefix: string,
   ) {
-    this.key = `${prefix}:${QUEUE_NAME}:blocked`;
+    // Named after the first queue and kept so: renewers of every release share one set of records.
+    this.key = `${prefix}:${LEGACY_QUEUE_NAME}:blocked`;
   }
 
   /** The entries of some Secrets of one namespace. */

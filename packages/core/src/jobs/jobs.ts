@@ -1,98 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import { Job, Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import { z } from 'zod';
 import { cappedExponential } from '../runtime/backoff.js';
 import { isAtLeast } from '../watch/resource-version.js';
+import {
+  BULK_PRIORITY,
+  PROBE_JOB,
+  QUEUE_NAME,
+  SWEEP_JOB,
+  SYNC_JOB,
+  isBulkReason,
+  probeJobData,
+  readSweepJob,
+  readSyncJob,
+  sweepJobData,
+  syncJobData,
+  versioned,
+  JOB_FORMAT,
+  type CachedResource,
+  type ProbeJobData,
+  type SyncForce,
+  type SyncJobData,
+} from './job-data.js';
 
-/** The one BullMQ queue eatr uses; its keys live under the configured prefix (default `{eatr}`). */
-export const QUEUE_NAME = 'eatr';
-export const SYNC_JOB = 'sync-namespace';
-export const SWEEP_JOB = 'sweep';
-/** Asks AWS again, with a growing delay, for a registry it denied: one chain per registry (see enqueueProbe). */
-export const PROBE_JOB = 'probe-registry';
-/** Id of the job scheduler that produces sweep jobs (upserted by the watcher leader only). */
-export const SWEEP_SCHEDULER_ID = 'eatr-sweep';
-
-/** Why a sync was asked for; for logs and the `eatr_jobs_enqueued_total` metric. */
-export const SYNC_REASONS = [
-  'namespace',
-  'credentials',
-  'serviceaccount',
-  'follow-up',
-  'sweep',
-  'startup',
-  /** A registry AWS had denied works again: its other namespaces are served at once. */
-  'recovered',
-  /** An operator asked for it (`eatr renew`). */
-  'manual',
-] as const;
-export type SyncReason = (typeof SYNC_REASONS)[number];
-
-/**
- * Bulk work (sweeps, start-up) waits behind event-driven syncs. BullMQ runs jobs without a priority
- * before any prioritized job, so events get none and bulk work gets this one.
- */
-export const BULK_PRIORITY = 100;
-
-export function isBulkReason(reason: SyncReason): boolean {
-  return reason === 'sweep' || reason === 'startup';
-}
-
-/** The watches whose caches a renewer reads; a job may ask it to have seen a version of one. */
-export const CACHED_RESOURCES = ['namespaces', 'credentials', 'serviceaccounts'] as const;
-export type CachedResource = (typeof CACHED_RESOURCES)[number];
-
-/**
- * "Read state at least as new as this": the resourceVersion of the change that caused the job, as
- * the watcher saw it. The renewer's own watch cache may lag the watcher's by a moment.
- */
-export const waitForVersion = z
-  .object({ resource: z.enum(CACHED_RESOURCES), resourceVersion: z.string().min(1).max(32) })
-  .strict();
-export type WaitForVersion = z.infer<typeof waitForVersion>;
-
-/**
- * A sync job names a namespace (and versions to wait for) and nothing else: the renewer reads the
- * current state from its caches when it runs.
- */
-/**
- * How hard a sync tries: `retry` ignores remembered failures (a token call AWS refused a moment ago,
- * a Secret recorded as blocked) and asks AWS again; `renew` also renews Secrets that are not due.
- */
-export const SYNC_FORCE = ['retry', 'renew'] as const;
-export type SyncForce = (typeof SYNC_FORCE)[number];
-
-export const syncJobData = z
-  .object({
-    namespace: z.string().min(1).max(63),
-    reason: z.enum(SYNC_REASONS),
-    waitFor: z.array(waitForVersion).max(CACHED_RESOURCES.length).optional(),
-    force: z.enum(SYNC_FORCE).optional(),
-    /**
-     * When a forced renewal was asked for (ms since the epoch; default: when the job was added).
-     * Tokens fetched since are reused, so one request's wave shares one new token per renewer.
-     */
-    requestedAt: z.number().int().nonnegative().optional(),
-  })
-  .strict();
-export type SyncJobData = z.infer<typeof syncJobData>;
-
-/**
- * A sweep names nothing; one the watcher enqueues because a credential Secret changed carries the
- * version it saw, so the renewer sweeps credentials at least that new (the watcher sees only their
- * metadata: which namespaces need a new token is for the renewer, which holds the keys, to decide).
- */
-export const sweepJobData = z
-  .object({
-    reason: z.literal('credentials').optional(),
-    waitFor: z.array(waitForVersion).max(CACHED_RESOURCES.length).optional(),
-  })
-  .strict();
-export type SweepJobData = z.infer<typeof sweepJobData>;
-
-/** A probe names the registry whose credentials it tries (never the credentials themselves). */
-export const probeJobData = z.object({ registry: z.string().min(1).max(253) }).strict();
-export type ProbeJobData = z.infer<typeof probeJobData>;
+export * from './job-data.js';
 
 /** At most one waiting sync per namespace, and never two running at once. */
 export function syncDeduplicationId(namespace: string): string {
@@ -163,8 +93,13 @@ export function defaultJobOptions(settings: QueueSettings): JobsOptions {
   };
 }
 
-export function createQueue(connection: ConnectionOptions, settings: QueueSettings): Queue {
-  return new Queue(QUEUE_NAME, {
+/** A producer for eatr's queue (or, to read or tidy it, the previous release's: `name`). */
+export function createQueue(
+  connection: ConnectionOptions,
+  settings: QueueSettings,
+  name: string = QUEUE_NAME,
+): Queue {
+  return new Queue(name, {
     connection,
     prefix: settings.prefix,
     defaultJobOptions: defaultJobOptions(settings),
@@ -205,7 +140,7 @@ function strongerForce(a: SyncForce | undefined, b: SyncForce | undefined): Sync
   return a === 'renew' || b === 'renew' ? 'renew' : (a ?? b);
 }
 
-function sameData(a: SyncJobData, b: SyncJobData): boolean {
+function sameData(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
@@ -224,7 +159,7 @@ export async function enqueueSync(queue: Queue, data: SyncJobData, delayMs = 0):
   const add = async (payload: SyncJobData) => {
     // Our own id tells a new job from a deduplicated add, for which BullMQ returns the existing job's id.
     const jobId = `sync-${parsed.namespace}-${randomUUID()}`;
-    const job = await queue.add(SYNC_JOB, payload, {
+    const job = await queue.add(SYNC_JOB, versioned(payload), {
       jobId,
       // Bulk work never queues behind a running sync (keepLastIfActive): it would replace an event's
       // follow-up, which BullMQ keeps one of, with a low-priority job.
@@ -240,7 +175,7 @@ export async function enqueueSync(queue: Queue, data: SyncJobData, delayMs = 0):
   const earlier = urgent ? await pendingFollowUp(queue, dedupId) : undefined;
   const first = await add(earlier?.data ? mergeSyncData(earlier.data, parsed) : parsed);
   if (first.added || first.id === undefined || delayMs > 0) return first.added;
-  const existing = await Job.fromId<SyncJobData>(queue, first.id);
+  const existing = await Job.fromId<unknown>(queue, first.id);
   if (!existing) return (await add(parsed)).added; // it finished meanwhile
   let state = await existing.getState();
   if (state === 'active') {
@@ -248,9 +183,11 @@ export async function enqueueSync(queue: Queue, data: SyncJobData, delayMs = 0):
     // job active only after BullMQ looked asks again, and becomes its follow-up.
     return urgent ? (await add(parsed)).added : false;
   }
-  const current = syncJobData.safeParse(existing.data);
-  const merged = current.success ? mergeSyncData(current.data, parsed) : parsed;
-  if (!sameData(merged, existing.data)) await existing.updateData(merged);
+  // A newer release's payload is not ours to rewrite; it reads current state when it runs.
+  const current = readSyncJob(existing.data);
+  if (current.kind === 'ok' && current.format > JOB_FORMAT) return false;
+  const merged = current.kind === 'ok' ? mergeSyncData(current.data, parsed) : parsed;
+  if (!sameData(versioned(merged), existing.data)) await existing.updateData(versioned(merged));
   if (urgent && existing.priority > 0) await existing.changePriority({ priority: 0 });
   if (urgent && state === 'delayed') {
     // A retry waiting out its backoff: this event is new input, so run it now.
@@ -275,10 +212,10 @@ async function pendingFollowUp(
   if (!jobId) return undefined;
   let data: SyncJobData | undefined;
   try {
-    const parsed = syncJobData.safeParse(JSON.parse(raw ?? 'null'));
-    data = parsed.success ? parsed.data : undefined;
+    const read = readSyncJob(JSON.parse(raw ?? 'null'));
+    data = read.kind === 'ok' && read.format <= JOB_FORMAT ? read.data : undefined;
   } catch {
-    data = undefined; // left by another version: the event's payload stands alone
+    data = undefined; // unreadable: the event's payload stands alone
   }
   return { jobId, data };
 }
@@ -293,7 +230,7 @@ async function pendingFollowUp(
 export async function enqueueProbe(queue: Queue, data: ProbeJobData): Promise<boolean> {
   const parsed = probeJobData.parse(data);
   const jobId = `probe-${randomUUID()}`;
-  const job = await queue.add(PROBE_JOB, parsed, {
+  const job = await queue.add(PROBE_JOB, versioned(parsed), {
     jobId,
     deduplication: { id: probeDeduplicationId(parsed.registry) },
     delay: PROBE_FIRST_DELAY_MS,
@@ -310,11 +247,11 @@ export function probeDeduplicationId(registry: string): string {
 /** Enqueues one sweep now (deduplicated): what a watcher does when it starts leading. */
 export async function enqueueSweep(queue: Queue): Promise<boolean> {
   const jobId = `sweep-${randomUUID()}`;
-  const job = await queue.add(
-    SWEEP_JOB,
-    {},
-    { jobId, deduplication: { id: SWEEP_DEDUPLICATION_ID }, attempts: 3 },
-  );
+  const job = await queue.add(SWEEP_JOB, versioned({}), {
+    jobId,
+    deduplication: { id: SWEEP_DEDUPLICATION_ID },
+    attempts: 3,
+  });
   return job.id === jobId;
 }
 
@@ -333,7 +270,7 @@ export async function enqueueCredentialSweep(
   });
   const add = async () => {
     const jobId = `sweep-credentials-${randomUUID()}`;
-    const job = await queue.add(SWEEP_JOB, data, {
+    const job = await queue.add(SWEEP_JOB, versioned(data), {
       jobId,
       deduplication: { id: CREDENTIALS_SWEEP_DEDUPLICATION_ID, keepLastIfActive: true },
       attempts: 3,
@@ -342,12 +279,12 @@ export async function enqueueCredentialSweep(
   };
   const first = await add();
   if (first.added || first.id === undefined) return first.added;
-  const existing = await Job.fromId<SweepJobData>(queue, first.id);
+  const existing = await Job.fromId<unknown>(queue, first.id);
   if (!existing) return (await add()).added; // it finished meanwhile
-  const known = sweepJobData.safeParse(existing.data);
-  const waited = known.success ? known.data.waitFor?.[0]?.resourceVersion : undefined;
+  const known = readSweepJob(existing.data);
+  const waited = known.kind === 'ok' ? known.data.waitFor?.[0]?.resourceVersion : undefined;
   if (waited !== undefined && isAtLeast(waited, resourceVersion)) return false;
-  await existing.updateData(data);
+  await existing.updateData(versioned(data));
   // Taken before the update landed: keep one more to run after it.
   if ((await existing.getState()) === 'active') return (await add()).added;
   return false;

@@ -93,6 +93,12 @@ export function createRenewerMetrics(registry: Registry) {
       help: 'Namespaces a sweep found due and enqueued',
       registers,
     }),
+    jobsHandedBack: new Counter({
+      name: 'eatr_jobs_handed_back_total',
+      help: 'Jobs this release cannot read (a newer release wrote them), by job and outcome: delayed for a newer renewer, or dropped after the last hand-back',
+      labelNames: ['job', 'outcome'],
+      registers,
+    }),
   };
 }
 export type RenewerMetrics = ReturnType<typeof createRenewerMetrics>;

@@ -1,16 +1,20 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { LogMessage, sweepJobData } from '@eatr/core';
+import { LogMessage, readSweepJob } from '@eatr/core';
+import { handBack } from './hand-back.js';
 import { sweep } from '../sync/sweep.js';
 import type { JobContext } from './job-context.js';
 
 /** A sweep job: look at every namespace and enqueue the syncs that are due. */
-export async function runSweep(job: Job, c: JobContext): Promise<unknown> {
+export async function runSweep(
+  job: Job,
+  token: string | undefined,
+  c: JobContext,
+): Promise<unknown> {
   const started = performance.now();
-  const parsed = sweepJobData.safeParse(job.data);
-  if (!parsed.success)
-    throw new UnrecoverableError(
-      `malformed sweep job data: ${parsed.error.issues[0]?.message ?? ''}`,
-    );
+  const parsed = readSweepJob(job.data);
+  if (parsed.kind === 'newer') return handBack(job, token, parsed.problem, c);
+  if (parsed.kind === 'malformed')
+    throw new UnrecoverableError(`malformed sweep job data: ${parsed.problem}`);
   try {
     const result = await sweep({ ...c, job: parsed.data });
     c.metrics.sweeps.inc({ result: 'success' });

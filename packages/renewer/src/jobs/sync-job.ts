@@ -1,15 +1,19 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { LogMessage, syncJobData } from '@eatr/core';
+import { LogMessage, readSyncJob } from '@eatr/core';
+import { handBack } from './hand-back.js';
 import { asEatrError } from '../sync/eatr-error.js';
 import type { JobContext } from './job-context.js';
 
 /** A sync job: bring one namespace's pull Secrets up to date. */
-export async function runSync(job: Job, c: JobContext): Promise<unknown> {
-  const parsed = syncJobData.safeParse(job.data);
-  if (!parsed.success)
-    throw new UnrecoverableError(
-      `malformed sync job data: ${parsed.error.issues[0]?.message ?? ''}`,
-    );
+export async function runSync(
+  job: Job,
+  token: string | undefined,
+  c: JobContext,
+): Promise<unknown> {
+  const parsed = readSyncJob(job.data);
+  if (parsed.kind === 'newer') return handBack(job, token, parsed.problem, c);
+  if (parsed.kind === 'malformed')
+    throw new UnrecoverableError(`malformed sync job data: ${parsed.problem}`);
   const { namespace } = parsed.data;
   const stopTimer = c.metrics.syncDuration.startTimer();
   // Start and end of every run, whatever its outcome: two runs of one namespace must never overlap,

@@ -9,16 +9,17 @@ import {
 import { lostJobId } from '../lost-job.js';
 
 /**
- * The BullMQ worker that takes jobs off the queue and hands each to `processor`, logging what goes
+ * The BullMQ worker that takes jobs off a queue (eatr's, or the previous release's: `queueName`) and hands each to `processor`, logging what goes
  * wrong around the jobs. Created stopped (autorun off): the renewer runs it once its caches have listed.
  */
 export function createWorker(
   config: RenewerConfig,
   connection: RedisClient,
-  processor: (job: Job) => Promise<unknown>,
+  processor: (job: Job, token?: string) => Promise<unknown>,
   log: Logger,
+  queueName: string = QUEUE_NAME,
 ): Worker {
-  const worker = new Worker(QUEUE_NAME, processor, {
+  const worker = new Worker(queueName, processor, {
     connection,
     prefix: config.queuePrefix,
     concurrency: config.concurrency,

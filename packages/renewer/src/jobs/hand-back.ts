@@ -1,0 +1,41 @@
+import { DelayedError, type Job } from 'bullmq';
+import { HAND_BACK_DELAY_MS, MAX_HAND_BACKS, jobFormatOf } from '@eatr/core';
+import type { JobContext } from './job-context.js';
+
+/**
+ * A job this release cannot handle at all (an unknown job name, or a newer format whose fields it
+ * cannot read): back to the queue for HAND_BACK_DELAY_MS so that a newer renewer takes it, at most
+ * MAX_HAND_BACKS times; then it is dropped (completed, with an error line), never failed. Dropping
+ * loses nothing the next sweep does not cover.
+ */
+export async function handBack(
+  job: Job,
+  token: string | undefined,
+  problem: string,
+  c: Pick<JobContext, 'log' | 'metrics'>,
+): Promise<{ result: 'dropped' }> {
+  // attemptsStarted counts each time a worker took the job; failed attempts are counted apart.
+  const handBacks = Math.max(0, job.attemptsStarted - job.attemptsMade - 1);
+  const fields = {
+    job: job.name,
+    jobId: job.id,
+    format: jobFormatOf(job.data),
+    problem,
+    handBacks,
+  };
+  if (handBacks >= MAX_HAND_BACKS || token === undefined) {
+    c.metrics.jobsHandedBack.inc({ job: job.name, outcome: 'dropped' });
+    c.log.error(
+      fields,
+      'no renewer could handle this job (written by a newer eatr?); dropped: the next sweep covers it',
+    );
+    return { result: 'dropped' };
+  }
+  c.metrics.jobsHandedBack.inc({ job: job.name, outcome: 'delayed' });
+  c.log.warn(
+    { ...fields, delayMs: HAND_BACK_DELAY_MS },
+    'job written by a newer eatr that this renewer cannot handle; handed back for a newer renewer',
+  );
+  await job.moveToDelayed(Date.now() + HAND_BACK_DELAY_MS, token);
+  throw new DelayedError();
+}
