@@ -49,4 +49,17 @@ describe('one version for the packages, the chart and the image', () => {
       expect(deployment.metadata.labels?.['app.kubernetes.io/version'], name).toBe(version);
     }
   });
+
+  it('has a section in CHANGELOG.md, with upgrade notes, and each section has them', async () => {
+    const changelog = await readFile(join(REPO, 'CHANGELOG.md'), 'utf8');
+    const version = await released();
+    const sections = changelog.split(/^(?=## )/m).slice(1);
+    const headings = sections.map((section) => section.split('\n', 1)[0] ?? '');
+    // `## 0.2.0` once released, `## 0.2.0 (unreleased)` until then.
+    expect(headings).toContainEqual(
+      expect.stringMatching(new RegExp(`^## ${version.replaceAll('.', '\\.')}( |$)`)),
+    );
+    for (const section of sections)
+      expect(section, section.split('\n', 1)[0]).toMatch(/^### Upgrade notes$/m);
+  });
 });
