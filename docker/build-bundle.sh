@@ -26,6 +26,12 @@ for package in core renewer watcher cli; do
     exit 1
   fi
 done
+# The commit every process reports (--version, eatr_build_info): `pnpm build` writes it
+# (packages/core/scripts/build-info.js, from git or EATR_COMMIT) and the deploy below copies core's dist with it.
+if [ ! -f packages/core/dist/build-info.json ]; then
+  echo "build-bundle: packages/core/dist/build-info.json is missing; run pnpm build first" >&2
+  exit 1
+fi
 
 # pnpm 10 deploys only "injected" workspace packages; the setting applies to this deploy alone and
 # leaves the workspace's own node_modules as they are. --offline: everything is in the store already.

@@ -111,6 +111,28 @@ describe('docker/build-bundle.sh (the image contents)', () => {
   });
 
   it.each([
+    ['eatr-watcher.js', [], 'eatr-watcher'],
+    ['eatr-renewer.js', [], 'eatr-renewer'],
+    ['eatr.js', [], 'eatr'],
+    ['eatr.js', ['run'], 'eatr'],
+  ])(
+    '%s %s --version names the version and the commit pnpm build recorded',
+    async (entry, command, name) => {
+      // What `pnpm build` wrote (packages/core/scripts/build-info.js): the bundle must carry it, not lose it.
+      const { commit } = JSON.parse(
+        await readFile(join(REPO, 'packages/core/dist/build-info.json'), 'utf8'),
+      ) as { commit: string };
+      const { version } = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as {
+        version: string;
+      };
+      expect(commit).toMatch(/^([0-9a-f]{12}|unknown)$/);
+      const result = await node([join('bin', entry), ...command, '--version']);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toBe(`${name} ${version} (commit ${commit})\n`);
+    },
+  );
+
+  it.each([
     [
       'eatr-watcher.js',
       ['--renewal-interval', '13x'],

@@ -126,7 +126,7 @@ describe('helm template: defaults', () => {
     expect(field(renewer, 'spec', 'replicas')).toBe(2);
     expect(containers(watcher)[0]?.command).toEqual(['node', '/app/bin/eatr-watcher.js']);
     expect(containers(renewer)[0]?.command).toEqual(['node', '/app/bin/eatr-renewer.js']);
-    expect(containers(watcher)[0]?.image).toBe('eatr:0.1.0');
+    expect(containers(watcher)[0]?.image).toBe('eatr:0.2.0');
     for (const workload of [watcher, renewer]) {
       const env = envOf(workload);
       expect(env.get('EATR_REDIS_URL')).toBe('redis://eatr-redis.eatr-system.svc:6379');
@@ -278,10 +278,10 @@ describe('helm template: defaults', () => {
       expect(labels, name).toMatchObject({
         'app.kubernetes.io/name': 'eatr',
         'app.kubernetes.io/instance': 'eatr',
-        'app.kubernetes.io/version': '0.1.0',
+        'app.kubernetes.io/version': '0.2.0',
         'app.kubernetes.io/managed-by': 'Helm',
         'app.kubernetes.io/part-of': 'eatr',
-        'helm.sh/chart': 'eatr-0.1.0',
+        'helm.sh/chart': 'eatr-0.2.0',
       });
     }
   });

@@ -2,11 +2,11 @@ import { Command, CommanderError } from 'commander';
 import {
   ConfigError,
   SETTINGS,
-  VERSION,
   describeError,
   parseGoDuration,
   settingHelp,
   settingOption,
+  versionLine,
 } from '@eatr/core';
 import { Cli, UsageError, type SettingFlags } from './context.js';
 import { parseOutput } from './output.js';
@@ -105,7 +105,7 @@ export function createProgram(io: ProgramIo = defaultIo): {
     .description(
       'Keeps AWS ECR image pull Secrets fresh: look at them, renew them, find out why not.',
     )
-    .version(VERSION)
+    .version(versionLine('eatr'), '-V, --version', 'show the version and git commit')
     .option('--context <name>', 'kubeconfig context to use')
     .showHelpAfterError()
     .configureOutput({ writeOut: io.out, writeErr: io.err })

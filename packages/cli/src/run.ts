@@ -3,8 +3,8 @@
 // Accepts the settings of both components. It lives in the CLI (not the watcher) so the watcher
 // package does not depend on the renewer.
 import {
+  BUILD_INFO,
   HealthServer,
-  VERSION,
   buildConfig,
   createLogger,
   createRegistry,
@@ -30,7 +30,7 @@ export async function runAllInOne(argv: readonly string[]): Promise<void> {
     shutdownTimeoutMs: (config) => config.renewer.shutdownTimeoutMs,
     createLogger: (config) => createLogger('eatr', config.watcher.logLevel),
     start: async (config, log) => {
-      const registry = createRegistry('all-in-one', VERSION);
+      const registry = createRegistry('all-in-one', BUILD_INFO);
       // One logger per component (not children of `log`, which would repeat the `component` key).
       const renewer = await Renewer.start(
         config.renewer,
@@ -48,7 +48,15 @@ export async function runAllInOne(argv: readonly string[]): Promise<void> {
         registry,
         isReady: () => watcher.isReady && renewer.isReady,
       });
-      log.info({ metricsPort: health.port, components: ['watcher', 'renewer'] }, 'eatr running');
+      log.info(
+        {
+          version: BUILD_INFO.version,
+          commit: BUILD_INFO.commit,
+          metricsPort: health.port,
+          components: ['watcher', 'renewer'],
+        },
+        'eatr running',
+      );
       let closing: Promise<void> | undefined;
       return {
         close: () =>

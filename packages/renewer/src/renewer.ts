@@ -1,4 +1,10 @@
-import { VERSION, describeRedis, type Closable, type Logger, type RenewerConfig } from '@eatr/core';
+import {
+  BUILD_INFO,
+  describeRedis,
+  type Closable,
+  type Logger,
+  type RenewerConfig,
+} from '@eatr/core';
 import { SdkEcrTokenClient } from './aws/ecr-token-client.js';
 import { wireRenewer, type RenewerOptions, type RenewerParts } from './wiring.js';
 
@@ -46,7 +52,8 @@ export class Renewer implements Closable {
     parts.readiness.setStarted(true);
     log.info(
       {
-        version: VERSION,
+        version: BUILD_INFO.version,
+        commit: BUILD_INFO.commit,
         concurrency: config.concurrency,
         metricsPort: parts.health?.port,
         queuePrefix: config.queuePrefix,

@@ -2,10 +2,10 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import type { Job, Queue, Worker } from 'bullmq';
 import type { Registry } from 'prom-client';
 import {
+  BUILD_INFO,
   BlockedStore,
   EventRecorder,
   HealthServer,
-  VERSION,
   checkEvictionPolicy,
   LEGACY_QUEUE_NAME,
   createQueue,
@@ -74,7 +74,7 @@ export async function wireRenewer(
 ): Promise<RenewerParts> {
   const kc = loadKubeConfig(config.kubeconfig, config.kubeApi);
   const core = kc.makeApiClient(CoreV1Api);
-  const registry = options.registry ?? createRegistry('renewer', VERSION);
+  const registry = options.registry ?? createRegistry('renewer', BUILD_INFO);
   const metrics = createRenewerMetrics(registry);
   const series = new SeriesTracker(metrics);
   const cache = new ClusterCache({

@@ -4,8 +4,8 @@ import type { Queue } from 'bullmq';
 import {
   BlockedStore,
   HealthServer,
+  BUILD_INFO,
   LogMessage,
-  VERSION,
   LEGACY_QUEUE_NAME,
   createQueue,
   createRegistry,
@@ -98,7 +98,7 @@ export class Watcher implements Closable {
   ): Promise<Watcher> {
     const kc = loadKubeConfig(config.kubeconfig, config.kubeApi);
     const core = kc.makeApiClient(CoreV1Api);
-    const registry = options.registry ?? createRegistry('watcher', VERSION);
+    const registry = options.registry ?? createRegistry('watcher', BUILD_INFO);
     const metrics = createWatcherMetrics(registry);
     const connection = redisConnection(config, 'producer');
     const queueSettings = {
@@ -173,7 +173,8 @@ export class Watcher implements Closable {
     watcher.started = true;
     log.info(
       {
-        version: VERSION,
+        version: BUILD_INFO.version,
+        commit: BUILD_INFO.commit,
         metricsPort: watcher.health?.port,
         sweepInterval: config.sweepIntervalMs,
         lease: `${config.leaderElection.namespace}/${config.leaderElection.leaseName}`,

@@ -1,6 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { CommanderError } from 'commander';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { COMMIT, VERSION } from '../runtime/build-info.js';
 import { ConfigError } from './config-error.js';
 import { parseFlags } from './flags.js';
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 describe('parseFlags', () => {
   it("reads the seed controller's Go-style flags under their setting, as typed", () => {
@@ -48,4 +54,28 @@ describe('parseFlags', () => {
     expect(() => parseFlags('renewer', argv)).toThrow(ConfigError);
     expect(() => parseFlags('renewer', argv)).toThrow(message);
   });
+
+  it.each([
+    ['watcher', '--version'],
+    ['renewer', '-V'],
+    ['watcher', '-version'], // Go style, like the seed's other flags
+  ] as const)(
+    '%s %s prints the version and commit, then stops (CommanderError, exit 0)',
+    (component, flag) => {
+      const written: string[] = [];
+      vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        written.push(String(chunk));
+        return true;
+      });
+      let thrown: unknown;
+      try {
+        parseFlags(component, [flag]);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(CommanderError);
+      expect(thrown).toMatchObject({ code: 'commander.version', exitCode: 0 });
+      expect(written.join('')).toBe(`eatr-${component} ${VERSION} (commit ${COMMIT})\n`);
+    },
+  );
 });

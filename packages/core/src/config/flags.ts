@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { versionLine } from '../runtime/build-info.js';
 import { ConfigError } from './config-error.js';
 import type { Component, GivenSettings, Setting } from './setting.js';
 import { settingHelp, settingOption } from './setting-option.js';
@@ -13,14 +14,16 @@ function normaliseArgv(argv: readonly string[]): string[] {
  * The settings a command line gives (`--flag value`, `--flag=value`, and the seed's Go-style
  * `-flag value`), and the spelling the user typed for each (e.g. `-auth-token-renewal-interval`).
  * Every setting is accepted; `component` picks the ones --help lists. Throws ConfigError for an
- * unknown or incomplete flag, and CommanderError once --help has been shown.
+ * unknown or incomplete flag, and CommanderError once --help or --version (`eatr-watcher 0.2.0
+ * (commit 1a2b3c4d5e6f)`) has been shown.
  */
 export function parseFlags(component: Component, argv: readonly string[]): GivenSettings {
   const program = new Command(`eatr-${component}`)
     .exitOverride()
     .configureOutput({ writeErr: () => undefined, writeOut: (s) => process.stdout.write(s) })
     .allowExcessArguments(false)
-    .helpOption('-h, --help', 'show the settings');
+    .helpOption('-h, --help', 'show the settings')
+    .version(versionLine(`eatr-${component}`), '-V, --version', 'show the version and git commit');
   for (const s of SETTINGS as readonly Setting[]) {
     // Every component takes every setting (the other component's are validated and ignored, and
     // left out of --help), so one command line, the Go controller's included, serves both.
@@ -35,7 +38,9 @@ export function parseFlags(component: Component, argv: readonly string[]): Given
   } catch (error) {
     if (
       error instanceof CommanderError &&
-      (error.code === 'commander.helpDisplayed' || error.code === 'commander.help')
+      (error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.help' ||
+        error.code === 'commander.version')
     )
       throw error;
     throw new ConfigError(

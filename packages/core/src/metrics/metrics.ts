@@ -1,15 +1,19 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BuildInfo } from '../runtime/build-info.js';
 
-/** A fresh registry with process metrics and `eatr_build_info`. Each process (or test) owns one. */
-export function createRegistry(component: string, version: string): Registry {
+/**
+ * A fresh registry with process metrics and `eatr_build_info{component,version,commit}`. Each
+ * process (or test) owns one; processes pass BUILD_INFO.
+ */
+export function createRegistry(component: string, build: BuildInfo): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   new Gauge({
     name: 'eatr_build_info',
-    help: 'Always 1; labels say which component and version this process runs',
-    labelNames: ['component', 'version'],
+    help: 'Always 1; labels say which component, version and git commit this process runs',
+    labelNames: ['component', 'version', 'commit'],
     registers: [registry],
-  }).set({ component, version }, 1);
+  }).set({ component, version: build.version, commit: build.commit }, 1);
   return registry;
 }
 

@@ -1,14 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { ConfigError } from '../config/config-error.js';
 import type { Logger } from 'pino';
-
-/** eatr's version, from the core package's package.json (the same for every component). */
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  }
-).version;
 
 /** Something a process started and must stop on shutdown. `close()` must be safe to call twice. */
 export interface Closable {
