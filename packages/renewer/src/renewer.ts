@@ -46,6 +46,8 @@ export class Renewer implements Closable {
     const listing = performance.now();
     await parts.cache.synced();
     log.info({ durationMs: Math.round(performance.now() - listing) }, 'watch caches listed');
+    // The settings this renewer starts with are the newest: renewers with other ones stop taking jobs.
+    await parts.configuration.start();
     void parts.worker.run();
     void parts.legacyWorker.run();
     await Promise.all([parts.worker.waitUntilReady(), parts.legacyWorker.waitUntilReady()]);
@@ -70,6 +72,7 @@ export class Renewer implements Closable {
       const p = this.parts;
       p.readiness.setStarted(false);
       p.stopFollowingFailovers();
+      await p.configuration.stop();
       await Promise.all([p.worker.close(), p.legacyWorker.close()]);
       p.workerRedis.disconnect();
       await p.cache.stop();

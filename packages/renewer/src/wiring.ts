@@ -29,6 +29,9 @@ import { registerExpiryGauge } from './expiry-gauge.js';
 import type { JobContext } from './jobs/job-context.js';
 import { runJob } from './jobs/run-job.js';
 import { createWorker } from './jobs/worker.js';
+import { ConfigurationGuard } from './configuration/configuration-guard.js';
+import { GenerationStore } from './configuration/generation-store.js';
+import { settingsFingerprint } from './configuration/settings-fingerprint.js';
 import { Readiness } from './readiness.js';
 import { ApiServerWrites } from './sync/kube-writes.js';
 import type { JobSink } from './sync/ports.js';
@@ -51,6 +54,8 @@ export interface RenewerParts {
   readonly worker: Worker;
   /** Takes jobs off the previous release's queue (LEGACY_QUEUE_NAME). */
   readonly legacyWorker: Worker;
+  /** Stops the workers while renewers with newer settings run. */
+  readonly configuration: ConfigurationGuard;
   readonly queue: Queue;
   readonly cache: ClusterCache;
   /** The queue's and the blocked store's connection, and the worker's: BullMQ closes neither. */
@@ -142,6 +147,7 @@ export async function wireRenewer(
     );
 
   const context: JobContext = {
+    superseded: () => configuration.isSuperseded,
     sync,
     tokens,
     jobs,
@@ -158,6 +164,20 @@ export async function wireRenewer(
   const worker = createWorker(config, workerRedis, handle, log);
   // Drains what a previous release's watcher, renewers and CLI still queue during a rollout.
   const legacyWorker = createWorker(config, workerRedis, handle, log, LEGACY_QUEUE_NAME);
+
+  const workers = [worker, legacyWorker];
+  const configuration = new ConfigurationGuard({
+    store: new GenerationStore(producerRedis, config.queuePrefix),
+    fingerprint: settingsFingerprint(config),
+    onSuperseded: async () => {
+      await Promise.all(workers.map((w) => w.pause(true)));
+    },
+    onCurrent: async () => {
+      await Promise.all(workers.map((w) => w.resume()));
+    },
+    superseded: metrics.superseded,
+    log,
+  });
 
   const readiness = new Readiness(log);
   const health =
@@ -178,6 +198,7 @@ export async function wireRenewer(
   return {
     worker,
     legacyWorker,
+    configuration,
     queue,
     cache,
     producerRedis,

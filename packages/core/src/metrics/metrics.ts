@@ -97,6 +97,11 @@ export function createRenewerMetrics(registry: Registry) {
       help: 'Namespaces a sweep found due and enqueued',
       registers,
     }),
+    superseded: new Gauge({
+      name: 'eatr_renewer_superseded',
+      help: 'Whether renewers with newer settings run, so this one takes no jobs (1) or it takes jobs (0)',
+      registers,
+    }),
     jobsHandedBack: new Counter({
       name: 'eatr_jobs_handed_back_total',
       help: 'Jobs this release cannot read (a newer release wrote them), by job and outcome: delayed for a newer renewer, or dropped after the last hand-back',

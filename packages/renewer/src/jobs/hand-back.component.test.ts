@@ -56,7 +56,7 @@ describe('handBack', () => {
 
   it('runJob hands back an unknown job type and a newer probe it cannot read', async () => {
     const { metrics, log } = instruments();
-    const context = { metrics, log } as unknown as JobContext;
+    const context = { metrics, log, superseded: () => false } as unknown as JobContext;
     for (const [name, data] of [
       ['sync-argo-cd', { v: 3, cluster: 'x' }],
       [PROBE_JOB, { v: 3, publicRegistry: 'public.ecr.aws' }],

@@ -39,3 +39,20 @@ export async function handBack(
   await job.moveToDelayed(Date.now() + HAND_BACK_DELAY_MS, token);
   throw new DelayedError();
 }
+
+/** How long a job a superseded renewer took waits before another renewer takes it. */
+export const STEP_ASIDE_DELAY_MS = 500;
+
+/**
+ * A job taken by a renewer whose settings are no longer the newest (it had asked for it before it
+ * paused): back to the queue at once, untouched, for a renewer with the newest settings.
+ */
+export async function stepAside(job: Job, token: string | undefined, c: Pick<JobContext, 'log'>) {
+  if (token === undefined) throw new Error(`no lock token for job ${job.id ?? '?'}`);
+  c.log.debug(
+    { job: job.name, jobId: job.id },
+    'renewers with newer settings run: job left to them',
+  );
+  await job.moveToDelayed(Date.now() + STEP_ASIDE_DELAY_MS, token);
+  throw new DelayedError();
+}

@@ -6,4 +6,6 @@ import type { TokenSource } from '../sync/ports.js';
 export interface JobContext extends Omit<SweepDependencies, 'job' | 'now'> {
   readonly sync: NamespaceSync;
   readonly tokens: TokenSource;
+  /** Whether renewers with newer settings run: this one then leaves every job to them. */
+  readonly superseded: () => boolean;
 }

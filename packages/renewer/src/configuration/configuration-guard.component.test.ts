@@ -1,0 +1,88 @@
+import { createLogger } from '@eatr/core';
+import { describe, expect, it } from 'vitest';
+import { ConfigurationGuard } from './configuration-guard.js';
+import type { GenerationRecord } from './generation-store.js';
+
+/** The Redis record in memory: one newest fingerprint and a growing generation. */
+class FakeStore {
+  newest: GenerationRecord | undefined;
+  private counter = 0;
+  claim(fingerprint: string): Promise<GenerationRecord> {
+    if (this.newest?.fingerprint !== fingerprint)
+      this.newest = { fingerprint, generation: ++this.counter };
+    return Promise.resolve(this.newest);
+  }
+  refresh(fingerprint: string): Promise<GenerationRecord> {
+    return this.newest ? Promise.resolve(this.newest) : this.claim(fingerprint);
+  }
+  /** The newest settings' renewers are gone: their record expired. */
+  expire(): void {
+    this.newest = undefined;
+  }
+}
+
+/** A guard whose callbacks resolve promises the test waits for. */
+function guard(store: FakeStore, fingerprint: string) {
+  const gauge: number[] = [];
+  const transitions: string[] = [];
+  let notify: (() => void) | undefined;
+  const next = () => new Promise<void>((resolve) => (notify = resolve));
+  const g = new ConfigurationGuard({
+    store,
+    fingerprint,
+    ttlMs: 30,
+    onSuperseded: () => {
+      transitions.push('superseded');
+      notify?.();
+      return Promise.resolve();
+    },
+    onCurrent: () => {
+      transitions.push('current');
+      notify?.();
+      return Promise.resolve();
+    },
+    superseded: { set: (value) => gauge.push(value) },
+    log: createLogger('renewer', 'silent'),
+  });
+  return { g, gauge, transitions, next };
+}
+
+describe('ConfigurationGuard', () => {
+  it('the settings a renewer starts with become the newest; an older renewer stops, and takes over when the newer ones are gone', async () => {
+    const store = new FakeStore();
+    const older = guard(store, 'aaaa');
+    expect(await older.g.start()).toEqual({ fingerprint: 'aaaa', generation: 1 });
+    expect(older.g.isSuperseded).toBe(false);
+
+    const stepping = older.next();
+    const newer = guard(store, 'bbbb');
+    expect(await newer.g.start()).toEqual({ fingerprint: 'bbbb', generation: 2 });
+    await stepping;
+    expect(older.g.isSuperseded).toBe(true);
+    expect(newer.g.isSuperseded).toBe(false);
+
+    await newer.g.stop();
+    const resuming = older.next();
+    store.expire();
+    await resuming;
+    expect(older.g.isSuperseded).toBe(false);
+    expect(store.newest).toEqual({ fingerprint: 'aaaa', generation: 3 });
+    expect(older.transitions).toEqual(['superseded', 'current']);
+    expect(older.gauge).toEqual([0, 1, 0]);
+    await older.g.stop();
+    await older.g.stop(); // safe twice
+  });
+
+  it('renewers with the same settings share one generation and never stop', async () => {
+    const store = new FakeStore();
+    const a = guard(store, 'aaaa');
+    const b = guard(store, 'aaaa');
+    await a.g.start();
+    expect(await b.g.start()).toEqual({ fingerprint: 'aaaa', generation: 1 });
+    // An absence needs a window: twenty refresh periods (a third of the 30 ms time to live each).
+    await new Promise((r) => setTimeout(r, 20 * 10));
+    expect([a.transitions, b.transitions]).toEqual([[], []]);
+    await a.g.stop();
+    await b.g.stop();
+  });
+});

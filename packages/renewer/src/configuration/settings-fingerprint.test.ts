@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { settingsFingerprint } from './settings-fingerprint.js';
+
+const base = {
+  globalRegistries: ['1.dkr.ecr.eu-west-1.amazonaws.com', '2.dkr.ecr.us-east-1.amazonaws.com'],
+  includeNamespaces: ['team-*'],
+  excludeNamespaces: ['kube-system'],
+  secretNameTemplate: '{{registry}}',
+  serviceAccounts: ['default'] as readonly string[] | '*',
+  dockerEmail: 'none',
+};
+
+describe('settingsFingerprint', () => {
+  it.each([
+    ['the Secret name template', { secretNameTemplate: 'ecr-{{region}}' }],
+    ['the global registry list', { globalRegistries: ['1.dkr.ecr.eu-west-1.amazonaws.com'] }],
+    ['include', { includeNamespaces: ['*'] }],
+    ['exclude', { excludeNamespaces: [] }],
+    ['the ServiceAccount list', { serviceAccounts: '*' as const }],
+    ['the e-mail written into Secrets', { dockerEmail: 'ops@example.com' }],
+  ])('changes with %s (renewers would undo each other)', (_name, change) => {
+    expect(settingsFingerprint({ ...base, ...change })).not.toBe(settingsFingerprint(base));
+  });
+
+  it('ignores the order of lists', () => {
+    expect(
+      settingsFingerprint({
+        ...base,
+        globalRegistries: [...base.globalRegistries].reverse(),
+        serviceAccounts: ['builder', 'default'],
+      }),
+    ).toBe(settingsFingerprint({ ...base, serviceAccounts: ['default', 'builder'] }));
+  });
+
+  it('is a short hex digest, not the settings', () => {
+    expect(settingsFingerprint(base)).toMatch(/^[0-9a-f]{16}$/);
+  });
+});
