@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { V1Secret } from '@kubernetes/client-node';
-import { QUEUE_NAME, loadConfig, redisConnection, LogMessage } from '@eatr/core';
+import { blockedStoreKey, loadConfig, redisConnection, LogMessage } from '@eatr/core';
 import type { EatrProcess } from '../harness/eatr-process.js';
 import { RedisCluster, SentinelGroup, TlsRedis, redisCall } from '../harness/redis-ha.js';
 import { logLineTime, overlappingRuns, runCount, syncRuns } from '../harness/sync-runs.js';
@@ -264,7 +264,7 @@ describe('Redis Cluster', () => {
       'producer',
     );
     try {
-      const key = `${sc.queuePrefix}:${QUEUE_NAME}:blocked`;
+      const key = blockedStoreKey(sc.queuePrefix);
       const entries = await sc.waitFor('the blocked entry', async () => {
         const all = await redis.hgetall(key);
         return Object.keys(all).length > 0 ? all : undefined;

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AdmissionregistrationV1Api } from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import {
+  JOB_FORMAT,
   QUEUE_NAME,
   SWEEP_JOB,
   enqueueCredentialSweep,
@@ -341,7 +342,11 @@ describe('scale: credential sweeps', () => {
     expect(waiting.map((j) => [j.name, j.data as unknown])).toEqual([
       [
         SWEEP_JOB,
-        { reason: 'credentials', waitFor: [{ resource: 'credentials', resourceVersion: '120' }] },
+        {
+          v: JOB_FORMAT,
+          reason: 'credentials',
+          waitFor: [{ resource: 'credentials', resourceVersion: '120' }],
+        },
       ],
     ]);
     // A scheduled sweep does not swallow it (nor the other way round).

@@ -13,6 +13,14 @@ const field = (namespace: string, subject: string) =>
   formatBlockedKey({ namespace, subject: parseBlockedSubject(subject) });
 
 /**
+ * The Redis key of the blocked records under a queue prefix. Named after the first queue and kept so:
+ * renewers of every release share one set of records.
+ */
+export function blockedStoreKey(prefix: string): string {
+  return `${prefix}:${LEGACY_QUEUE_NAME}:blocked`;
+}
+
+/**
  * Blocked pairs, in one Redis hash beside the queue (same hash tag, so Redis Cluster keeps it in the
  * queue's slot). Holds names, reasons and versions only, never secret values. Shared by every renewer.
  */
@@ -24,8 +32,7 @@ export class BlockedStore {
     private readonly redis: RedisClient,
     prefix: string,
   ) {
-    // Named after the first queue and kept so: renewers of every release share one set of records.
-    this.key = `${prefix}:${LEGACY_QUEUE_NAME}:blocked`;
+    this.key = blockedStoreKey(prefix);
   }
 
   /** The entries of some Secrets of one namespace. */
