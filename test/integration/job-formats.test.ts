@@ -43,9 +43,9 @@ describe('jobs of other releases', () => {
 
     const future = await s.queue.add('sync-argo-cd-cluster', { v: JOB_FORMAT + 1, cluster: 'x' });
     const handedBack = await renewer.waitForLog(
-      (l) => l.jobId === future.id && typeof l.handBacks === 'number',
+      (l) => l.jobId === future.id && typeof l.ageMs === 'number',
     );
-    expect(handedBack).toMatchObject({ level: 'warn', job: 'sync-argo-cd-cluster', handBacks: 0 });
+    expect(handedBack).toMatchObject({ level: 'warn', job: 'sync-argo-cd-cluster' });
     const job = await Job.fromId(s.queue, future.id ?? '');
     expect(await job?.getState()).toBe('delayed');
     expect(await s.queue.getJobCountByTypes('failed')).toBe(0);

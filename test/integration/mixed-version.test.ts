@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import type { V1Secret } from '@kubernetes/client-node';
-import { LEGACY_QUEUE_NAME } from '@eatr/core';
+import { LEGACY_QUEUE_NAME, LogMessage } from '@eatr/core';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EatrProcess } from '../harness/eatr-process.js';
 import { uniqueName } from '../harness/index.js';
@@ -201,4 +201,22 @@ describe('an upgrade and a rollback lose nothing (previous release <-> this buil
     report('rollback', figures);
     expectNothingLost(figures);
   }, 300_000);
+
+  it("a watcher of this build with only the previous release's renewers (a rollback that reached the renewers first): namespaces are still served, by the sweep", async () => {
+    const sweepMs = 5000;
+    const env = { ...leaseEnv(uniqueName('lease')), EATR_SWEEP_INTERVAL: `${sweepMs}ms` };
+    await s.createCredentialSecret(EU, KEYS);
+    const renewer = await s.start('renewer', env, [], previousBuild);
+    await s.start('watcher', env);
+    // Label only once a scheduled sweep has run, so the next one is what serves the namespace.
+    await renewer.waitForLog((l) => l.msg === LogMessage.sweepDone, 3 * sweepMs);
+    const ns = await s.createNamespace('sweep-only', [EU]);
+    const labelled = Date.now();
+    // The watcher's event job waits in this build's queue for a renewer of this build; the
+    // previous release's renewers sweep on the schedule the watcher keeps in their queue.
+    await s.waitForSecret(ns, EU, undefined, 3 * sweepMs + 10_000);
+    console.log(
+      `[figure] sweep-only service (sweep every ${sweepMs} ms): ${Date.now() - labelled} ms`,
+    );
+  }, 60_000);
 });

@@ -22,15 +22,20 @@ afterEach(async () => {
 
 describe('renewers with different settings', () => {
   it('the newest settings win; the older renewer neither writes nor deletes until their renewers are gone', async () => {
-    const older = await s.start('renewer');
+    const older = await s.start('renewer', { EATR_SETTINGS_REVISION: '1' });
     const ns = await s.createNamespace('generations', [EU]);
     await s.enqueue(ns);
     await s.waitForSecret(ns, EU);
 
-    const newer = await s.start('renewer', CRONJOB_STYLE);
+    const newer = await s.start('renewer', { ...CRONJOB_STYLE, EATR_SETTINGS_REVISION: '2' });
     const stepped = await older.waitForLog(
       (l) => l.msg === 'renewers with newer settings run: this one takes no jobs while they do',
       GENERATION_TTL_MS,
+    );
+    // An older pod that restarts meanwhile (its revision is lower) does not take over.
+    const restarted = await s.start('renewer', { EATR_SETTINGS_REVISION: '1' });
+    await restarted.waitForLog(
+      (l) => l.msg === 'renewers with newer settings run: this one takes no jobs while they do',
     );
     // Events keep coming: every sync is the newer renewer's, so its name stays and the other goes.
     for (let i = 0; i < 5; i++) {
@@ -42,10 +47,11 @@ describe('renewers with different settings', () => {
       'the older template Secret to be deleted',
       async () => !(await s.readSecret(ns, EU)),
     );
-    const olderRunsSince = older.logs.filter(
+    const olderRunsSince = [...older.logs, ...restarted.logs].filter(
       (l) => l.msg === LogMessage.syncStarted && logTime(l) > logTime(stepped),
     );
     expect(olderRunsSince).toEqual([]);
+    expect(await restarted.metricValue('eatr_renewer_superseded')).toBe(1);
     expect(await older.metricValue('eatr_renewer_superseded')).toBe(1);
 
     // The newer renewers are gone (a rollback, or the rollout stopped): the older settings take over.

@@ -51,6 +51,8 @@ export class Renewer implements Closable {
     void parts.worker.run();
     void parts.legacyWorker.run();
     await Promise.all([parts.worker.waitUntilReady(), parts.legacyWorker.waitUntilReady()]);
+    if (parts.configuration.isSuperseded)
+      await Promise.all([parts.worker.pause(true), parts.legacyWorker.pause(true)]);
     parts.readiness.setStarted(true);
     log.info(
       {

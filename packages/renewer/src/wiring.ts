@@ -27,6 +27,7 @@ import { ClusterCache } from './cache/cluster-cache.js';
 import { CredentialResolver } from './credentials/credential-resolver.js';
 import { registerExpiryGauge } from './expiry-gauge.js';
 import type { JobContext } from './jobs/job-context.js';
+import { forwardLegacyJob } from './jobs/forward-legacy-job.js';
 import { runJob } from './jobs/run-job.js';
 import { createWorker } from './jobs/worker.js';
 import { ConfigurationGuard } from './configuration/configuration-guard.js';
@@ -162,13 +163,16 @@ export async function wireRenewer(
   const workerRedis = redisConnection(config, 'worker');
   const handle = (job: Job, token?: string) => runJob(job, token, context);
   const worker = createWorker(config, workerRedis, handle, log);
-  // Drains what a previous release's watcher, renewers and CLI still queue during a rollout.
-  const legacyWorker = createWorker(config, workerRedis, handle, log, LEGACY_QUEUE_NAME);
+  // Drains what a previous release's watcher, renewers and CLI still queue during a rollout, by
+  // moving each job into this release's queue (one queue deduplicates syncs of a namespace).
+  const forwardLegacy = (job: Job) => forwardLegacyJob(job, queue, log);
+  const legacyWorker = createWorker(config, workerRedis, forwardLegacy, log, LEGACY_QUEUE_NAME);
 
   const workers = [worker, legacyWorker];
   const configuration = new ConfigurationGuard({
     store: new GenerationStore(producerRedis, config.queuePrefix),
     fingerprint: settingsFingerprint(config),
+    revision: config.settingsRevision,
     onSuperseded: async () => {
       await Promise.all(workers.map((w) => w.pause(true)));
     },

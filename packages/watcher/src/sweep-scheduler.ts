@@ -16,8 +16,9 @@ const SCHEDULER_CHECK_MS = 15_000;
 export interface SweepSchedulerOptions {
   readonly queue: Queue;
   /**
-   * The previous release's queue: its sweep scheduler, left by a watcher of that release, is removed
-   * (renewers drain that queue, and would otherwise sweep twice per interval).
+   * The previous release's queue, whose sweep scheduler is kept too (with a payload that release
+   * reads): while only its renewers run (a rollback that reached the renewers first), they still
+   * sweep every interval. Renewers of this release forward those sweeps into their own queue.
    */
   readonly legacyQueue: Queue;
   readonly sweepIntervalMs: number;
@@ -56,21 +57,18 @@ export class SweepScheduler {
           startupSweep = false;
           log.info({ deduplicated: !added }, LogMessage.startupSweep);
         }
-        const existing = await queue.getJobScheduler(SWEEP_SCHEDULER_ID);
-        if (existing?.every !== sweepIntervalMs) {
-          await queue.upsertJobScheduler(
+        for (const [target, data, name] of [
+          [queue, versioned({}), 'sweep scheduler upserted'],
+          [this.o.legacyQueue, {}, "previous release's sweep scheduler upserted"],
+        ] as const) {
+          const existing = await target.getJobScheduler(SWEEP_SCHEDULER_ID);
+          if (existing?.every === sweepIntervalMs) continue;
+          await target.upsertJobScheduler(
             SWEEP_SCHEDULER_ID,
             { every: sweepIntervalMs },
-            { name: SWEEP_JOB, data: versioned({}) },
+            { name: SWEEP_JOB, data },
           );
-          log.info(
-            { every: sweepIntervalMs, previous: existing?.every },
-            'sweep scheduler upserted',
-          );
-        }
-        if (await this.o.legacyQueue.getJobScheduler(SWEEP_SCHEDULER_ID)) {
-          await this.o.legacyQueue.removeJobScheduler(SWEEP_SCHEDULER_ID);
-          log.info("the previous release's sweep scheduler removed");
+          log.info({ every: sweepIntervalMs, previous: existing?.every }, name);
         }
       } catch (error) {
         log.warn({ err: describeError(error) }, 'could not check the sweep scheduler; will retry');

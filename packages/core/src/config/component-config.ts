@@ -48,6 +48,8 @@ export interface RenewerConfig extends CommonConfig {
   /** BullMQ job lock (renewed every half) and stalled-job check: how soon a crashed renewer's jobs run elsewhere. */
   readonly jobLockDurationMs: number;
   readonly stalledIntervalMs: number;
+  /** Which settings win among renewers with different ones: the highest revision, then the last started. */
+  readonly settingsRevision: number;
   readonly proxy: {
     readonly https: string | undefined;
     readonly http: string | undefined;
@@ -131,6 +133,7 @@ function build(
       jobBackoffMaxMs: c['job-backoff-max'],
       jobLockDurationMs: c['job-lock-duration'],
       stalledIntervalMs: c['stalled-interval'],
+      settingsRevision: c['settings-revision'],
       proxy: { https: c['https-proxy'], http: c['http-proxy'], noProxy: c['no-proxy'] },
     };
   }

@@ -247,6 +247,7 @@ describe('every setting reaches the config', () => {
       'job-backoff-max': { value: '2m' },
       'job-lock-duration': { value: '30s' },
       'stalled-interval': { value: '5s' },
+      'settings-revision': { value: '7' },
       registries: { value: '123456789012.dkr.ecr.eu-west-1.amazonaws.com' },
       'include-namespaces': { value: 'team-*' },
       'exclude-namespaces': { value: 'kube-system' },

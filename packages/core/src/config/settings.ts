@@ -188,6 +188,15 @@ export const SETTINGS = [
     ...duration('job-backoff-max', { min: 1000 }),
   },
   {
+    flag: 'settings-revision',
+    env: ['EATR_SETTINGS_REVISION'],
+    components: ['renewer'],
+    defaultValue: '0',
+    description:
+      'when renewers with different settings share a queue, the highest revision takes the jobs (then the last started); the chart sets the Helm release revision',
+    ...integer('settings-revision', 0, 2_147_483_647),
+  },
+  {
     flag: 'job-lock-duration',
     env: ['EATR_JOB_LOCK_DURATION'],
     components: ['renewer'],

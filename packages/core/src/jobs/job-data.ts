@@ -16,15 +16,16 @@ import { z } from 'zod';
  * 3. Add, never change: a new field is optional and safe for an older reader to ignore; a field is
  *    never renamed, removed, or given a new type or meaning (add another one instead).
  * 4. A job a worker cannot handle at all (an unknown job name, or a newer format whose fields it
- *    cannot read) is handed back for a newer worker: delayed HAND_BACK_DELAY_MS, at most
- *    MAX_HAND_BACKS times, then dropped with an error log line (the next sweep covers its
- *    namespace). It is never failed.
+ *    cannot read) is handed back for a newer worker: delayed HAND_BACK_DELAY_MS at a time, for up
+ *    to HAND_BACK_WINDOW_MS after it was written, then dropped with an error log line (the next
+ *    sweep covers its namespace). It is never failed.
  *
  * Format 1 (eatr 0.1.x) had no `v`, strict readers, and failed any unknown field, enum value or job
  * name for good. So that a 0.1.x renewer never meets a payload it would fail, format 2 lives in a
  * queue of its own (QUEUE_NAME); renewers also drain the format-1 queue (LEGACY_QUEUE_NAME), which
- * watchers, renewers and CLIs of 0.1.x still write to during a rollout. The release after next may
- * stop draining it: its N-1 writes format 2 only.
+ * watchers, renewers and CLIs of 0.1.x still write to during a rollout, by moving each job into
+ * QUEUE_NAME; watchers keep a format-1 sweep scheduler there for 0.1.x renewers. The release after
+ * next may stop both: its N-1 writes format 2 only.
  */
 
 /** The job format this release writes (see the rule above). */
@@ -40,8 +41,11 @@ export const LEGACY_QUEUE_NAME = 'eatr';
 
 /** How long a job no worker here can handle waits before a worker (perhaps a newer one) takes it again. */
 export const HAND_BACK_DELAY_MS = 15_000;
-/** Hand-backs before such a job is dropped: 40 x 15 s covers a slow rollout (10 minutes). */
-export const MAX_HAND_BACKS = 40;
+/**
+ * How long after it was written such a job is handed back before it is dropped: a slow rollout's
+ * overlap. Bounded by time, not by count: a job is also taken again after a stall or a step-aside.
+ */
+export const HAND_BACK_WINDOW_MS = 10 * 60_000;
 
 export const SYNC_JOB = 'sync-namespace';
 export const SWEEP_JOB = 'sweep';

@@ -9,6 +9,7 @@ import {
   SWEEP_JOB,
   SYNC_JOB,
   isBulkReason,
+  jobFormatOf,
   probeJobData,
   readSweepJob,
   readSyncJob,
@@ -184,8 +185,8 @@ export async function enqueueSync(queue: Queue, data: SyncJobData, delayMs = 0):
     return urgent ? (await add(parsed)).added : false;
   }
   // A newer release's payload is not ours to rewrite; it reads current state when it runs.
+  if (jobFormatOf(existing.data) > JOB_FORMAT) return false;
   const current = readSyncJob(existing.data);
-  if (current.kind === 'ok' && current.format > JOB_FORMAT) return false;
   const merged = current.kind === 'ok' ? mergeSyncData(current.data, parsed) : parsed;
   if (!sameData(versioned(merged), existing.data)) await existing.updateData(versioned(merged));
   if (urgent && existing.priority > 0) await existing.changePriority({ priority: 0 });
@@ -281,6 +282,7 @@ export async function enqueueCredentialSweep(
   if (first.added || first.id === undefined) return first.added;
   const existing = await Job.fromId<unknown>(queue, first.id);
   if (!existing) return (await add()).added; // it finished meanwhile
+  if (jobFormatOf(existing.data) > JOB_FORMAT) return false; // a newer release's: left as it is
   const known = readSweepJob(existing.data);
   const waited = known.kind === 'ok' ? known.data.waitFor?.[0]?.resourceVersion : undefined;
   if (waited !== undefined && isAtLeast(waited, resourceVersion)) return false;

@@ -3,17 +3,22 @@ import { describe, expect, it } from 'vitest';
 import { ConfigurationGuard } from './configuration-guard.js';
 import type { GenerationRecord } from './generation-store.js';
 
-/** The Redis record in memory: one newest fingerprint and a growing generation. */
+/** The Redis record in memory, with generation-store.ts's rules. */
 class FakeStore {
   newest: GenerationRecord | undefined;
   private counter = 0;
-  claim(fingerprint: string): Promise<GenerationRecord> {
-    if (this.newest?.fingerprint !== fingerprint)
-      this.newest = { fingerprint, generation: ++this.counter };
-    return Promise.resolve(this.newest);
+  claim(fingerprint: string, revision: number): Promise<GenerationRecord> {
+    return Promise.resolve(this.keep(fingerprint, revision, true));
   }
-  refresh(fingerprint: string): Promise<GenerationRecord> {
-    return this.newest ? Promise.resolve(this.newest) : this.claim(fingerprint);
+  refresh(fingerprint: string, revision: number): Promise<GenerationRecord> {
+    return Promise.resolve(this.keep(fingerprint, revision, false));
+  }
+  private keep(fingerprint: string, revision: number, claim: boolean): GenerationRecord {
+    const current = this.newest;
+    if (current?.fingerprint === fingerprint)
+      return (this.newest = { ...current, revision: Math.max(current.revision, revision) });
+    if (current && (!claim || current.revision > revision)) return current;
+    return (this.newest = { fingerprint, revision, generation: ++this.counter });
   }
   /** The newest settings' renewers are gone: their record expired. */
   expire(): void {
@@ -22,7 +27,7 @@ class FakeStore {
 }
 
 /** A guard whose callbacks resolve promises the test waits for. */
-function guard(store: FakeStore, fingerprint: string) {
+function guard(store: FakeStore, fingerprint: string, revision = 0) {
   const gauge: number[] = [];
   const transitions: string[] = [];
   let notify: (() => void) | undefined;
@@ -30,6 +35,7 @@ function guard(store: FakeStore, fingerprint: string) {
   const g = new ConfigurationGuard({
     store,
     fingerprint,
+    revision,
     ttlMs: 30,
     onSuperseded: () => {
       transitions.push('superseded');
@@ -51,12 +57,12 @@ describe('ConfigurationGuard', () => {
   it('the settings a renewer starts with become the newest; an older renewer stops, and takes over when the newer ones are gone', async () => {
     const store = new FakeStore();
     const older = guard(store, 'aaaa');
-    expect(await older.g.start()).toEqual({ fingerprint: 'aaaa', generation: 1 });
+    expect(await older.g.start()).toEqual({ fingerprint: 'aaaa', revision: 0, generation: 1 });
     expect(older.g.isSuperseded).toBe(false);
 
     const stepping = older.next();
     const newer = guard(store, 'bbbb');
-    expect(await newer.g.start()).toEqual({ fingerprint: 'bbbb', generation: 2 });
+    expect(await newer.g.start()).toEqual({ fingerprint: 'bbbb', revision: 0, generation: 2 });
     await stepping;
     expect(older.g.isSuperseded).toBe(true);
     expect(newer.g.isSuperseded).toBe(false);
@@ -66,7 +72,7 @@ describe('ConfigurationGuard', () => {
     store.expire();
     await resuming;
     expect(older.g.isSuperseded).toBe(false);
-    expect(store.newest).toEqual({ fingerprint: 'aaaa', generation: 3 });
+    expect(store.newest).toEqual({ fingerprint: 'aaaa', revision: 0, generation: 3 });
     expect(older.transitions).toEqual(['superseded', 'current']);
     expect(older.gauge).toEqual([0, 1, 0]);
     await older.g.stop();
@@ -78,11 +84,28 @@ describe('ConfigurationGuard', () => {
     const a = guard(store, 'aaaa');
     const b = guard(store, 'aaaa');
     await a.g.start();
-    expect(await b.g.start()).toEqual({ fingerprint: 'aaaa', generation: 1 });
+    expect(await b.g.start()).toEqual({ fingerprint: 'aaaa', revision: 0, generation: 1 });
     // An absence needs a window: twenty refresh periods (a third of the 30 ms time to live each).
     await new Promise((r) => setTimeout(r, 20 * 10));
     expect([a.transitions, b.transitions]).toEqual([[], []]);
     await a.g.stop();
     await b.g.stop();
+  });
+
+  it('a renewer of a lower revision that restarts (an old pod during a rollout) does not take over', async () => {
+    const store = new FakeStore();
+    const rolledOut = guard(store, 'bbbb', 8);
+    await rolledOut.g.start();
+    const restarted = guard(store, 'aaaa', 7);
+    expect(await restarted.g.start()).toEqual({ fingerprint: 'bbbb', revision: 8, generation: 1 });
+    expect(restarted.g.isSuperseded).toBe(true);
+    expect(rolledOut.g.isSuperseded).toBe(false);
+    // A rollback is a new, higher revision: its settings win.
+    const rollback = guard(store, 'aaaa', 9);
+    const stepping = rolledOut.next();
+    expect(await rollback.g.start()).toEqual({ fingerprint: 'aaaa', revision: 9, generation: 2 });
+    await stepping;
+    expect(rolledOut.g.isSuperseded).toBe(true);
+    for (const g of [rolledOut, restarted, rollback]) await g.g.stop();
   });
 });

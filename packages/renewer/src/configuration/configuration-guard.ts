@@ -6,11 +6,13 @@ export const GENERATION_TTL_MS = 15_000;
 
 export interface ConfigurationGuardOptions {
   readonly store: {
-    claim(fingerprint: string, ttlMs: number): Promise<GenerationRecord>;
-    refresh(fingerprint: string, ttlMs: number): Promise<GenerationRecord>;
+    claim(fingerprint: string, revision: number, ttlMs: number): Promise<GenerationRecord>;
+    refresh(fingerprint: string, revision: number, ttlMs: number): Promise<GenerationRecord>;
   };
   /** This renewer's settingsFingerprint(). */
   readonly fingerprint: string;
+  /** `--settings-revision`: the highest wins; among equal ones, the settings started last. */
+  readonly revision: number;
   /** Newer settings run elsewhere: stop taking jobs (running ones finish). */
   readonly onSuperseded: () => Promise<void>;
   /** This renewer's settings are the newest again (their renewers are gone): take jobs. */
@@ -51,13 +53,28 @@ export class ConfigurationGuard {
 
   /** Claims the newest generation for this renewer's settings, then keeps it (or watches it). */
   async start(): Promise<GenerationRecord> {
-    const record = await this.o.store.claim(this.o.fingerprint, this.ttlMs);
-    this.o.superseded.set(0);
-    this.o.log.info(
-      { generation: record.generation, fingerprint: this.o.fingerprint },
-      'renewer settings claimed as the newest',
-    );
+    const record = await this.o.store.claim(this.o.fingerprint, this.o.revision, this.ttlMs);
     this.loop ??= this.keep();
+    if (record.fingerprint === this.o.fingerprint) {
+      this.o.superseded.set(0);
+      this.o.log.info(
+        {
+          generation: record.generation,
+          fingerprint: this.o.fingerprint,
+          revision: this.o.revision,
+        },
+        'renewer settings claimed as the newest',
+      );
+      return record;
+    }
+    // Settings of a higher revision run: this renewer starts stepped aside (its owner pauses the
+    // workers once they run; a job taken before that is left to the others, see stepAside).
+    this.superseded = true;
+    this.o.superseded.set(1);
+    this.o.log.warn(
+      { newest: record.fingerprint, newestRevision: record.revision, revision: this.o.revision },
+      'renewers with newer settings run: this one takes no jobs while they do',
+    );
     return record;
   }
 
@@ -67,30 +84,40 @@ export class ConfigurationGuard {
     await this.loop;
   }
 
+  /** Stops or resumes taking jobs when whether these settings are the newest changed. */
+  private async transition(newest: GenerationRecord): Promise<void> {
+    const superseded = newest.fingerprint !== this.o.fingerprint;
+    if (superseded === this.superseded) return;
+    this.superseded = superseded;
+    this.o.superseded.set(superseded ? 1 : 0);
+    const fields = {
+      generation: newest.generation,
+      newest: newest.fingerprint,
+      newestRevision: newest.revision,
+      own: this.o.fingerprint,
+      revision: this.o.revision,
+    };
+    if (superseded) {
+      this.o.log.warn(
+        fields,
+        'renewers with newer settings run: this one takes no jobs while they do',
+      );
+      await this.o.onSuperseded();
+    } else {
+      this.o.log.info(fields, 'no renewer with newer settings is left: taking jobs again');
+      await this.o.onCurrent();
+    }
+  }
+
   private async keep(): Promise<void> {
     const { log } = this.o;
     for (;;) {
       await sleep(this.ttlMs / 3, this.stopper.signal);
       if (this.stopped) return;
       try {
-        const newest = await this.o.store.refresh(this.o.fingerprint, this.ttlMs);
-        const superseded = newest.fingerprint !== this.o.fingerprint;
-        if (superseded === this.superseded) continue;
-        this.superseded = superseded;
-        this.o.superseded.set(superseded ? 1 : 0);
-        if (superseded) {
-          log.warn(
-            { generation: newest.generation, newest: newest.fingerprint, own: this.o.fingerprint },
-            'renewers with newer settings run: this one takes no jobs while they do',
-          );
-          await this.o.onSuperseded();
-        } else {
-          log.info(
-            { generation: newest.generation, fingerprint: this.o.fingerprint },
-            'no renewer with newer settings is left: taking jobs again',
-          );
-          await this.o.onCurrent();
-        }
+        await this.transition(
+          await this.o.store.refresh(this.o.fingerprint, this.o.revision, this.ttlMs),
+        );
       } catch (error) {
         // Redis unreachable: the worker cannot take jobs either; keep the last decision.
         log.debug({ err: describeError(error) }, 'could not check the settings generation');

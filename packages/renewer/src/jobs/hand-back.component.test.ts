@@ -1,5 +1,5 @@
 import { DelayedError, type Job } from 'bullmq';
-import { HAND_BACK_DELAY_MS, MAX_HAND_BACKS, PROBE_JOB } from '@eatr/core';
+import { HAND_BACK_DELAY_MS, HAND_BACK_WINDOW_MS, PROBE_JOB } from '@eatr/core';
 import { describe, expect, it } from 'vitest';
 import { instruments } from '../sync/testing/fakes.js';
 import { handBack } from './hand-back.js';
@@ -7,14 +7,13 @@ import { runJob } from './run-job.js';
 import type { JobContext } from './job-context.js';
 
 /** A job as BullMQ hands it to the processor, recording where it was moved. */
-function fakeJob(name: string, data: unknown, attemptsStarted: number, attemptsMade = 0) {
+function fakeJob(name: string, data: unknown, timestamp: number) {
   const moved: number[] = [];
   const job = {
     name,
     id: 'job-1',
     data,
-    attemptsStarted,
-    attemptsMade,
+    timestamp,
     moveToDelayed: (timestamp: number) => {
       moved.push(timestamp);
       return Promise.resolve();
@@ -24,17 +23,18 @@ function fakeJob(name: string, data: unknown, attemptsStarted: number, attemptsM
 }
 
 describe('handBack', () => {
+  const NOW = 1_800_000_000_000;
   it.each([
-    ['the first time a worker took it', 1, 0],
-    ['after a failed attempt, the first hand-back', 2, 1],
-    ['the last hand-back before the bound', MAX_HAND_BACKS, 0],
-  ])('delays a job it cannot handle for a newer worker: %s', async (_name, started, made) => {
+    ['just written', 0],
+    ['a minute old', 60_000],
+    ['just inside the window', HAND_BACK_WINDOW_MS - 1],
+  ])('delays a job it cannot handle for a newer worker: %s', async (_name, age) => {
     const { metrics, log } = instruments();
-    const { job, moved } = fakeJob('future', { v: 9 }, started, made);
+    const { job, moved } = fakeJob('future', { v: 9 }, NOW - age);
     const before = Date.now();
-    await expect(handBack(job, 'token', 'unknown job future', { metrics, log })).rejects.toThrow(
-      DelayedError,
-    );
+    await expect(
+      handBack(job, 'token', 'unknown job future', { metrics, log }, () => NOW),
+    ).rejects.toThrow(DelayedError);
     expect(moved).toHaveLength(1);
     expect(moved[0]).toBeGreaterThanOrEqual(before + HAND_BACK_DELAY_MS);
     expect((await metrics.jobsHandedBack.get()).values).toEqual([
@@ -42,12 +42,12 @@ describe('handBack', () => {
     ]);
   });
 
-  it('drops the job (completes it, never fails it) after MAX_HAND_BACKS hand-backs', async () => {
+  it('drops the job (completes it, never fails it) once HAND_BACK_WINDOW_MS has passed', async () => {
     const { metrics, log } = instruments();
-    const { job, moved } = fakeJob('future', { v: 9 }, MAX_HAND_BACKS + 1);
-    await expect(handBack(job, 'token', 'unknown job future', { metrics, log })).resolves.toEqual({
-      result: 'dropped',
-    });
+    const { job, moved } = fakeJob('future', { v: 9 }, NOW - HAND_BACK_WINDOW_MS);
+    await expect(
+      handBack(job, 'token', 'unknown job future', { metrics, log }, () => NOW),
+    ).resolves.toEqual({ result: 'dropped' });
     expect(moved).toEqual([]);
     expect((await metrics.jobsHandedBack.get()).values).toEqual([
       expect.objectContaining({ labels: { job: 'future', outcome: 'dropped' }, value: 1 }),
@@ -61,7 +61,7 @@ describe('handBack', () => {
       ['sync-argo-cd', { v: 3, cluster: 'x' }],
       [PROBE_JOB, { v: 3, publicRegistry: 'public.ecr.aws' }],
     ] as const) {
-      const { job, moved } = fakeJob(name, data, 1);
+      const { job, moved } = fakeJob(name, data, Date.now());
       await expect(runJob(job, 'token', context)).rejects.toThrow(DelayedError);
       expect(moved).toHaveLength(1);
     }

@@ -1,29 +1,23 @@
 import { DelayedError, type Job } from 'bullmq';
-import { HAND_BACK_DELAY_MS, MAX_HAND_BACKS, jobFormatOf } from '@eatr/core';
+import { HAND_BACK_DELAY_MS, HAND_BACK_WINDOW_MS, jobFormatOf } from '@eatr/core';
 import type { JobContext } from './job-context.js';
 
 /**
  * A job this release cannot handle at all (an unknown job name, or a newer format whose fields it
- * cannot read): back to the queue for HAND_BACK_DELAY_MS so that a newer renewer takes it, at most
- * MAX_HAND_BACKS times; then it is dropped (completed, with an error line), never failed. Dropping
- * loses nothing the next sweep does not cover.
+ * cannot read): back to the queue for HAND_BACK_DELAY_MS so that a newer renewer takes it, until
+ * HAND_BACK_WINDOW_MS after it was written; then it is dropped (completed, with an error line), never
+ * failed. Dropping loses nothing the next sweep does not cover.
  */
 export async function handBack(
   job: Job,
   token: string | undefined,
   problem: string,
   c: Pick<JobContext, 'log' | 'metrics'>,
+  now: () => number = Date.now,
 ): Promise<{ result: 'dropped' }> {
-  // attemptsStarted counts each time a worker took the job; failed attempts are counted apart.
-  const handBacks = Math.max(0, job.attemptsStarted - job.attemptsMade - 1);
-  const fields = {
-    job: job.name,
-    jobId: job.id,
-    format: jobFormatOf(job.data),
-    problem,
-    handBacks,
-  };
-  if (handBacks >= MAX_HAND_BACKS || token === undefined) {
+  const ageMs = Math.max(0, now() - job.timestamp);
+  const fields = { job: job.name, jobId: job.id, format: jobFormatOf(job.data), problem, ageMs };
+  if (ageMs >= HAND_BACK_WINDOW_MS || token === undefined) {
     c.metrics.jobsHandedBack.inc({ job: job.name, outcome: 'dropped' });
     c.log.error(
       fields,
