@@ -62,15 +62,26 @@ type Pod = PodList['items'][number] & {
 
 interface Chart {
   config: { queuePrefix: string };
-  watcher: { sweepInterval: string };
+  watcher: { sweepInterval: string; terminationGracePeriodSeconds: number };
+  renewer: { terminationGracePeriodSeconds: number };
 }
 
 /** The chart's defaults this test takes its bounds and keys from. */
-async function chartDefaults(): Promise<{ queuePrefix: string; sweepIntervalMs: number }> {
+async function chartDefaults(): Promise<{
+  queuePrefix: string;
+  sweepIntervalMs: number;
+  terminationGracePeriodMs: number;
+}> {
   const values = parseYaml(await readFile(join(chartPath, 'values.yaml'), 'utf8')) as Chart;
   const sweepIntervalMs = parseGoDuration(values.watcher.sweepInterval);
   if (sweepIntervalMs === undefined) throw new Error('values.yaml: watcher.sweepInterval');
-  return { queuePrefix: values.config.queuePrefix, sweepIntervalMs };
+  const terminationGracePeriodMs =
+    1000 *
+    Math.max(
+      values.watcher.terminationGracePeriodSeconds,
+      values.renewer.terminationGracePeriodSeconds,
+    );
+  return { queuePrefix: values.config.queuePrefix, sweepIntervalMs, terminationGracePeriodMs };
 }
 
 async function releasePods(): Promise<Pod[]> {
@@ -104,7 +115,7 @@ interface StepFigures {
   replaced: string[];
   pods: { pulled: number; of: number };
   failed: Record<string, number>;
-  left: Record<string, number>;
+  left: Record<string, string[]>;
   restarts: Array<{ pod: string; restarts: number }>;
   /** Namespaces labelled while Pods of both releases existed. */
   labelledDuringOverlap: number;
@@ -119,7 +130,7 @@ describe('helm upgrade and rollback between the previous release and this one lo
   const optedOut = new Set<string>();
   /** The uid of each namespace's Secret when first served: a new uid means it was deleted once. */
   const secretUids = new Map<string, string>();
-  let defaults: { queuePrefix: string; sweepIntervalMs: number };
+  let defaults: Awaited<ReturnType<typeof chartDefaults>>;
   let installed = false;
 
   beforeAll(async () => {
@@ -161,18 +172,59 @@ describe('helm upgrade and rollback between the previous release and this one lo
 
   afterAll(async () => {
     // install.test.ts installs its own release next: nothing of this one may serve its namespaces.
-    if (installed) {
-      await helm([
-        'uninstall',
-        RELEASE,
-        '--namespace',
-        NAMESPACE,
-        '--ignore-not-found',
-        '--wait',
-        '--timeout',
-        HELM_TIMEOUT,
-      ]);
+    try {
+      if (installed) await uninstall();
+    } finally {
+      await deleteNamespaces();
     }
+  });
+
+  /** helm uninstall --wait, noting when each Pod of the release is gone. */
+  async function uninstall(): Promise<void> {
+    const started = performance.now();
+    const seconds = () => Math.round((performance.now() - started) / 1000);
+    const outcome = helm([
+      'uninstall',
+      RELEASE,
+      '--namespace',
+      NAMESPACE,
+      '--ignore-not-found',
+      '--wait',
+      '--timeout',
+      HELM_TIMEOUT,
+    ]).then(
+      () => seconds(),
+      // Held until the Pods are watched out, then thrown.
+      (error: unknown) => error as Error,
+    );
+    // When each Pod of the release goes: an idle eatr process stops at once on SIGTERM
+    // (values.yaml, config.shutdownTimeout), so a slow uninstall names the Pod that was not.
+    const gone = new Map<string, number>();
+    const seen = new Map<string, string>();
+    await eventually(
+      'every Pod of the release gone',
+      async () => {
+        const pods = await releasePods();
+        for (const pod of pods) {
+          seen.set(pod.metadata.name, `${component(pod)} ${imageOf(pod).split(':').pop() ?? ''}`);
+        }
+        const names = new Set(pods.map((p) => p.metadata.name));
+        for (const name of seen.keys())
+          if (!names.has(name) && !gone.has(name)) gone.set(name, seconds());
+        return pods.length === 0 ? true : undefined;
+      },
+      2 * defaults.terminationGracePeriodMs,
+    );
+    const uninstallS = await outcome;
+    if (uninstallS instanceof Error) throw uninstallS;
+    console.log(
+      `[e2e] helm uninstall --wait took ${uninstallS} s; every Pod gone after ${seconds()} s: ` +
+        [...gone].map(([name, at]) => `${name} (${seen.get(name) ?? ''}) ${at} s`).join(', '),
+    );
+  }
+
+  async function deleteNamespaces(): Promise<void> {
+    const deleting = performance.now();
     await kubectl([
       'delete',
       'namespace',
@@ -182,7 +234,10 @@ describe('helm upgrade and rollback between the previous release and this one lo
       '--wait=true',
       `--timeout=${HELM_TIMEOUT}`,
     ]);
-  });
+    console.log(
+      `[e2e] the upgrade scenario's namespaces deleted in ${Math.round((performance.now() - deleting) / 1000)} s`,
+    );
+  }
 
   /**
    * The namespaces served now (with their Secret's uid), and the opted-out ones eatr has cleaned,
@@ -232,10 +287,13 @@ describe('helm upgrade and rollback between the previous release and this one lo
     return { served, cleaned, uids };
   }
 
-  /** BullMQ's job counts of both queues, read with redis-cli in the Redis Pod. */
+  /**
+   * Both BullMQ queues, read with redis-cli in the Redis Pod: how many jobs failed, and the ids of
+   * those still to run (waiting, prioritized, delayed, active).
+   */
   async function queueCounts(): Promise<{
     failed: Record<string, number>;
-    left: Record<string, number>;
+    left: Record<string, string[]>;
   }> {
     const redis = (await releasePods()).find(
       (p) => component(p) === 'redis' && p.metadata.deletionTimestamp === undefined,
@@ -243,32 +301,36 @@ describe('helm upgrade and rollback between the previous release and this one lo
     if (redis === undefined) throw new Error('no Redis Pod');
     const queues = [LEGACY_QUEUE_NAME, QUEUE_NAME];
     const key = (queue: string, part: string) => `${defaults.queuePrefix}:${queue}:${part}`;
-    // Per queue: failed, then what is still to run (waiting, prioritized, delayed, active).
+    // One answer line per command: a count, then `ids:` and the ids, comma-separated.
+    const listIds =
+      "local ids = {} for _, k in ipairs(KEYS) do local t = redis.call('TYPE', k).ok " +
+      "local part = {} if t == 'list' then part = redis.call('LRANGE', k, 0, -1) " +
+      "elseif t == 'zset' then part = redis.call('ZRANGE', k, 0, -1) end " +
+      'for _, id in ipairs(part) do table.insert(ids, id) end end ' +
+      "return 'ids:' .. table.concat(ids, ',')";
     const commands = queues.flatMap((q) => [
       `ZCARD ${key(q, 'failed')}`,
-      `LLEN ${key(q, 'wait')}`,
-      `ZCARD ${key(q, 'prioritized')}`,
-      `ZCARD ${key(q, 'delayed')}`,
-      `LLEN ${key(q, 'active')}`,
+      `EVAL "${listIds}" 4 ${['wait', 'prioritized', 'delayed', 'active'].map((part) => key(q, part)).join(' ')}`,
     ]);
     const output = await kubectl(
       ['exec', '-i', '-n', NAMESPACE, redis.metadata.name, '-c', 'redis', '--', 'redis-cli'],
       commands.join('\n') + '\n',
     );
-    const numbers = output
-      .trim()
-      .split('\n')
-      .map((line) => Number(line.replace(/^\(integer\)\s*/, '')));
-    if (numbers.length !== commands.length || numbers.some((n) => !Number.isInteger(n))) {
+    const lines = output.trim().split('\n');
+    const failed: Record<string, number> = {};
+    const left: Record<string, string[]> = {};
+    queues.forEach((queue, i) => {
+      const count = Number(lines[2 * i]);
+      const ids = lines[2 * i + 1] ?? '';
+      if (!Number.isInteger(count) || !ids.startsWith('ids:')) {
+        throw new Error(`redis-cli answered ${JSON.stringify(output)} to ${commands.join('; ')}`);
+      }
+      failed[queue] = count;
+      left[queue] = ids.slice('ids:'.length).split(',').filter(Boolean);
+    });
+    if (lines.length !== commands.length) {
       throw new Error(`redis-cli answered ${JSON.stringify(output)} to ${commands.join('; ')}`);
     }
-    const failed: Record<string, number> = {};
-    const left: Record<string, number> = {};
-    queues.forEach((queue, i) => {
-      const [f = 0, ...rest] = numbers.slice(i * 5, i * 5 + 5);
-      failed[queue] = f;
-      left[queue] = rest.reduce((a, b) => a + b, 0);
-    });
     return { failed, left };
   }
 
@@ -393,12 +455,15 @@ describe('helm upgrade and rollback between the previous release and this one lo
       Object.entries(counts)
         .map(([queue, n]) => `${queue} ${n}`)
         .join(', ');
+    const leftToRun = Object.entries(left)
+      .map(([queue, ids]) => `${queue} ${ids.length}${ids.length > 0 ? ` (${ids.join(' ')})` : ''}`)
+      .join(', ');
     console.log(
       `[figure] helm ${name}: failed jobs ${total(failed)} (${perQueue(failed)}); namespaces served ${served.length}/${labelled.size}; ` +
         `opted out cleaned ${cleaned.length}/${optedOut.size}; Secrets replaced ${replaced.length}; ` +
         `Pods pulled ${pods.pulled}/${pods.of}; restarts ${restarts.reduce((a, r) => a + r.restarts, 0)}; ` +
         `converged in ${convergedMs} ms after helm returned (helm ${name} --wait ${helmMs} ms); ` +
-        `labelled during the overlap ${labelledDuringOverlap}; jobs left to run ${perQueue(left)}`,
+        `labelled during the overlap ${labelledDuringOverlap}; jobs left to run ${leftToRun}`,
     );
     return figures;
   }
