@@ -21,6 +21,7 @@ import {
   isReady,
   kubectl,
   kubectlJson,
+  releaseValues,
 } from './support/kube.js';
 import type { PodList } from './support/kube.js';
 import { startPrometheus, type PromSeries } from './support/prometheus.js';
@@ -70,12 +71,9 @@ describe('helm install eatr on a real node', () => {
         aws_secret_access_key: ecr.secretAccessKey,
       },
     });
-    const [eatrRepository, eatrTag] = images.eatr.split(':') as [string, string];
-    const [redisRepository, redisTag] = images.redis.split(':') as [string, string];
     const started = performance.now();
     try {
-      // Defaults, except where the images are and where ECR and STS are (the SDK's documented
-      // endpoint variables, through the chart's renewer.extraEnv).
+      // Defaults, except where the images are and where ECR and STS are.
       await helm([
         'install',
         'eatr',
@@ -85,19 +83,7 @@ describe('helm install eatr on a real node', () => {
         '--wait',
         '--timeout',
         '5m',
-        '--set',
-        `image.repository=${eatrRepository}`,
-        '--set',
-        `image.tag=${eatrTag}`,
-        '--set',
-        `redis.image.repository=${redisRepository}`,
-        '--set',
-        `redis.image.tag=${redisTag}`,
-        '--set-json',
-        `renewer.extraEnv=${JSON.stringify([
-          { name: 'AWS_ENDPOINT_URL_ECR', value: ecr.endpointUrl },
-          { name: 'AWS_ENDPOINT_URL_STS', value: ecr.endpointUrl },
-        ])}`,
+        ...releaseValues(images.eatr),
       ]);
     } catch (error) {
       console.error(await describeCluster());

@@ -14,5 +14,8 @@ bin=$(bash test/tools/kube-binaries.sh node)
 export PATH="$bin:$PATH"  # helm, crictl
 [[ -d node_modules ]] || pnpm install --frozen-lockfile
 pnpm build >/dev/null
+# The upgrade scenario installs the previous release's chart and image: its tree is built from git
+# history here (cached), where pnpm can reach the registry if its store lacks something.
+bash test/tools/previous-release.sh >/dev/null
 echo "[e2e] prerequisites ready in $(( $(date +%s) - started ))s" >&2
 exec bash test/e2e/node.sh node_modules/.bin/vitest run --config vitest.e2e.config.ts "$@"

@@ -3,6 +3,7 @@ import { startHarnessControl } from '../../harness/harness-control.js';
 import type { HarnessControl } from '../../harness/harness-control.js';
 import { request } from 'node:https';
 import type { JsonWebKey } from 'node:crypto';
+import { join } from 'node:path';
 import { ECR_ACCOUNT, ECR_REGION, ECR_REGISTRY, NodeCluster } from './node-cluster.js';
 import { oidcVerifier } from '../../harness/aws/oidc-verifier.js';
 import type {} from './provided.js';
@@ -91,6 +92,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   project.provide('e2eKubeconfigPath', node.kubeconfigPath);
   project.provide('e2eImages', { eatr: node.image('eatr'), redis: node.image('redis') });
+  project.provide('e2ePrevious', {
+    chartPath: join(node.previousRelease, 'charts/eatr'),
+    image: node.previousImage,
+  });
   project.provide('e2eEcr', {
     registry: ECR_REGISTRY,
     region: ECR_REGION,
@@ -104,7 +109,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const t = node.timings;
   console.log(
     `[e2e] node ready in ${t.totalS} s: binaries ${t.binariesS} s, control plane ${t.controlPlaneS} s, ` +
-      `images ${t.imagesS} s, registry+push ${t.registryS} s, containerd..node Ready ${t.nodeReadyS} s; ` +
+      `images ${t.imagesS} s (then the previous release's ${t.previousImagesS} s), registry+push ${t.registryS} s, containerd..node Ready ${t.nodeReadyS} s; ` +
       `memory ${await node.residentMemoryMiB()} MiB`,
   );
   return teardown;

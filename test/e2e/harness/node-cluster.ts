@@ -23,6 +23,8 @@ export const ECR_ACCOUNT = '111111111111';
 export const ECR_REGION = 'eu-west-1';
 export const ECR_REGISTRY = `${ECR_ACCOUNT}.dkr.ecr.${ECR_REGION}.amazonaws.com`;
 export const IMAGE_TAG = 'e2e';
+/** The tag of the previous release's eatr image (test/compat/previous-release), beside IMAGE_TAG. */
+export const PREVIOUS_IMAGE_TAG = 'previous';
 const CLUSTER_DNS_DOMAIN = 'cluster.local';
 
 /** Seconds each start-up step took, for the closing figures. */
@@ -30,6 +32,8 @@ export interface NodeTimings {
   binariesS: number;
   controlPlaneS: number;
   imagesS: number;
+  /** The previous release's images, built after this build's (they share the layer cache). */
+  previousImagesS: number;
   registryS: number;
   nodeReadyS: number;
   totalS: number;
@@ -51,12 +55,15 @@ export class NodeCluster {
     binariesS: 0,
     controlPlaneS: 0,
     imagesS: 0,
+    previousImagesS: 0,
     registryS: 0,
     nodeReadyS: 0,
     totalS: 0,
   };
   private containerdSocket = '';
   private crictl = '';
+  /** The previous release's source tree, built (test/tools/previous-release.sh): its chart is here. */
+  previousRelease = '';
 
   private constructor(
     readonly dir: string,
@@ -95,6 +102,11 @@ export class NodeCluster {
     return `${OPEN_REGISTRY}/${name}:${IMAGE_TAG}`;
   }
 
+  /** `registry.e2e.test/eatr:previous`: the previous release's eatr image. */
+  get previousImage(): string {
+    return `${OPEN_REGISTRY}/eatr:${PREVIOUS_IMAGE_TAG}`;
+  }
+
   private async startAll(): Promise<void> {
     const started = performance.now();
     const seconds = (since: number) => Math.round((performance.now() - since) / 100) / 10;
@@ -105,12 +117,24 @@ export class NodeCluster {
     this.crictl = join(bin, 'crictl');
 
     const imagesDir = join(this.dir, 'images');
+    const previousImagesDir = join(this.dir, 'previous-images');
     const imagesStarted = performance.now();
     const images = run('bash', [join(repoRoot, 'test/e2e/images/build-images.sh'), imagesDir], {
       cwd: repoRoot,
       maxBuffer: 16 * 1024 * 1024,
-    }).then(() => {
+    }).then(async () => {
       this.timings.imagesS = seconds(imagesStarted);
+      // The previous release's images, with its own build-images.sh from its own tree (run.sh
+      // built that tree outside the node; here it is found in the cache). One after the other:
+      // both scripts fill the same layer cache.
+      const previousStarted = performance.now();
+      this.previousRelease = await previousReleaseDir();
+      await run(
+        'bash',
+        [join(this.previousRelease, 'test/e2e/images/build-images.sh'), previousImagesDir],
+        { cwd: this.previousRelease, maxBuffer: 16 * 1024 * 1024 },
+      );
+      this.timings.previousImagesS = seconds(previousStarted);
     });
     const controlPlaneStarted = performance.now();
     const controlPlane = ControlPlane.start({
@@ -141,6 +165,8 @@ export class NodeCluster {
     for (const name of ['eatr', 'redis', 'pause'] as const) {
       await this.registry.pushLayout(join(imagesDir, name), name, IMAGE_TAG);
     }
+    // Only eatr differs between the releases: both charts run this build's Redis image.
+    await this.registry.pushLayout(join(previousImagesDir, 'eatr'), 'eatr', PREVIOUS_IMAGE_TAG);
     // The image the workload tests pull from the ECR-named registry (any small image will do).
     await this.registry.pushLayout(join(imagesDir, 'pause'), 'team/app', 'v1');
     this.timings.registryS = seconds(registryStarted);
@@ -517,6 +543,20 @@ async function nodeBinaries(): Promise<string> {
     throw new Error(`test/tools/kube-binaries.sh node failed (exit code ${code})`);
   }
   return folder;
+}
+
+/** The previous release's tree (test/compat/previous-release), built once into the cache. */
+async function previousReleaseDir(): Promise<string> {
+  const { stdout } = await run('bash', [join(repoRoot, 'test/tools/previous-release.sh')], {
+    cwd: repoRoot,
+    timeout: 600_000,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const dir = stdout.trim();
+  if (!existsSync(join(dir, 'charts/eatr/Chart.yaml'))) {
+    throw new Error(`test/tools/previous-release.sh printed ${dir}, which holds no chart`);
+  }
+  return dir;
 }
 
 function tcpOpen(host: string, port: number): Promise<boolean> {

@@ -7,6 +7,8 @@ declare module 'vitest' {
     /** Admin kubeconfig of the e2e node's cluster. */
     e2eKubeconfigPath: string;
     e2eImages: { eatr: string; redis: string };
+    /** The previous release (test/compat/previous-release): its chart and its eatr image. */
+    e2ePrevious: { chartPath: string; image: string };
     e2eEcr: {
       /** `<account>.dkr.ecr.<region>.amazonaws.com`, served by the node's registry. */
       registry: string;

@@ -59,6 +59,33 @@ export async function helm(args: readonly string[]): Promise<string> {
 export const chartPath = join(repoRoot, 'charts/eatr');
 
 /**
+ * The values every e2e release is installed with (the chart's defaults otherwise): where eatr's
+ * image (`eatrImage`, `repository:tag`) and Redis' are, and where ECR and STS are (the SDK's
+ * documented endpoint variables, through the chart's renewer.extraEnv). The previous release's
+ * chart takes the same names (its values.schema.json).
+ */
+export function releaseValues(eatrImage: string): string[] {
+  const ecr = inject('e2eEcr');
+  const [eatrRepository, eatrTag] = eatrImage.split(':') as [string, string];
+  const [redisRepository, redisTag] = inject('e2eImages').redis.split(':') as [string, string];
+  return [
+    '--set',
+    `image.repository=${eatrRepository}`,
+    '--set',
+    `image.tag=${eatrTag}`,
+    '--set',
+    `redis.image.repository=${redisRepository}`,
+    '--set',
+    `redis.image.tag=${redisTag}`,
+    '--set-json',
+    `renewer.extraEnv=${JSON.stringify([
+      { name: 'AWS_ENDPOINT_URL_ECR', value: ecr.endpointUrl },
+      { name: 'AWS_ENDPOINT_URL_STS', value: ecr.endpointUrl },
+    ])}`,
+  ];
+}
+
+/**
  * Polls `check` (which returns a value when done, undefined when not yet) until done or
  * `timeoutMs`; the error names what was awaited and the last state seen.
  */
