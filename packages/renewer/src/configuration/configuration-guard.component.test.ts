@@ -108,4 +108,45 @@ describe('ConfigurationGuard', () => {
     expect(rolledOut.g.isSuperseded).toBe(true);
     for (const g of [rolledOut, restarted, rollback]) await g.g.stop();
   });
+
+  it('starts without Redis (the chart starts everything at once) and claims once Redis answers', async () => {
+    const store = new FakeStore();
+    const other = guard(store, 'bbbb', 8);
+    await other.g.start();
+    let down = true;
+    const flaky = {
+      claim: (fingerprint: string, revision: number) =>
+        down
+          ? Promise.reject(new Error('Stream is not writeable'))
+          : store.claim(fingerprint, revision),
+      refresh: (fingerprint: string, revision: number) =>
+        down
+          ? Promise.reject(new Error('Stream is not writeable'))
+          : store.refresh(fingerprint, revision),
+    };
+    const gauge: number[] = [];
+    let stepped: () => void = () => undefined;
+    const steppedAside = new Promise<void>((resolve) => (stepped = resolve));
+    const starting = new ConfigurationGuard({
+      store: flaky,
+      fingerprint: 'aaaa',
+      revision: 9,
+      ttlMs: 30,
+      onSuperseded: () => Promise.resolve(),
+      onCurrent: () => Promise.resolve(),
+      superseded: { set: (value) => gauge.push(value) },
+      log: createLogger('renewer', 'silent'),
+    });
+    expect(await starting.start()).toBeUndefined();
+    expect(starting.isSuperseded).toBe(false);
+    // Redis is back: the loop claims (revision 9 beats 8), and the other renewer steps aside.
+    const otherSteps = other.next().then(stepped);
+    down = false;
+    await otherSteps;
+    await steppedAside;
+    expect(store.newest).toEqual({ fingerprint: 'aaaa', revision: 9, generation: 2 });
+    expect(other.g.isSuperseded).toBe(true);
+    await starting.stop();
+    await other.g.stop();
+  });
 });

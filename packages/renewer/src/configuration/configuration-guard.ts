@@ -35,6 +35,8 @@ export class ConfigurationGuard {
   private readonly stopper = new AbortController();
   private loop: Promise<void> | undefined;
   private superseded = false;
+  /** Whether the start-up claim reached Redis; until then the loop claims instead of refreshing. */
+  private claimed = false;
 
   constructor(private readonly o: ConfigurationGuardOptions) {}
 
@@ -51,12 +53,28 @@ export class ConfigurationGuard {
     return this.o.ttlMs ?? GENERATION_TTL_MS;
   }
 
-  /** Claims the newest generation for this renewer's settings, then keeps it (or watches it). */
-  async start(): Promise<GenerationRecord> {
-    const record = await this.o.store.claim(this.o.fingerprint, this.o.revision, this.ttlMs);
+  /**
+   * Claims the newest generation for this renewer's settings, then keeps it (or watches it). Redis
+   * may not be up yet (a chart install starts everything at once): then the renewer starts taking
+   * jobs as it did before generations existed, and the loop claims as soon as Redis answers.
+   * Returns the newest settings, or undefined when the claim waits for Redis.
+   */
+  async start(): Promise<GenerationRecord | undefined> {
+    this.o.superseded.set(0);
+    let record: GenerationRecord;
+    try {
+      record = await this.o.store.claim(this.o.fingerprint, this.o.revision, this.ttlMs);
+      this.claimed = true;
+    } catch (error) {
+      this.o.log.warn(
+        { err: describeError(error) },
+        'could not record the settings generation yet (Redis unreachable); will retry',
+      );
+      this.loop ??= this.keep();
+      return undefined;
+    }
     this.loop ??= this.keep();
     if (record.fingerprint === this.o.fingerprint) {
-      this.o.superseded.set(0);
       this.o.log.info(
         {
           generation: record.generation,
@@ -115,9 +133,12 @@ export class ConfigurationGuard {
       await sleep(this.ttlMs / 3, this.stopper.signal);
       if (this.stopped) return;
       try {
-        await this.transition(
-          await this.o.store.refresh(this.o.fingerprint, this.o.revision, this.ttlMs),
-        );
+        const { fingerprint, revision } = this.o;
+        const newest = this.claimed
+          ? await this.o.store.refresh(fingerprint, revision, this.ttlMs)
+          : await this.o.store.claim(fingerprint, revision, this.ttlMs);
+        this.claimed = true;
+        await this.transition(newest);
       } catch (error) {
         // Redis unreachable: the worker cannot take jobs either; keep the last decision.
         log.debug({ err: describeError(error) }, 'could not check the settings generation');
