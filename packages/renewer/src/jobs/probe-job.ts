@@ -1,6 +1,5 @@
-import { UnrecoverableError, type Job } from 'bullmq';
-import { RetryableError, parseRegistryHost, readProbeJob } from '@eatr/core';
-import { handBack } from './hand-back.js';
+import type { Job } from 'bullmq';
+import { RetryableError, parseRegistryHost, type ProbeJobData } from '@eatr/core';
 import { asEatrError } from '../sync/eatr-error.js';
 import type { JobContext } from './job-context.js';
 
@@ -10,16 +9,8 @@ import type { JobContext } from './job-context.js';
  * its namespaces now; while AWS still refuses, throw, and BullMQ runs the probe again after the probe
  * backoff (5 s, 10 s... 1 minute). A probe writes nothing itself, so no namespace is synced twice at once.
  */
-export async function runProbe(
-  job: Job,
-  token: string | undefined,
-  c: JobContext,
-): Promise<unknown> {
-  const parsed = readProbeJob(job.data);
-  if (parsed.kind === 'newer') return handBack(job, token, parsed.problem, c);
-  if (parsed.kind === 'malformed')
-    throw new UnrecoverableError(`malformed probe job data: ${parsed.problem}`);
-  const { registry } = parsed.data;
+export async function runProbe(job: Job, data: ProbeJobData, c: JobContext): Promise<unknown> {
+  const { registry } = data;
   const host = parseRegistryHost(registry);
   const credentials = host && c.credentials.resolve(host.host);
   if ((await c.blocked.blockedByAws(registry)).length === 0 || !host || !credentials?.ok)
