@@ -20,7 +20,8 @@ import { Scenario, registry } from './support/scenario.js';
 
 const VAP = 'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy';
 const DOCKER = 'kubernetes.io/dockerconfigjson';
-const MANAGED = { 'app.kubernetes.io/managed-by': 'eatr' };
+/** The labels of this release's Secrets (the chart's instance is the release name). */
+let MANAGED: Record<string, string>;
 const EU = registry('eu-west-1');
 
 let admin: ReturnType<typeof kubeClients>;
@@ -68,6 +69,7 @@ beforeAll(async () => {
   admin = kubeClients(harness().kubeconfigPath);
   objects = KubernetesObjectApi.makeApiClient(admin.kubeConfig);
   release = uniqueName('vap');
+  MANAGED = { 'app.kubernetes.io/managed-by': 'eatr', 'eatr.io/instance': release };
   namespace = uniqueName('eatr-vap');
   team = uniqueName('vap-team');
   await admin.core.createNamespace({ body: { metadata: { name: namespace } } });
@@ -251,7 +253,10 @@ describe("the chart's admission policy, for the renewer's token", () => {
         }),
       ),
     ).toMatch(
-      refusedByPolicy('secrets', 'labelled app.kubernetes.io/managed-by=eatr: refused CREATE'),
+      refusedByPolicy(
+        'secrets',
+        `labelled app.kubernetes.io/managed-by=eatr, and eatr.io/instance=${release} if any: refused CREATE`,
+      ),
     );
     const opaque = await read(foreign);
     expect(
@@ -295,7 +300,7 @@ describe("the chart's admission policy, for the renewer's token", () => {
         }),
       ),
     ).toMatch(
-      refusedByPolicy('secrets', `refused UPDATE of Secret ${team}/${own} without that label`),
+      refusedByPolicy('secrets', `refused UPDATE of Secret ${team}/${own} without those labels`),
     );
     for (const name of [foreign, foreignPull])
       expect(await attempt(renewer.deleteNamespacedSecret({ namespace: team, name }))).toMatch(
@@ -385,6 +390,82 @@ describe("the chart's admission policy, for the renewer's token", () => {
     expect(after.imagePullSecrets).toEqual([{ name: 'mine' }]);
   });
 
+  it("refuses every write to another eatr release's Secret, even one marked for adoption; takes over one from 0.1.x", async () => {
+    const other = { 'app.kubernetes.io/managed-by': 'eatr', 'eatr.io/instance': 'other-release' };
+    const theirs = uniqueName('theirs');
+    await admin.core.createNamespacedSecret({
+      namespace: team,
+      body: {
+        metadata: { name: theirs, labels: other, annotations: { 'eatr.io/adopt': 'true' } },
+        type: DOCKER,
+        data: dockerConfig('theirs'),
+      },
+    });
+    const current = await admin.core.readNamespacedSecret({ namespace: team, name: theirs });
+    const refusal = (operation: string) =>
+      refusedByPolicy(
+        'secrets',
+        `eatr renewer of instance ${release} may not touch another eatr release's Secret: refused ${operation} of Secret ${team}/${theirs} (eatr.io/instance=other-release)`,
+      );
+    expect(
+      await attempt(
+        renewer.replaceNamespacedSecret({
+          namespace: team,
+          name: theirs,
+          body: {
+            ...current,
+            metadata: { ...current.metadata, labels: MANAGED },
+            data: dockerConfig('x'),
+          },
+        }),
+      ),
+    ).toMatch(refusal('UPDATE'));
+    expect(
+      await attempt(renewer.deleteNamespacedSecret({ namespace: team, name: theirs })),
+    ).toMatch(refusal('DELETE'));
+    expect(
+      (await admin.core.readNamespacedSecret({ namespace: team, name: theirs })).metadata?.labels,
+    ).toEqual(other);
+    // Nor may it stamp a Secret with another release's name.
+    expect(
+      await attempt(
+        renewer.createNamespacedSecret({
+          namespace: team,
+          body: {
+            metadata: { name: uniqueName('as-other'), labels: other },
+            type: DOCKER,
+            data: dockerConfig('x'),
+          },
+        }),
+      ),
+    ).toMatch(refusedByPolicy('secrets', 'refused CREATE'));
+
+    // 0.1.x wrote no instance label: the release that wants such a Secret stamps it.
+    const unstamped = uniqueName('from-0-1');
+    await admin.core.createNamespacedSecret({
+      namespace: team,
+      body: {
+        metadata: { name: unstamped, labels: { 'app.kubernetes.io/managed-by': 'eatr' } },
+        type: DOCKER,
+        data: dockerConfig('old'),
+      },
+    });
+    const old = await admin.core.readNamespacedSecret({ namespace: team, name: unstamped });
+    expect(
+      await attempt(
+        renewer.replaceNamespacedSecret({
+          namespace: team,
+          name: unstamped,
+          body: {
+            ...old,
+            metadata: { ...old.metadata, labels: MANAGED },
+            data: dockerConfig('new'),
+          },
+        }),
+      ),
+    ).toBe('allowed');
+  });
+
   it('applies to the renewer only: the same writes by another identity pass', async () => {
     const name = uniqueName('admin-opaque');
     expect(
@@ -413,6 +494,7 @@ describe('a real renewer with the policy in force', () => {
     await s.createCredentialSecret(EU);
     const process = await s.start('renewer', {
       KUBECONFIG: renewerKubeconfig,
+      EATR_INSTANCE: release,
       // Short: the second sync renews what the first one wrote.
       EATR_RENEWAL_INTERVAL: '2s',
     });

@@ -41,7 +41,10 @@ describe('renewer', () => {
       Buffer.from(secret.data?.['.dockerconfigjson'] ?? '', 'base64').toString(),
     ) as { auths: Record<string, { username: string; password: string }> };
     expect(config.auths[EU]).toMatchObject({ username: 'AWS', password: issued[0]?.password });
-    expect(secret.metadata?.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'eatr' });
+    expect(secret.metadata?.labels).toMatchObject({
+      'app.kubernetes.io/managed-by': 'eatr',
+      'eatr.io/instance': 'eatr',
+    });
     expect(secret.metadata?.annotations?.['eatr.io/registry']).toBe(EU);
     expect(Date.parse(secret.metadata?.annotations?.['eatr.io/expires-at'] ?? '')).toBe(
       issued[0]?.expiresAt.getTime(),

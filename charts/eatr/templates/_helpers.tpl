@@ -90,6 +90,15 @@ ServiceAccount names.
 {{- end -}}
 
 {{/*
+This release's name on its Secrets (EATR_INSTANCE, label eatr.io/instance): config.instance, else the
+release name, which is unique among the releases of one cluster (their cluster-scoped objects are
+named after it).
+*/}}
+{{- define "eatr.instance" -}}
+{{- .Values.config.instance | default .Release.Name -}}
+{{- end }}
+
+{{/*
 Namespace of the credential Secrets (EATR_HOST_NAMESPACE).
 */}}
 {{- define "eatr.hostNamespace" -}}
@@ -295,6 +304,8 @@ Environment both components read. Call with the root context.
 {{- end }}
 - name: EATR_QUEUE_PREFIX
   value: {{ .Values.config.queuePrefix | quote }}
+- name: EATR_INSTANCE
+  value: {{ include "eatr.instance" . | quote }}
 - name: EATR_HOST_NAMESPACE
   value: {{ include "eatr.hostNamespace" . | quote }}
 - name: EATR_METRICS_PORT

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   EXPIRES_AT_ANNOTATION,
+  INSTANCE_LABEL,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   REGISTRY_ANNOTATION,
@@ -17,7 +18,7 @@ const managed = (namespace: string, expiresIn: number, renewIn: number) => ({
   namespace,
   name: EU,
   type: 'kubernetes.io/dockerconfigjson',
-  labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+  labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [INSTANCE_LABEL]: 'eatr' },
   annotations: {
     [REGISTRY_ANNOTATION]: EU,
     [EXPIRES_AT_ANNOTATION]: new Date(NOW + expiresIn).toISOString(),
@@ -33,6 +34,7 @@ const input = (over: Partial<StatusInput>): StatusInput => ({
   blocked: new Map(),
   global: { registries: [], include: ['*'], exclude: [] },
   secretNameTemplate: '{{registry}}',
+  instance: 'eatr',
   wantedServiceAccounts: ['default'],
   now: NOW,
   ...over,

@@ -53,6 +53,8 @@ export interface StatusInput {
   readonly blocked: ReadonlyMap<string, BlockedInput> | undefined;
   readonly global: GlobalRegistries;
   readonly secretNameTemplate: string;
+  /** The components' --instance: another release's Secrets show as conflicts. */
+  readonly instance: string;
   /** The components' --service-accounts. */
   readonly wantedServiceAccounts: '*' | readonly string[];
   readonly now: number;
@@ -113,6 +115,7 @@ export function statusRows(input: StatusInput): StatusRow[] {
         serviceAccounts: [],
       },
       settings: {
+        instance: input.instance,
         global: input.global,
         secretNameTemplate: input.secretNameTemplate,
         serviceAccounts: input.wantedServiceAccounts,

@@ -93,6 +93,7 @@ export async function collectStatus(cli: Cli, namespace: string | undefined): Pr
     blocked,
     global: globalRegistriesOf(cli.watcher),
     secretNameTemplate: cli.watcher.secretNameTemplate,
+    instance: cli.watcher.instance,
     wantedServiceAccounts: cli.watcher.serviceAccounts,
     now: Date.now(),
   });

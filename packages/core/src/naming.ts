@@ -5,6 +5,15 @@ export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'eatr';
 export const MANAGED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
 
+/**
+ * Which eatr release wrote a Secret: two releases in one cluster each touch only their own Secrets (and
+ * ServiceAccount entries naming them). A Secret without it was written by 0.1.x and is taken by the
+ * first release that wants it.
+ */
+export const INSTANCE_LABEL = 'eatr.io/instance';
+/** The instance of a process started without --instance (the chart sets the Helm release name). */
+export const DEFAULT_INSTANCE = 'eatr';
+
 /** Set by a Secret's owner to let eatr take over a same-named Secret it did not create. */
 export const ADOPT_ANNOTATION = 'eatr.io/adopt';
 

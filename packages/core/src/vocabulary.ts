@@ -40,7 +40,7 @@ export const LogMessage = {
     'cannot change the ServiceAccount imagePullSecrets until it or the wanted entries change',
   transientFailure: 'transient failure; will retry',
   stillBlocked: 'still blocked; reported before',
-  conflict: 'Secret exists and is not managed by eatr; left untouched',
+  conflict: 'Secret exists and is not managed by this eatr release; left untouched',
   credentialsBlocked: 'cannot write the Secret until the credentials change',
   nameCollision:
     'the Secret name template gives this registry the name of another; it is not served',

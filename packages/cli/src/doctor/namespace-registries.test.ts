@@ -4,6 +4,7 @@ import { registriesAskedFor } from './namespace-registries.js';
 const A = '111111111111.dkr.ecr.eu-west-1.amazonaws.com';
 const B = '222222222222.dkr.ecr.us-east-1.amazonaws.com';
 const none = {
+  instance: 'eatr',
   globalRegistries: [],
   includeNamespaces: [],
   excludeNamespaces: [],

@@ -11,6 +11,7 @@ export function registriesAskedFor(
   namespace: V1Namespace,
   settings: Pick<
     WatcherConfig,
+    | 'instance'
     | 'globalRegistries'
     | 'includeNamespaces'
     | 'excludeNamespaces'

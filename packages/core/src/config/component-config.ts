@@ -34,6 +34,8 @@ export interface CommonConfig {
   readonly watchTimeoutMs: number;
   /** Output Secret name template ({{registry}}, {{account}}, {{region}}). */
   readonly secretNameTemplate: string;
+  /** This release's name on its Secrets (INSTANCE_LABEL). */
+  readonly instance: string;
 }
 
 export interface RenewerConfig extends CommonConfig {
@@ -120,6 +122,7 @@ function build(
     serviceAccounts: c['service-accounts'],
     watchTimeoutMs: c['watch-timeout'],
     secretNameTemplate: c['secret-name-template'],
+    instance: c.instance,
   };
   if (component === 'renewer') {
     return {

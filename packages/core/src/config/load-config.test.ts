@@ -228,6 +228,7 @@ describe('every setting reaches the config', () => {
         with: [...tls, '--redis-tls-cert', file('a.crt')],
       },
       'queue-prefix': { value: '{sample}' },
+      instance: { value: 'sample-release' },
       'host-namespace': { value: 'sample-ns' },
       'metrics-port': { value: '5001' },
       'metrics-host': { value: '127.0.0.1' },

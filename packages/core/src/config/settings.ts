@@ -42,6 +42,20 @@ export const SETTINGS = [
       .regex(/^[^:\s]+$/, 'queue-prefix: must not be empty or contain ":" or spaces'),
   },
   {
+    flag: 'instance',
+    env: ['EATR_INSTANCE'],
+    components: BOTH,
+    defaultValue: 'eatr',
+    description:
+      "this eatr release's name, stamped on its Secrets (label eatr.io/instance): releases with different instances in one cluster never touch each other's Secrets; the chart sets the Helm release name",
+    parse: z
+      .string()
+      .regex(
+        /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/,
+        'instance: must be 1-63 characters: lower-case letters, digits, "-" or ".", starting and ending with a letter or digit',
+      ),
+  },
+  {
     flag: 'host-namespace',
     env: ['EATR_HOST_NAMESPACE'],
     components: BOTH,

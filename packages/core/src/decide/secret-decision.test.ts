@@ -13,6 +13,7 @@ import {
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 const H = 3_600_000;
 const REG = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+const INSTANCE = 'eatr-a';
 const want: DesiredSecret = { registry: REG, secretName: REG, credentialsVersion: 'uid-1/10' };
 
 function managed(
@@ -21,7 +22,7 @@ function managed(
   return {
     name: REG,
     type: 'kubernetes.io/dockerconfigjson',
-    labels: { 'app.kubernetes.io/managed-by': 'eatr' },
+    labels: { 'app.kubernetes.io/managed-by': 'eatr', 'eatr.io/instance': INSTANCE },
     ...overrides,
     annotations: {
       'eatr.io/registry': REG,
@@ -78,8 +79,55 @@ describe('decideSecrets', () => {
       [managed({ labels: {}, type: 'Opaque', annotations: { 'eatr.io/adopt': 'true' } })],
       'replace',
     ],
+    [
+      'fresh but written by 0.1.x (no instance) -> renew to stamp it',
+      [managed({ labels: { 'app.kubernetes.io/managed-by': 'eatr' } })],
+      'renew',
+      'unstamped',
+    ],
+    [
+      'due and unstamped -> renew, due first',
+      [
+        managed({
+          labels: { 'app.kubernetes.io/managed-by': 'eatr' },
+          annotations: { 'eatr.io/renew-after': new Date(NOW - 1).toISOString() },
+        }),
+      ],
+      'renew',
+      'due',
+    ],
+    [
+      "another eatr instance's Secret -> conflict",
+      [
+        managed({
+          labels: { 'app.kubernetes.io/managed-by': 'eatr', 'eatr.io/instance': 'eatr-b' },
+        }),
+      ],
+      'conflict',
+      'a Secret with this name is managed by eatr instance "eatr-b"',
+    ],
+    [
+      "another instance's Secret marked for adoption -> still conflict (never taken back and forth)",
+      [
+        managed({
+          labels: { 'app.kubernetes.io/managed-by': 'eatr', 'eatr.io/instance': 'eatr-b' },
+          annotations: { 'eatr.io/adopt': 'true' },
+        }),
+      ],
+      'conflict',
+    ],
+    [
+      "another instance's expired Secret -> conflict, not renewed",
+      [
+        managed({
+          labels: { 'app.kubernetes.io/managed-by': 'eatr', 'eatr.io/instance': 'eatr-b' },
+          annotations: { 'eatr.io/expires-at': new Date(NOW - H).toISOString() },
+        }),
+      ],
+      'conflict',
+    ],
   ])('%s', (_name, observed, kind, reason) => {
-    const [action] = decideSecrets(observed, [want], NOW);
+    const [action] = decideSecrets(observed, [want], NOW, INSTANCE);
     expect(action?.kind).toBe(kind);
     if (reason) expect(action).toMatchObject({ reason });
   });
@@ -87,26 +135,42 @@ describe('decideSecrets', () => {
   it('deletes eatr Secrets the namespace no longer asks for, and only those', () => {
     const old = managed({ name: 'old-registry' });
     const foreign: ObservedSecret = { name: 'other', type: 'Opaque', labels: {}, annotations: {} };
-    const actions = decideSecrets([old, foreign], [], NOW);
+    const actions = decideSecrets([old, foreign], [], NOW, INSTANCE);
     expect(actions).toEqual([{ kind: 'delete', secretName: 'old-registry', registry: REG }]);
   });
 
+  it("deletes an unstamped eatr Secret no longer asked for, never another instance's", () => {
+    const unstamped = managed({
+      name: 'from-0.1',
+      labels: { 'app.kubernetes.io/managed-by': 'eatr' },
+    });
+    const theirs = managed({
+      name: 'theirs',
+      labels: { 'app.kubernetes.io/managed-by': 'eatr', 'eatr.io/instance': 'eatr-b' },
+    });
+    expect(decideSecrets([unstamped, theirs], [], NOW, INSTANCE)).toEqual([
+      { kind: 'delete', secretName: 'from-0.1', registry: REG },
+    ]);
+  });
+
   it('is stable: deciding twice over a fresh Secret never asks for a write', () => {
-    expect(needsSync([managed()], [want], NOW)).toBe(false);
-    expect(needsSync([managed()], [want], NOW + 3 * H)).toBe(false);
-    expect(needsSync([managed()], [want], NOW + 4 * H)).toBe(true);
+    expect(needsSync([managed()], [want], NOW, INSTANCE)).toBe(false);
+    expect(needsSync([managed()], [want], NOW + 3 * H, INSTANCE)).toBe(false);
+    expect(needsSync([managed()], [want], NOW + 4 * H, INSTANCE)).toBe(true);
   });
 
   it('accepts a recorded version that means the same credentials (older eatr wrote uid/resourceVersion)', () => {
     const legacy = managed({
       annotations: { ...managed().annotations, 'eatr.io/credentials-version': 'uid/7' },
     });
-    expect(needsSync([legacy], [{ ...want, acceptedVersions: ['uid/7'] }], NOW)).toBe(false);
-    expect(needsSync([legacy], [want], NOW)).toBe(true);
+    expect(needsSync([legacy], [{ ...want, acceptedVersions: ['uid/7'] }], NOW, INSTANCE)).toBe(
+      false,
+    );
+    expect(needsSync([legacy], [want], NOW, INSTANCE)).toBe(true);
   });
 
   it('does not count a conflict as work for the sweep', () => {
-    expect(needsSync([managed({ labels: {} })], [want], NOW)).toBe(false);
+    expect(needsSync([managed({ labels: {} })], [want], NOW, INSTANCE)).toBe(false);
   });
 });
 
@@ -117,6 +181,7 @@ describe('forceRenewal', () => {
       [managed(), managed({ name: 'gone' }), { ...foreign, name: 'taken' }],
       [want, { ...want, secretName: 'taken' }, { ...want, secretName: 'new' }],
       NOW,
+      INSTANCE,
     );
     expect(forceRenewal(decided).map((a) => [a.kind, a.secretName])).toEqual([
       ['renew', REG],

@@ -3,6 +3,7 @@ import {
   CREDENTIALS_VERSION_ANNOTATION,
   DOCKER_CONFIG_JSON_TYPE,
   EXPIRES_AT_ANNOTATION,
+  INSTANCE_LABEL,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   REGISTRY_ANNOTATION,
@@ -41,12 +42,14 @@ export type SecretAction =
   | { readonly kind: 'replace'; readonly registry: string; readonly secretName: string }
   /** eatr's Secret is fresh: nothing to write. */
   | { readonly kind: 'leave'; readonly registry: string; readonly secretName: string }
-  /** A same-named Secret that eatr does not manage: never touched. */
+  /** A same-named Secret that eatr does not manage, or another eatr release does: never touched. */
   | {
       readonly kind: 'conflict';
       readonly registry: string;
       readonly secretName: string;
       readonly reason: string;
+      /** The other eatr release's instance, when the Secret is one of its. */
+      readonly owner?: string;
     }
   /** eatr's Secret for a registry the namespace no longer asks for. */
   | { readonly kind: 'delete'; readonly secretName: string; readonly registry: string | undefined };
@@ -59,10 +62,28 @@ export type RenewReason =
   | 'registry-changed'
   | 'adopted'
   | 'type-changed'
-  | 'forced';
+  | 'forced'
+  /** eatr's Secret from 0.1.x (before instances): written once more to carry this instance's label. */
+  | 'unstamped';
 
+/** Whether any eatr release manages the Secret (its label; the instance is not looked at). */
 export function isManaged(secret: Pick<ObservedSecret, 'labels'>): boolean {
   return secret.labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
+}
+
+/**
+ * Whose a Secret is, seen from one eatr instance: `ours`; `unstamped`, eatr's from before instances,
+ * treated as ours and stamped on the next write; `other-instance`, another eatr release's, never
+ * touched (not even when annotated for adoption, or two releases would take it from each other on
+ * every sync); `unmanaged`, a user's.
+ */
+export type Ownership = 'ours' | 'unstamped' | 'other-instance' | 'unmanaged';
+
+export function ownershipOf(secret: Pick<ObservedSecret, 'labels'>, instance: string): Ownership {
+  if (!isManaged(secret)) return 'unmanaged';
+  const stamped = secret.labels[INSTANCE_LABEL];
+  if (stamped === undefined) return 'unstamped';
+  return stamped === instance ? 'ours' : 'other-instance';
 }
 
 function parseTime(value: string | undefined): number | undefined {
@@ -96,14 +117,15 @@ export function renewReason(
 }
 
 /**
- * Decides, for one namespace, what to do with each desired Secret and with each eatr Secret that is no
- * longer desired. Pure: `observed` holds the managed Secrets of the namespace plus any Secret named
- * like a desired one.
+ * Decides, for one namespace, what to do with each desired Secret and with each of this instance's
+ * Secrets that is no longer desired. Pure: `observed` holds the managed Secrets of the namespace (of
+ * every eatr instance) plus any Secret named like a desired one.
  */
 export function decideSecrets(
   observed: readonly ObservedSecret[],
   desired: readonly DesiredSecret[],
   now: number,
+  instance: string,
 ): SecretAction[] {
   const byName = new Map(observed.map((s) => [s.name, s]));
   const actions: SecretAction[] = [];
@@ -114,8 +136,21 @@ export function decideSecrets(
       actions.push({ kind: 'create', registry, secretName });
       continue;
     }
+    const owner = ownershipOf(secret, instance);
+    if (owner === 'other-instance') {
+      const other = secret.labels[INSTANCE_LABEL] ?? '';
+      actions.push({
+        kind: 'conflict',
+        registry,
+        secretName,
+        reason: `a Secret with this name is managed by eatr instance "${other}"`,
+        owner: other,
+      });
+      continue;
+    }
+    const ours = owner === 'ours' || owner === 'unstamped';
     const adoptable = secret.annotations[ADOPT_ANNOTATION] === 'true';
-    if (!isManaged(secret) && !adoptable) {
+    if (!ours && !adoptable) {
       actions.push({
         kind: 'conflict',
         registry,
@@ -126,14 +161,15 @@ export function decideSecrets(
     }
     if (secret.type !== DOCKER_CONFIG_JSON_TYPE) {
       // A Secret's type is immutable: only a Secret eatr may take over can be replaced.
-      if (adoptable || isManaged(secret)) actions.push({ kind: 'replace', registry, secretName });
+      actions.push({ kind: 'replace', registry, secretName });
       continue;
     }
-    if (!isManaged(secret)) {
+    if (!ours) {
       actions.push({ kind: 'renew', registry, secretName, reason: 'adopted' });
       continue;
     }
-    const reason = renewReason(secret, want, now);
+    const reason =
+      renewReason(secret, want, now) ?? (owner === 'unstamped' ? 'unstamped' : undefined);
     actions.push(
       reason
         ? { kind: 'renew', registry, secretName, reason }
@@ -142,7 +178,8 @@ export function decideSecrets(
   }
   const wanted = new Set(desired.map((d) => d.secretName));
   for (const secret of observed) {
-    if (isManaged(secret) && !wanted.has(secret.name)) {
+    const owner = ownershipOf(secret, instance);
+    if ((owner === 'ours' || owner === 'unstamped') && !wanted.has(secret.name)) {
       actions.push({
         kind: 'delete',
         secretName: secret.name,
@@ -167,8 +204,9 @@ export function needsSync(
   observed: readonly ObservedSecret[],
   desired: readonly DesiredSecret[],
   now: number,
+  instance: string,
 ): boolean {
-  return decideSecrets(observed, desired, now).some(
+  return decideSecrets(observed, desired, now, instance).some(
     (a) => a.kind !== 'leave' && a.kind !== 'conflict',
   );
 }

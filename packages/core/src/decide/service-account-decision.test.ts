@@ -77,6 +77,39 @@ describe('decideServiceAccounts', () => {
   ])('%s', (_name, observed, targets, pullSecrets, expected) => {
     expect(decideServiceAccounts(observed, targets, pullSecrets)).toEqual(expected);
   });
+
+  // Two eatr releases in one namespace share the annotation: each removes only its own entries.
+  it.each<
+    [
+      string,
+      ObservedServiceAccount[],
+      string[],
+      { imagePullSecrets: string[]; addedByEatr: string[] }[],
+    ]
+  >([
+    [
+      "opt-out keeps another release's entry",
+      [sa('default', ['mine', 'theirs'], ['mine', 'theirs'])],
+      [],
+      [{ imagePullSecrets: ['theirs'], addedByEatr: ['theirs'] }],
+    ],
+    [
+      "appending keeps another release's entry and records both",
+      [sa('default', ['theirs'], ['theirs'])],
+      ['mine'],
+      [{ imagePullSecrets: ['theirs', 'mine'], addedByEatr: ['theirs', 'mine'] }],
+    ],
+    [
+      "nothing to do: another release's entry is not stale",
+      [sa('default', ['theirs'], ['theirs'])],
+      [],
+      [],
+    ],
+  ])('%s', (_name, observed, pullSecrets, expected) => {
+    expect(decideServiceAccounts(observed, ['default'], pullSecrets, new Set(['theirs']))).toEqual(
+      expected.map((e) => ({ name: 'default', ...e })),
+    );
+  });
 });
 
 describe('missingServiceAccounts', () => {

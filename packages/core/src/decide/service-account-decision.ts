@@ -14,20 +14,24 @@ export interface ServiceAccountChange {
 
 /**
  * Which ServiceAccounts change, and how. `targets` is the configured list or `*` for all;
- * `pullSecrets` the eatr Secret names the namespace should use; `managedNames` every name eatr may
- * have added in this namespace (current and former Secrets). Appends, never replaces, and removes only
- * entries eatr added that are no longer wanted.
+ * `pullSecrets` the eatr Secret names the namespace should use; `otherInstances` the names of Secrets
+ * in the namespace that another eatr release manages: their entries are that release's to remove
+ * (one annotation records what every release added, so 0.1.x renewers read it too). Appends,
+ * never replaces, and removes only entries eatr added that are no longer wanted.
  */
 export function decideServiceAccounts(
   observed: readonly ObservedServiceAccount[],
   targets: '*' | readonly string[],
   pullSecrets: readonly string[],
+  otherInstances: ReadonlySet<string> = new Set(),
 ): ServiceAccountChange[] {
   const changes: ServiceAccountChange[] = [];
   for (const sa of observed) {
     const targeted = targets === '*' || targets.includes(sa.name);
     const wanted = targeted ? pullSecrets : [];
-    const stale = new Set(sa.addedByEatr.filter((name) => !wanted.includes(name)));
+    const stale = new Set(
+      sa.addedByEatr.filter((name) => !wanted.includes(name) && !otherInstances.has(name)),
+    );
     const kept = sa.imagePullSecrets.filter((name) => !stale.has(name));
     const missing = wanted.filter((name) => !kept.includes(name));
     const imagePullSecrets = [...kept, ...missing];

@@ -10,6 +10,7 @@ import {
   CREDENTIALS_VERSION_ANNOTATION,
   DOCKER_CONFIG_JSON_TYPE,
   EXPIRES_AT_ANNOTATION,
+  INSTANCE_LABEL,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   REGISTRY_ANNOTATION,
@@ -33,6 +34,7 @@ const NOW = Date.parse('2026-06-01T12:00:00Z');
 const H = 3_600_000;
 
 const settings: PlanSettings = {
+  instance: 'eatr',
   global: { registries: [], include: [], exclude: [] },
   secretNameTemplate: '{{registry}}',
   serviceAccounts: ['default'],
@@ -51,7 +53,7 @@ const managed = (
 ): ObservedSecret => ({
   name,
   type: DOCKER_CONFIG_JSON_TYPE,
-  labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+  labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [INSTANCE_LABEL]: 'eatr' },
   annotations: {
     [REGISTRY_ANNOTATION]: registry,
     [EXPIRES_AT_ANNOTATION]: new Date(NOW + 11 * H).toISOString(),
@@ -377,6 +379,43 @@ describe('planNamespace: ServiceAccounts', () => {
   });
 });
 
+describe('planNamespace: two eatr releases in one namespace', () => {
+  /** Release `eatr-b`'s Secret for `registry`. */
+  const theirs = (registry: string): ObservedSecret => {
+    const s = managed(registry);
+    return { ...s, labels: { ...s.labels, [INSTANCE_LABEL]: 'eatr-b' } };
+  };
+
+  it("reports the other release's Secret of a wanted name as a conflict and never writes it", () => {
+    const p = plan({ namespace: view({ secrets: [theirs(EU)] }) });
+    expect(kinds(p)).toEqual([`conflict ${EU}`]);
+    expect(p.work).toEqual([]);
+    expect(p.pullSecrets).toEqual([]);
+  });
+
+  it("neither deletes the other release's Secrets nor removes their ServiceAccount entries", () => {
+    const p = plan({
+      namespace: view({
+        labels: {},
+        secrets: [theirs(US), managed(EU)],
+        serviceAccounts: [account([EU, US], [EU, US])],
+      }),
+    });
+    expect(kinds(p)).toEqual([`delete ${EU}`]);
+    expect(p.otherInstances).toEqual(new Set([US]));
+    expect(p.serviceAccounts).toEqual([
+      { name: 'default', imagePullSecrets: [US], addedByEatr: [US] },
+    ]);
+  });
+
+  it('takes over a Secret written by 0.1.x (no instance label): renewed once to stamp it', () => {
+    const s = managed(EU);
+    const unstamped = { ...s, labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } };
+    const p = plan({ namespace: view({ secrets: [unstamped] }) });
+    expect(p.work).toEqual([{ kind: 'renew', registry: EU, secretName: EU, reason: 'unstamped' }]);
+  });
+});
+
 describe('planSecret: one Secret decided again after a write lost a race', () => {
   const registry = parseRegistryHost(EU);
   if (!registry) throw new Error('EU is a registry host');
@@ -401,7 +440,7 @@ describe('planSecret: one Secret decided again after a write lost a race', () =>
     ['not wanted any more and gone: nothing', undefined, undefined, undefined],
   ])('%s', (_name, observed, credentials, kind) => {
     const wanted = kind === undefined ? undefined : planned(credentials);
-    expect(planSecret(observed, wanted, EU, NOW)?.kind).toBe(kind);
+    expect(planSecret(observed, wanted, EU, NOW, 'eatr')?.kind).toBe(kind);
   });
 
   it('agrees with planNamespace for every observed state', () => {
@@ -411,7 +450,7 @@ describe('planSecret: one Secret decided again after a write lost a race', () =>
           namespace: view({ secrets: observed ? [observed] : [] }),
           credentials: () => credentials,
         });
-        const one = planSecret(observed, whole.secrets[0], EU, NOW);
+        const one = planSecret(observed, whole.secrets[0], EU, NOW, 'eatr');
         expect(one).toEqual(whole.actions[0]);
       }
   });

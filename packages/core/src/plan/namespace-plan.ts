@@ -9,6 +9,7 @@ import { desiredRegistries, type GlobalRegistries } from '../decide/desired-regi
 import {
   decideSecrets,
   forceRenewal,
+  ownershipOf,
   type ObservedSecret,
   type SecretAction,
 } from '../decide/secret-decision.js';
@@ -29,6 +30,8 @@ export const AWS_RECHECK_MS = 10 * 60_000;
 
 /** The settings that decide what a namespace needs (both components share them). */
 export interface PlanSettings {
+  /** This eatr release (the INSTANCE_LABEL on its Secrets): another release's Secrets are never touched. */
+  readonly instance: string;
   readonly global: GlobalRegistries;
   readonly secretNameTemplate: string;
   /** The ServiceAccounts eatr wires: `*` for all, or names (none: ServiceAccounts are left alone). */
@@ -105,6 +108,8 @@ export interface NamespacePlan<C extends CredentialStatus> {
   readonly pullSecrets: readonly string[];
   /** The wired ServiceAccounts whose imagePullSecrets must change (refused changes left out). */
   readonly serviceAccounts: readonly ServiceAccountChange[];
+  /** Secrets in the namespace that another eatr release manages: their ServiceAccount entries stay. */
+  readonly otherInstances: ReadonlySet<string>;
 }
 
 const NOTHING: NamespacePlan<never> = {
@@ -117,6 +122,7 @@ const NOTHING: NamespacePlan<never> = {
   held: [],
   pullSecrets: [],
   serviceAccounts: [],
+  otherInstances: new Set(),
 };
 
 /**
@@ -133,6 +139,11 @@ export function planNamespace<C extends CredentialStatus>(input: PlanInput<C>): 
 
   let actions: SecretAction[] = [];
   let pullSecrets: string[];
+  const otherInstances = new Set(
+    (ns.secrets ?? [])
+      .filter((s) => ownershipOf(s, settings.instance) === 'other-instance')
+      .map((s) => s.name),
+  );
   if (ns.secrets === undefined) {
     // No view of the Secrets: served unless a record says the namespace has no usable one.
     pullSecrets = named
@@ -143,7 +154,7 @@ export function planNamespace<C extends CredentialStatus>(input: PlanInput<C>): 
     const desired = secrets.map((s) =>
       desiredSecretFor(s.registry.host, s.secretName, s.credentials, byName.get(s.secretName)),
     );
-    const decided = decideSecrets(ns.secrets, desired, now);
+    const decided = decideSecrets(ns.secrets, desired, now, settings.instance);
     actions = input.force === 'renew' ? forceRenewal(decided) : decided;
     const conflicts = new Set(
       actions.filter((a) => a.kind === 'conflict').map((a) => a.secretName),
@@ -176,12 +187,13 @@ export function planNamespace<C extends CredentialStatus>(input: PlanInput<C>): 
     work,
     held,
     pullSecrets,
-    serviceAccounts: planServiceAccounts(
-      ns.serviceAccounts,
-      settings.serviceAccounts,
+    serviceAccounts: planServiceAccounts(ns.serviceAccounts, {
+      targets: settings.serviceAccounts,
       pullSecrets,
-      input.blocked,
-    ),
+      otherInstances,
+      ...(input.blocked ? { blocked: input.blocked } : {}),
+    }),
+    otherInstances,
   };
 }
 
@@ -205,12 +217,17 @@ function stillBlocked<C extends CredentialStatus>(
  */
 export function planServiceAccounts(
   accounts: readonly ViewedServiceAccount[],
-  targets: '*' | readonly string[],
-  pullSecrets: readonly string[],
-  blocked?: ReadonlyMap<string, BlockedEntry>,
+  want: {
+    readonly targets: '*' | readonly string[];
+    readonly pullSecrets: readonly string[];
+    /** Secrets of other eatr releases in the namespace (NamespacePlan.otherInstances). */
+    readonly otherInstances: ReadonlySet<string>;
+    readonly blocked?: ReadonlyMap<string, BlockedEntry>;
+  },
 ): ServiceAccountChange[] {
+  const { targets, pullSecrets, otherInstances, blocked } = want;
   if (targets !== '*' && targets.length === 0) return [];
-  return decideServiceAccounts(accounts, targets, pullSecrets).filter((change) => {
+  return decideServiceAccounts(accounts, targets, pullSecrets, otherInstances).filter((change) => {
     const entry = blocked?.get(serviceAccountKey(change.name));
     const sa = accounts.find((a) => a.name === change.name);
     return (
@@ -230,11 +247,12 @@ export function planSecret<C extends CredentialStatus>(
   planned: PlannedSecret<C> | undefined,
   secretName: string,
   now: number,
+  instance: string,
 ): SecretAction | undefined {
   const desired = planned
     ? [desiredSecretFor(planned.registry.host, secretName, planned.credentials, observed)]
     : [];
-  return decideSecrets(observed ? [observed] : [], desired, now).find(
+  return decideSecrets(observed ? [observed] : [], desired, now, instance).find(
     (a) => a.secretName === secretName,
   );
 }

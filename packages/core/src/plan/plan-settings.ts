@@ -3,6 +3,7 @@ import type { PlanSettings } from './namespace-plan.js';
 
 /** The plan's settings, from the settings the watcher and the renewer share. */
 export function planSettingsOf(config: {
+  readonly instance: string;
   readonly globalRegistries: readonly string[];
   readonly includeNamespaces: readonly string[];
   readonly excludeNamespaces: readonly string[];
@@ -10,6 +11,7 @@ export function planSettingsOf(config: {
   readonly serviceAccounts: '*' | readonly string[];
 }): PlanSettings {
   return {
+    instance: config.instance,
     global: globalRegistriesOf(config),
     secretNameTemplate: config.secretNameTemplate,
     serviceAccounts: config.serviceAccounts,

@@ -8,6 +8,7 @@ const base = {
   secretNameTemplate: '{{registry}}',
   serviceAccounts: ['default'] as readonly string[] | '*',
   dockerEmail: 'none',
+  instance: 'eatr',
 };
 
 describe('settingsFingerprint', () => {
@@ -18,6 +19,7 @@ describe('settingsFingerprint', () => {
     ['exclude', { excludeNamespaces: [] }],
     ['the ServiceAccount list', { serviceAccounts: '*' as const }],
     ['the e-mail written into Secrets', { dockerEmail: 'ops@example.com' }],
+    ['the instance stamped on Secrets', { instance: 'eatr-b' }],
   ])('changes with %s (renewers would undo each other)', (_name, change) => {
     expect(settingsFingerprint({ ...base, ...change })).not.toBe(settingsFingerprint(base));
   });

@@ -9,6 +9,7 @@ import type { SyncSettings } from '../sync/ports.js';
 export function settingsFingerprint(settings: Omit<SyncSettings, 'renewalIntervalMs'>): string {
   const sorted = (list: readonly string[]) => [...list].sort();
   const canonical = JSON.stringify([
+    settings.instance,
     sorted(settings.globalRegistries),
     sorted(settings.includeNamespaces),
     sorted(settings.excludeNamespaces),

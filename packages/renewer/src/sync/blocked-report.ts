@@ -128,12 +128,15 @@ async function report(
   }
   if (b.error.reason === 'conflict') {
     d.series.conflict(namespace);
-    log.warn({ registry, secret: subject.name, decision: 'conflict' }, LogMessage.conflict);
+    log.warn(
+      { registry, secret: subject.name, decision: 'conflict', err: b.error.message },
+      LogMessage.conflict,
+    );
     await d.events.record({
       namespace,
       type: 'Warning',
       reason: EventReason.SecretConflict,
-      message: `Secret ${subject.name} exists and is not managed by eatr, so eatr leaves it alone. Delete it, or annotate it eatr.io/adopt=true to let eatr manage it.`,
+      message: b.error.message,
     });
     return;
   }
@@ -170,4 +173,11 @@ export async function reportCollisions(
       message: `Registries ${c.heldBy} and ${c.registry.host} both map to Secret ${c.secretName} under the name template "${d.secretNameTemplate}"; only ${c.heldBy} is served. Use {{registry}} in the template.`,
     });
   }
+}
+
+/** What a Secret eatr may not touch means, and what its owner can do (an Event's and a log's text). */
+export function conflictMessage(secretName: string, otherInstance: string | undefined): string {
+  return otherInstance === undefined
+    ? `Secret ${secretName} exists and is not managed by eatr, so eatr leaves it alone. Delete it, or annotate it eatr.io/adopt=true to let eatr manage it.`
+    : `Secret ${secretName} is managed by another eatr release (instance "${otherInstance}"), so this release leaves it alone. Give the two releases different registries or Secret name templates.`;
 }

@@ -17,7 +17,12 @@ import {
 import type { CachedNamespace } from '../cache/projections.js';
 import type { CredentialState } from '../credentials/credential-resolver.js';
 import type { TokenRequestOptions } from '../tokens/token-cache.js';
-import { recordBlocked, reportCollisions, type Blocked } from './blocked-report.js';
+import {
+  conflictMessage,
+  recordBlocked,
+  reportCollisions,
+  type Blocked,
+} from './blocked-report.js';
 import { asEatrError } from './eatr-error.js';
 import { namespaceView } from './namespace-view.js';
 import type {
@@ -138,7 +143,7 @@ export class NamespaceSync {
           const outcome = await this.writer.apply(namespace, action, s, tokenOptions, log);
           if (outcome.kind === 'conflict') {
             const error = new PermanentError(
-              `Secret ${action.secretName} exists and is not managed by eatr`,
+              conflictMessage(action.secretName, outcome.owner),
               'conflict',
               { namespace, registry: action.registry },
             );
@@ -168,7 +173,7 @@ export class NamespaceSync {
       const accounts = await syncServiceAccounts(
         { view: this.d.view, kube: this.d.kube, targets: this.settings.serviceAccounts },
         namespace,
-        pullSecrets,
+        { pullSecrets, otherInstances: plan.otherInstances },
         log,
       );
       blocked.push(...accounts.blocked);

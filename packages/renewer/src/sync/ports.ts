@@ -30,6 +30,7 @@ export type SyncSettings = Pick<
   | 'serviceAccounts'
   | 'renewalIntervalMs'
   | 'dockerEmail'
+  | 'instance'
 >;
 
 /** The cluster as the renewer's watches see it: read-only, no API request. */

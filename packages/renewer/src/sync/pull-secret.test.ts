@@ -17,6 +17,7 @@ describe('buildPullSecret', () => {
     token,
     credentialsVersion: 'u/1',
     renewalIntervalMs: 6 * H,
+    instance: 'eatr-a',
     email: undefined,
   });
 
@@ -28,8 +29,11 @@ describe('buildPullSecret', () => {
     expect(Buffer.from(config.auths[REG]?.auth ?? '', 'base64').toString()).toBe('AWS:pw');
   });
 
-  it('carries the managed-by label and expiry annotations', () => {
-    expect(secret.metadata?.labels).toEqual({ 'app.kubernetes.io/managed-by': 'eatr' });
+  it('carries the managed-by and instance labels and expiry annotations', () => {
+    expect(secret.metadata?.labels).toEqual({
+      'app.kubernetes.io/managed-by': 'eatr',
+      'eatr.io/instance': 'eatr-a',
+    });
     expect(secret.metadata?.annotations).toMatchObject({
       'eatr.io/registry': REG,
       'eatr.io/expires-at': '2026-11-23T12:00:00.000Z',
@@ -47,6 +51,7 @@ describe('buildPullSecret', () => {
           token,
           credentialsVersion: 'u/1',
           renewalIntervalMs: 6 * H,
+          instance: 'eatr-a',
           email: undefined,
         }).metadata?.annotations?.['eatr.io/renew-after'] ?? '',
       ) - token.fetchedAt;
@@ -65,6 +70,7 @@ describe('buildPullSecret', () => {
       token,
       credentialsVersion: 'u/2',
       renewalIntervalMs: 6 * H,
+      instance: 'eatr-a',
       email: 'e@x',
       existing: { resourceVersion: '7', labels: { team: 'a' }, annotations: { note: 'keep' } },
     });

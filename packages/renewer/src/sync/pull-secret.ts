@@ -4,6 +4,7 @@ import {
   DOCKER_CONFIG_JSON_KEY,
   DOCKER_CONFIG_JSON_TYPE,
   EXPIRES_AT_ANNOTATION,
+  INSTANCE_LABEL,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   REGISTRY_ANNOTATION,
@@ -21,6 +22,8 @@ export interface PullSecretInput {
   readonly token: EcrToken;
   readonly credentialsVersion: string;
   readonly renewalIntervalMs: number;
+  /** This eatr release (INSTANCE_LABEL). */
+  readonly instance: string;
   readonly email: string | undefined;
   /** The Secret being updated, if any: its other labels and annotations are kept. */
   readonly existing?: {
@@ -41,7 +44,11 @@ export function buildPullSecret(input: PullSecretInput): V1Secret {
       name: input.secretName,
       namespace: input.namespace,
       ...(existing?.resourceVersion ? { resourceVersion: existing.resourceVersion } : {}),
-      labels: { ...existing?.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+      labels: {
+        ...existing?.labels,
+        [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
+        [INSTANCE_LABEL]: input.instance,
+      },
       annotations: {
         ...existing?.annotations,
         [REGISTRY_ANNOTATION]: input.registry,

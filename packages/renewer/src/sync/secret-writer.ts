@@ -27,7 +27,7 @@ export interface SecretWriterDependencies {
   readonly kube: KubeWrites;
   readonly tokens: TokenSource;
   readonly events: EventSink;
-  readonly config: Pick<RenewerConfig, 'renewalIntervalMs' | 'dockerEmail'>;
+  readonly config: Pick<RenewerConfig, 'renewalIntervalMs' | 'dockerEmail' | 'instance'>;
   readonly metrics: RenewerMetrics;
   readonly series: SeriesTracker;
   readonly now: () => number;
@@ -37,7 +37,12 @@ export interface SecretWriterDependencies {
 export type SecretOutcome =
   | { readonly kind: 'present' }
   | { readonly kind: 'absent' }
-  | { readonly kind: 'conflict'; readonly foreignVersion: string };
+  | {
+      readonly kind: 'conflict';
+      readonly foreignVersion: string;
+      /** The other eatr release's instance, when the Secret is one of its. */
+      readonly owner: string | undefined;
+    };
 
 /**
  * Carries out one Secret action of a plan: one token and one write (two for a type change). A write
@@ -64,7 +69,15 @@ export class SecretWriter {
             alog.debug({ decision: 'leave' }, LogMessage.secretFresh);
             return { kind: 'present' };
           case 'conflict':
-            return { kind: 'conflict', foreignVersion: current?.metadata?.resourceVersion ?? '' };
+            return {
+              kind: 'conflict',
+              // Read after a lost race; else another eatr release's Secret, as the cache holds it.
+              foreignVersion:
+                current?.metadata?.resourceVersion ??
+                this.cachedVersion(namespace, action.secretName) ??
+                '',
+              owner: action.owner,
+            };
           case 'delete':
             await this.delete(namespace, action.secretName, alog);
             return { kind: 'absent' };
@@ -82,12 +95,18 @@ export class SecretWriter {
           planned,
           action.secretName,
           this.d.now(),
+          this.d.config.instance,
         );
         if (next === undefined) return { kind: 'absent' };
         alog.debug({ decision: next.kind, attempt }, LogMessage.raceLost);
         action = next;
       }
     }
+  }
+
+  private cachedVersion(namespace: string, name: string): string | undefined {
+    return this.d.view.secretsIn(namespace).find((s) => s.metadata.name === name)?.metadata
+      .resourceVersion;
   }
 
   private async read(namespace: string, name: string): Promise<V1Secret | undefined> {
@@ -151,6 +170,7 @@ export class SecretWriter {
       token,
       credentialsVersion: credentials.value.version,
       renewalIntervalMs: config.renewalIntervalMs,
+      instance: config.instance,
       email: credentials.value.spec.email ?? config.dockerEmail,
       ...(action.kind === 'renew' && existing ? { existing } : {}),
     });

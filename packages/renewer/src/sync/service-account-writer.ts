@@ -24,7 +24,7 @@ export interface ServiceAccountsOutcome {
 
 /**
  * Makes each wired ServiceAccount of a namespace reference `pullSecrets` (the Secrets that exist
- * after the Secret writes), by the plan's rule, one merge patch per ServiceAccount that must change.
+ * after the Secret writes; entries naming another eatr release's Secrets are left to it), by the plan's rule, one merge patch per ServiceAccount that must change.
  */
 export async function syncServiceAccounts(
   d: {
@@ -33,7 +33,7 @@ export async function syncServiceAccounts(
     readonly targets: '*' | readonly string[];
   },
   namespace: string,
-  pullSecrets: readonly string[],
+  want: { readonly pullSecrets: readonly string[]; readonly otherInstances: ReadonlySet<string> },
   log: Logger,
 ): Promise<ServiceAccountsOutcome> {
   const result: ServiceAccountsOutcome = { blocked: [], ok: [] };
@@ -42,7 +42,7 @@ export async function syncServiceAccounts(
     let sa: CachedServiceAccount | undefined = cached;
     for (let attempt = 1; sa !== undefined; attempt++) {
       const view = { ...sa.observed, resourceVersion: sa.metadata.resourceVersion };
-      const change = planServiceAccounts([view], d.targets, pullSecrets)[0];
+      const change = planServiceAccounts([view], { targets: d.targets, ...want })[0];
       if (!change) {
         result.ok.push(serviceAccountKey(sa.metadata.name));
         break;

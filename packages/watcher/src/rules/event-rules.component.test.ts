@@ -14,6 +14,7 @@ const EU = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
 const US = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 
 const settings: PlanSettings = {
+  instance: 'eatr',
   global: { registries: [], include: [], exclude: [] },
   secretNameTemplate: '{{registry}}',
   serviceAccounts: ['default'],

@@ -3,6 +3,7 @@ import {
   CREDENTIALS_VERSION_ANNOTATION,
   DOCKER_CONFIG_JSON_TYPE,
   EXPIRES_AT_ANNOTATION,
+  INSTANCE_LABEL,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   REGISTRY_ANNOTATION,
@@ -17,6 +18,7 @@ export const H = 3_600_000;
 
 /** The chart's defaults: labels only, Secrets named after the registry, the default ServiceAccount. */
 export const settings: SyncSettings = {
+  instance: 'eatr',
   globalRegistries: [],
   includeNamespaces: [],
   excludeNamespaces: [],
@@ -30,7 +32,7 @@ export const settings: SyncSettings = {
 export const written = (registry: string, { age = H, version = 'v1' } = {}): V1Secret => ({
   metadata: {
     name: registry,
-    labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+    labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [INSTANCE_LABEL]: 'eatr' },
     annotations: {
       [REGISTRY_ANNOTATION]: registry,
       [EXPIRES_AT_ANNOTATION]: new Date(NOW - age + 12 * H).toISOString(),
