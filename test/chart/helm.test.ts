@@ -634,7 +634,7 @@ describe('helm template: RBAC', () => {
       {
         apiGroups: [''],
         resources: ['secrets'],
-        verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'],
+        verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'],
       },
       {
         apiGroups: [''],

@@ -506,10 +506,9 @@ describe("what the chart's RBAC refuses", () => {
     const rbac = 'rbac.authorization.k8s.io';
     const lease = { group: 'coordination.k8s.io', resource: 'leases', namespace: host };
     await check(kubeconfig, [
-      ...(['get', 'list', 'create', 'update', 'delete'] as const).map((verb): Expectation => [
-        true,
-        { verb, resource: 'secrets', namespace: team },
-      ]),
+      ...(['get', 'list', 'create', 'patch', 'update', 'delete'] as const).map(
+        (verb): Expectation => [true, { verb, resource: 'secrets', namespace: team }],
+      ),
       [true, { verb: 'list', resource: 'secrets' }],
       [
         true,
@@ -535,7 +534,6 @@ describe("what the chart's RBAC refuses", () => {
       [true, { verb: 'get', resource: 'namespaces', name: team }],
       [true, { verb: 'list', resource: 'namespaces' }],
       [true, { verb: 'create', resource: 'events', namespace: team }],
-      [false, { verb: 'patch', resource: 'secrets', namespace: team }],
       [false, { verb: 'deletecollection', resource: 'secrets', namespace: team }],
       [false, { verb: 'create', resource: 'serviceaccounts', namespace: team }],
       [false, { verb: 'delete', resource: 'serviceaccounts', namespace: team }],

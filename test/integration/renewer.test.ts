@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { QUEUE_NAME, SYNC_JOB, EventReason, LogMessage } from '@eatr/core';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import {
   KEYS,
   OTHER_KEYS,
@@ -108,15 +109,27 @@ describe('renewer', () => {
     expect(untouched?.metadata?.resourceVersion).toBe(first.metadata?.resourceVersion);
     expect(s.aws.callCount({ action: 'GetAuthorizationToken' })).toBe(1);
 
+    // Someone else's label and annotation on eatr's Secret (a backup tool, a reflector) survive a
+    // renewal: it is a merge patch of eatr's keys, and the renewer never holds the others.
+    await s.core.patchNamespacedSecret(
+      {
+        namespace: ns,
+        name: EU,
+        body: {
+          metadata: {
+            labels: { 'backup.example/include': 'true' },
+            annotations: { 'reflector.example/allowed': 'team-b' },
+          },
+        },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
     await s.untilDue(first);
     await s.enqueue(ns);
-    const renewed = await s.waitForSecret(
-      ns,
-      EU,
-      (x) => x.metadata?.resourceVersion !== first.metadata?.resourceVersion,
-    );
-    expect(password(EU, renewed)).not.toBe(password(EU, first));
+    const renewed = await s.waitForSecret(ns, EU, (x) => password(EU, x) !== password(EU, first));
     expect(password(EU, renewed)).toBe(s.aws.issuedTokens()[1]?.password);
+    expect(renewed.metadata?.labels?.['backup.example/include']).toBe('true');
+    expect(renewed.metadata?.annotations?.['reflector.example/allowed']).toBe('team-b');
     // A routine renewal costs one write and no Event (creations and failures get one).
     expect((await s.events(ns, 'SecretRenewed')).length).toBe(0);
   });

@@ -56,7 +56,9 @@ export function requiredPermissions(
       ),
     ];
   return [
-    ...many('', 'secrets', ['get', 'list', 'watch', 'create', 'update', 'delete']),
+    // `update`: how 0.1.x renewers renew, on the same ServiceAccount during a rollout (this release
+    // patches); drop it once 0.1.x is more than one release back.
+    ...many('', 'secrets', ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete']),
     ...many('', 'serviceaccounts', ['get', 'list', 'watch', 'patch']),
     ...many('', 'namespaces', ['get', 'list', 'watch']),
     ...many('', 'events', ['create']),

@@ -33,7 +33,7 @@ export interface WatchedObject {
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export interface ListPage<T> {
-  readonly items: T[];
+  readonly items: T[] | null;
   readonly metadata?: { resourceVersion?: string; _continue?: string };
 }
 
@@ -51,6 +51,8 @@ export interface ResilientWatchOptions<T extends WatchedObject> {
    */
   readonly metadataOnly?: boolean;
   readonly list: (page: { limit: number; _continue?: string }) => Promise<ListPage<unknown>>;
+  /** Objects per list page (default 500): smaller where each object can be large. */
+  readonly pageSize?: number;
   /**
    * Turns what the API server sent into what is kept and passed on, e.g. a few metadata fields of a
    * Secret: a cache of 10,000 objects then holds what the decisions read, not whole objects.
@@ -243,11 +245,15 @@ export class ResilientWatch<T extends WatchedObject> {
       // A page that hangs (an API server failing over) must not stop the watch for good. Only the
       // fetch is bounded: an abandoned page has no effect, as differences are applied below.
       const page = await withTimeout(
-        this.options.list({ limit: 500, ...(_continue ? { _continue } : {}) }),
+        this.options.list({
+          limit: this.options.pageSize ?? 500,
+          ...(_continue ? { _continue } : {}),
+        }),
         this.options.stallTimeoutMs,
         `list page did not arrive within ${this.options.stallTimeoutMs} ms`,
       );
-      for (const raw of page.items) items.push(this.options.project(raw));
+      // A PartialObjectMetadataList with no items says "items": null.
+      for (const raw of page.items ?? []) items.push(this.options.project(raw));
       resourceVersion ||= page.metadata?.resourceVersion ?? '';
       _continue = page.metadata?._continue;
     } while (_continue);

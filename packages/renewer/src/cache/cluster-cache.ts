@@ -1,6 +1,8 @@
-import type { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { setHeaderOptions, type CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import {
+  DOCKER_CONFIG_JSON_TYPE,
   MANAGED_SELECTOR,
+  PARTIAL_OBJECT_METADATA_LIST,
   ResilientWatch,
   credentialSecretName,
   type CachedResource,
@@ -10,8 +12,8 @@ import {
 import {
   projectCredentials,
   projectNamespace,
-  projectSecret,
   projectServiceAccount,
+  projectWatchedSecret,
   type CachedCredentials,
   type CachedNamespace,
   type CachedSecret,
@@ -33,6 +35,14 @@ export interface ClusterCacheOptions {
   readonly onSecretDeleted?: (namespace: string, name: string) => void;
   readonly onRestart?: (resource: string) => void;
 }
+
+/** eatr writes only this type: the API server filters out every other Secret carrying eatr's label. */
+const PULL_SECRETS = `type=${DOCKER_CONFIG_JSON_TYPE}`;
+/**
+ * Pages of eatr's Secrets: metadata only, but a tenant can label Secrets of theirs as eatr's with up to
+ * 256 KiB of annotations each, so a page is bounded to ~12 MiB however they are written.
+ */
+const SECRET_PAGE_SIZE = 50;
 
 const byNamespaceAndName = (o: { metadata: { namespace: string; name: string } }) =>
   `${o.metadata.namespace}/${o.metadata.name}`;
@@ -75,8 +85,17 @@ export class ClusterCache {
       resource: 'secrets',
       path: '/api/v1/secrets',
       labelSelector: MANAGED_SELECTOR,
-      list: (page) => core.listSecretForAllNamespaces({ ...page, labelSelector: MANAGED_SELECTOR }),
-      project: projectSecret,
+      fieldSelector: PULL_SECRETS,
+      // The Secrets' data (tokens, or whatever a tenant put in a Secret labelled as eatr's) never
+      // reaches this process: writes send it, nothing reads it back.
+      metadataOnly: true,
+      pageSize: SECRET_PAGE_SIZE,
+      list: (page) =>
+        core.listSecretForAllNamespaces(
+          { ...page, labelSelector: MANAGED_SELECTOR, fieldSelector: PULL_SECRETS },
+          setHeaderOptions('Accept', PARTIAL_OBJECT_METADATA_LIST),
+        ),
+      project: projectWatchedSecret,
       keyOf: byNamespaceAndName,
       onEvent: (type, s) => {
         this.index(this.secretsByNamespace, type, s);

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { V1Secret } from '@kubernetes/client-node';
-import { projectCredentials, projectNamespace, projectSecret } from './projections.js';
+import {
+  projectCredentials,
+  projectNamespace,
+  projectSecret,
+  projectWatchedSecret,
+} from './projections.js';
 
 const REG = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -116,15 +121,16 @@ describe('projectNamespace', () => {
 });
 
 describe('projectSecret', () => {
-  it('keeps metadata for the decisions and never the data', () => {
+  it("keeps eatr's metadata for the decisions, never the data nor anyone else's labels and annotations", () => {
     const projected = projectSecret({
       type: 'kubernetes.io/dockerconfigjson',
       metadata: {
         name: REG,
         namespace: 'a',
         resourceVersion: '7',
-        labels: { x: 'y' },
-        annotations: { 'eatr.io/registry': REG },
+        labels: { x: 'y', 'app.kubernetes.io/managed-by': 'eatr', 'eatr.io/instance': 'eatr' },
+        annotations: { 'eatr.io/registry': REG, 'tenant.example/blob': 'x'.repeat(200_000) },
+        managedFields: [{ manager: 'kubectl', operation: 'Update' }],
       },
       data: { '.dockerconfigjson': b64('{"auths":{}}') },
     });
@@ -133,9 +139,17 @@ describe('projectSecret', () => {
       observed: {
         name: REG,
         type: 'kubernetes.io/dockerconfigjson',
-        labels: { x: 'y' },
+        labels: { 'app.kubernetes.io/managed-by': 'eatr', 'eatr.io/instance': 'eatr' },
         annotations: { 'eatr.io/registry': REG },
       },
     });
+  });
+
+  it('takes the type of a watched Secret from the watch field selector (metadata carries none)', () => {
+    const watched = projectWatchedSecret({
+      kind: 'PartialObjectMetadata',
+      metadata: { name: REG, namespace: 'a', resourceVersion: '8', labels: {}, annotations: {} },
+    });
+    expect(watched.observed.type).toBe('kubernetes.io/dockerconfigjson');
   });
 });

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
 import {
+  DOCKER_CONFIG_JSON_TYPE,
+  INSTANCE_LABEL,
+  MANAGED_BY_LABEL,
   SERVICE_ACCOUNT_ANNOTATION,
   registryOfCredentialSecret,
   type EatrError,
@@ -51,18 +54,50 @@ function meta(raw: { metadata?: { name?: string; namespace?: string; resourceVer
   };
 }
 
+/** The labels eatr reads on its Secrets; every other label is its owner's business. */
+const SECRET_LABELS = [MANAGED_BY_LABEL, INSTANCE_LABEL];
+/** eatr's annotations (`eatr.io/...`): the only ones a decision reads. */
+const isEatrAnnotation = (key: string) => key.startsWith('eatr.io/');
+
+/**
+ * Only eatr's keys of a map anyone may write to: a tenant who labels a Secret of theirs as eatr's can
+ * make the watch deliver it, but not make the renewer hold its content (up to 256 KiB of annotations
+ * per object).
+ */
+function pick(
+  map: Readonly<Record<string, string>> | undefined,
+  keep: (key: string) => boolean,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(map ?? {})) if (keep(key)) out[key] = value;
+  return out;
+}
+
 export function observeSecret(secret: V1Secret): ObservedSecret {
   return {
     name: secret.metadata?.name ?? '',
     type: secret.type,
-    labels: secret.metadata?.labels ?? {},
-    annotations: secret.metadata?.annotations ?? {},
+    labels: pick(secret.metadata?.labels, (key) => SECRET_LABELS.includes(key)),
+    annotations: pick(secret.metadata?.annotations, isEatrAnnotation),
   };
 }
 
+/** A whole Secret the renewer read or wrote, as the cache keeps it. */
 export function projectSecret(raw: unknown): CachedSecret {
   const secret = raw as V1Secret;
   return { metadata: meta(secret), observed: observeSecret(secret) };
+}
+
+/**
+ * A Secret from the renewer's watch, which asks for metadata only (no `data`, no `type`) and only
+ * for type `kubernetes.io/dockerconfigjson` (a field selector), so its type is known.
+ */
+export function projectWatchedSecret(raw: unknown): CachedSecret {
+  const secret = raw as V1Secret;
+  return {
+    metadata: meta(secret),
+    observed: observeSecret({ ...secret, type: DOCKER_CONFIG_JSON_TYPE }),
+  };
 }
 
 export function observeServiceAccount(sa: V1ServiceAccount): ObservedServiceAccount {

@@ -60,8 +60,11 @@ export class ApiServerWrites implements KubeWrites {
     return written;
   }
 
-  async replaceSecret(namespace: string, name: string, body: V1Secret): Promise<V1Secret> {
-    const written = await this.core.replaceNamespacedSecret({ name, namespace, body });
+  async patchSecret(namespace: string, name: string, body: V1Secret): Promise<V1Secret> {
+    const written = await this.core.patchNamespacedSecret(
+      { name, namespace, body },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
     this.cache.rememberSecret(projectSecret(written));
     return written;
   }

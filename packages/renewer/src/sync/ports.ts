@@ -54,7 +54,11 @@ export interface KubeWrites {
   readNamespace(name: string): Promise<CachedNamespace | undefined>;
   readSecret(namespace: string, name: string): Promise<V1Secret | undefined>;
   createSecret(namespace: string, body: V1Secret): Promise<V1Secret>;
-  replaceSecret(namespace: string, name: string, body: V1Secret): Promise<V1Secret>;
+  /**
+   * Merges eatr's labels, annotations and data into the Secret (a JSON merge patch: the owner's other
+   * labels and annotations stay), only while it is at `body`'s resourceVersion.
+   */
+  patchSecret(namespace: string, name: string, body: V1Secret): Promise<V1Secret>;
   /** With `resourceVersion`, deletes only that exact version. */
   deleteSecret(namespace: string, name: string, resourceVersion?: string): Promise<void>;
   /** Secrets not managed by eatr with this name, across namespaces: `namespace` -> resourceVersion. */

@@ -62,7 +62,7 @@ describe('buildPullSecret', () => {
     expect(renewAt('ns-1')).toBe(renewAt('ns-1'));
   });
 
-  it('keeps the labels and annotations of the Secret it updates', () => {
+  it("an update names the version it read and only eatr's keys: a merge patch keeps the owner's", () => {
     const updated = buildPullSecret({
       namespace: 'a',
       secretName: REG,
@@ -72,16 +72,15 @@ describe('buildPullSecret', () => {
       renewalIntervalMs: 6 * H,
       instance: 'eatr-a',
       email: 'e@x',
-      existing: { resourceVersion: '7', labels: { team: 'a' }, annotations: { note: 'keep' } },
+      resourceVersion: '7',
     });
     expect(updated.metadata?.resourceVersion).toBe('7');
-    expect(updated.metadata?.labels).toMatchObject({
-      team: 'a',
-      'app.kubernetes.io/managed-by': 'eatr',
-    });
-    expect(updated.metadata?.annotations).toMatchObject({
-      note: 'keep',
-      'eatr.io/credentials-version': 'u/2',
-    });
+    expect(Object.keys(updated.metadata?.labels ?? {}).sort()).toEqual([
+      'app.kubernetes.io/managed-by',
+      'eatr.io/instance',
+    ]);
+    expect(
+      Object.keys(updated.metadata?.annotations ?? {}).every((k) => k.startsWith('eatr.io/')),
+    ).toBe(true);
   });
 });

@@ -25,17 +25,16 @@ export interface PullSecretInput {
   /** This eatr release (INSTANCE_LABEL). */
   readonly instance: string;
   readonly email: string | undefined;
-  /** The Secret being updated, if any: its other labels and annotations are kept. */
-  readonly existing?: {
-    readonly resourceVersion: string;
-    readonly labels: Readonly<Record<string, string>>;
-    readonly annotations: Readonly<Record<string, string>>;
-  };
+  /**
+   * The version of the Secret being updated, if any: the write is a merge patch guarded by it, so the
+   * Secret's other labels and annotations stay without eatr reading or holding them.
+   */
+  readonly resourceVersion?: string;
 }
 
 /** The `kubernetes.io/dockerconfigjson` Secret eatr writes for one registry. */
 export function buildPullSecret(input: PullSecretInput): V1Secret {
-  const { existing, token } = input;
+  const { token } = input;
   return {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -43,14 +42,12 @@ export function buildPullSecret(input: PullSecretInput): V1Secret {
     metadata: {
       name: input.secretName,
       namespace: input.namespace,
-      ...(existing?.resourceVersion ? { resourceVersion: existing.resourceVersion } : {}),
+      ...(input.resourceVersion ? { resourceVersion: input.resourceVersion } : {}),
       labels: {
-        ...existing?.labels,
         [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
         [INSTANCE_LABEL]: input.instance,
       },
       annotations: {
-        ...existing?.annotations,
         [REGISTRY_ANNOTATION]: input.registry,
         [EXPIRES_AT_ANNOTATION]: new Date(token.expiresAt).toISOString(),
         // Spread per Secret, so one token's Secrets do not all come due in one burst.

@@ -143,26 +143,15 @@ export class SecretWriter {
     tokenOptions: TokenRequestOptions,
     log: Logger,
   ): Promise<void> {
-    const { kube, metrics, config, view } = this.d;
+    const { kube, metrics, config } = this.d;
     const credentials = planned?.credentials;
     if (!planned || !credentials)
       throw new PermanentError('internal: no registry for action', 'internal', { namespace });
     if (!credentials.ok) throw credentials.error;
     const token = await this.d.tokens.token(credentials.value, planned.registry, tokenOptions);
-    const cached = view.secretsIn(namespace).find((s) => s.metadata.name === action.secretName);
-    const existing = current?.metadata
-      ? {
-          resourceVersion: current.metadata.resourceVersion ?? '',
-          labels: current.metadata.labels ?? {},
-          annotations: current.metadata.annotations ?? {},
-        }
-      : cached
-        ? {
-            resourceVersion: cached.metadata.resourceVersion,
-            labels: cached.observed.labels,
-            annotations: cached.observed.annotations,
-          }
-        : undefined;
+    // The version the decision read: after a lost race, the fresh object's; else the cache's.
+    const resourceVersion =
+      current?.metadata?.resourceVersion ?? this.cachedVersion(namespace, action.secretName);
     const body = buildPullSecret({
       namespace,
       secretName: action.secretName,
@@ -172,15 +161,15 @@ export class SecretWriter {
       renewalIntervalMs: config.renewalIntervalMs,
       instance: config.instance,
       email: credentials.value.spec.email ?? config.dockerEmail,
-      ...(action.kind === 'renew' && existing ? { existing } : {}),
+      ...(action.kind === 'renew' && resourceVersion ? { resourceVersion } : {}),
     });
     if (action.kind === 'renew') {
-      await kube.replaceSecret(namespace, action.secretName, body);
+      await kube.patchSecret(namespace, action.secretName, body);
       metrics.secretRenewals.inc();
     } else {
       // Type is immutable: delete (only that exact version) and create.
       if (action.kind === 'replace')
-        await kube.deleteSecret(namespace, action.secretName, existing?.resourceVersion);
+        await kube.deleteSecret(namespace, action.secretName, resourceVersion);
       await kube.createSecret(namespace, body);
     }
     metrics.secretActions.inc({ action: action.kind === 'replace' ? 'create' : action.kind });

@@ -169,13 +169,23 @@ export class FakeCluster implements ClusterView, KubeWrites {
     });
   }
 
-  replaceSecret(namespace: string, name: string, body: V1Secret): Promise<V1Secret> {
+  patchSecret(namespace: string, name: string, body: V1Secret): Promise<V1Secret> {
     return this.write('replace', `${namespace}/${name}`, () => {
       const current = this.secrets.get(`${namespace}/${name}`);
       if (!current) throw new FakeApiError(404);
       const expected = body.metadata?.resourceVersion;
       if (expected && expected !== current.metadata?.resourceVersion) throw new FakeApiError(409);
-      this.addSecret(namespace, body);
+      // A JSON merge patch: maps merge key by key, as the API server does.
+      this.addSecret(namespace, {
+        ...current,
+        type: current.type,
+        metadata: {
+          ...current.metadata,
+          labels: { ...current.metadata?.labels, ...body.metadata?.labels },
+          annotations: { ...current.metadata?.annotations, ...body.metadata?.annotations },
+        },
+        data: { ...current.data, ...body.data },
+      });
       return this.secrets.get(`${namespace}/${name}`) as V1Secret;
     });
   }
