@@ -84,13 +84,24 @@ export function backoffStrategy(maxMs: number) {
   };
 }
 
-/** Retries with capped exponential backoff and jitter; finished jobs do not pile up in Redis. */
+/**
+ * Stack traces a job keeps: the last failure's. BullMQ appends one per failed attempt unless limited,
+ * and a probe chain can fail 50,000 times (a month of AWS refusing): its job would grow by ~1 KiB a
+ * minute in a Redis that evicts nothing.
+ */
+export const STACK_TRACE_LIMIT = 1;
+
+/**
+ * Retries with capped exponential backoff and jitter; finished jobs do not pile up in Redis, nor does
+ * a job that keeps failing. Every producer's queue applies these to every job it adds.
+ */
 export function defaultJobOptions(settings: QueueSettings): JobsOptions {
   return {
     attempts: settings.jobAttempts,
     backoff: { type: CAPPED_BACKOFF, delay: settings.jobBackoffMs },
     removeOnComplete: { count: 100 },
     removeOnFail: { count: 1000, age: 24 * 3600 },
+    stackTraceLimit: STACK_TRACE_LIMIT,
   };
 }
 
