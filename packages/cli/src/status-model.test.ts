@@ -35,6 +35,7 @@ const input = (over: Partial<StatusInput>): StatusInput => ({
   global: { registries: [], include: ['*'], exclude: [] },
   secretNameTemplate: '{{registry}}',
   instance: 'eatr',
+  maxRegistries: 20,
   wantedServiceAccounts: ['default'],
   now: NOW,
   ...over,

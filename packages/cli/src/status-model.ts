@@ -55,6 +55,8 @@ export interface StatusInput {
   readonly secretNameTemplate: string;
   /** The components' --instance: another release's Secrets show as conflicts. */
   readonly instance: string;
+  /** The components' --max-registries-per-namespace. */
+  readonly maxRegistries: number;
   /** The components' --service-accounts. */
   readonly wantedServiceAccounts: '*' | readonly string[];
   readonly now: number;
@@ -116,6 +118,7 @@ export function statusRows(input: StatusInput): StatusRow[] {
       },
       settings: {
         instance: input.instance,
+        maxRegistries: input.maxRegistries,
         global: input.global,
         secretNameTemplate: input.secretNameTemplate,
         serviceAccounts: input.wantedServiceAccounts,

@@ -94,6 +94,7 @@ export async function collectStatus(cli: Cli, namespace: string | undefined): Pr
     global: globalRegistriesOf(cli.watcher),
     secretNameTemplate: cli.watcher.secretNameTemplate,
     instance: cli.watcher.instance,
+    maxRegistries: cli.watcher.maxRegistriesPerNamespace,
     wantedServiceAccounts: cli.watcher.serviceAccounts,
     now: Date.now(),
   });

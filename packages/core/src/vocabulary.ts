@@ -18,6 +18,8 @@ export const EventReason = {
   TokenFailed: 'TokenFailed',
   /** The API server refused the ServiceAccount imagePullSecrets change. */
   ServiceAccountFailed: 'ServiceAccountFailed',
+  /** The namespace asks for more registries than --max-registries-per-namespace: the rest are not served. */
+  TooManyRegistries: 'TooManyRegistries',
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];
 
@@ -42,6 +44,8 @@ export const LogMessage = {
   stillBlocked: 'still blocked; reported before',
   conflict: 'Secret exists and is not managed by this eatr release; left untouched',
   credentialsBlocked: 'cannot write the Secret until the credentials change',
+  tooManyRegistries:
+    'the namespace asks for more registries than --max-registries-per-namespace; the rest are not served',
   nameCollision:
     'the Secret name template gives this registry the name of another; it is not served',
   registryRecovered: 'registry works again; unblocked its namespaces',

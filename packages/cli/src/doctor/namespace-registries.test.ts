@@ -5,6 +5,7 @@ const A = '111111111111.dkr.ecr.eu-west-1.amazonaws.com';
 const B = '222222222222.dkr.ecr.us-east-1.amazonaws.com';
 const none = {
   instance: 'eatr',
+  maxRegistriesPerNamespace: 20,
   globalRegistries: [],
   includeNamespaces: [],
   excludeNamespaces: [],

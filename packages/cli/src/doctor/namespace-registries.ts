@@ -12,6 +12,7 @@ export function registriesAskedFor(
   settings: Pick<
     WatcherConfig,
     | 'instance'
+    | 'maxRegistriesPerNamespace'
     | 'globalRegistries'
     | 'includeNamespaces'
     | 'excludeNamespaces'

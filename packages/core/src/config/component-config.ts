@@ -36,6 +36,8 @@ export interface CommonConfig {
   readonly secretNameTemplate: string;
   /** This release's name on its Secrets (INSTANCE_LABEL). */
   readonly instance: string;
+  /** The most registries one namespace is served. */
+  readonly maxRegistriesPerNamespace: number;
 }
 
 export interface RenewerConfig extends CommonConfig {
@@ -123,6 +125,7 @@ function build(
     watchTimeoutMs: c['watch-timeout'],
     secretNameTemplate: c['secret-name-template'],
     instance: c.instance,
+    maxRegistriesPerNamespace: c['max-registries-per-namespace'],
   };
   if (component === 'renewer') {
     return {

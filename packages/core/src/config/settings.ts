@@ -236,6 +236,15 @@ export const SETTINGS = [
     parse: registryHosts,
   },
   {
+    flag: 'max-registries-per-namespace',
+    env: ['EATR_MAX_REGISTRIES_PER_NAMESPACE'],
+    components: BOTH,
+    defaultValue: '20',
+    description:
+      'most registries one namespace is served (global ones first, then labels in host order); the rest get one Warning Event. Each costs a Secret, a ServiceAccount entry and, if it fails, a blocked record, an Event and a metric series',
+    ...integer('max-registries-per-namespace', 1, 1000),
+  },
+  {
     flag: 'include-namespaces',
     env: ['EATR_INCLUDE_NAMESPACES'],
     components: BOTH,

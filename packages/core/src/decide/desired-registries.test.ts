@@ -48,3 +48,35 @@ describe('desiredRegistries', () => {
     expect(result.ignoredLabels).toEqual(ignored);
   });
 });
+
+describe('desiredRegistries: at most `max` registries per namespace', () => {
+  const region = (i: number) => `${String(i).padStart(12, '0')}.dkr.ecr.xx-test-1.amazonaws.com`;
+  const labels = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [region(i), 'true']));
+
+  it('serves the first labelled ones in host order and reports the rest', () => {
+    const result = desiredRegistries('team-a', labels, none, 20);
+    expect(result.registries.length).toBe(20);
+    expect(result.overCap.length).toBe(280);
+    const sorted = Object.keys(labels).sort();
+    expect(result.registries.map((r) => r.host)).toEqual(sorted.slice(0, 20));
+    // The same twenty whatever order the labels come in.
+    const reversed = Object.fromEntries(Object.entries(labels).reverse());
+    expect(desiredRegistries('team-a', reversed, none, 20).registries).toEqual(result.registries);
+  });
+
+  it("always keeps the operator's global registries, and labels fill what is left", () => {
+    const global: GlobalRegistries = { registries: [B], include: ['*'], exclude: [] };
+    const result = desiredRegistries('team-a', { ...labels, [A]: 'true' }, global, 3);
+    expect(result.registries.map((r) => r.host)).toEqual(
+      [B, ...[A, ...Object.keys(labels)].sort().slice(0, 2)].sort(),
+    );
+    expect(result.overCap.length).toBe(299);
+  });
+
+  it('a label for a global registry counts once', () => {
+    const global: GlobalRegistries = { registries: [A], include: ['*'], exclude: [] };
+    const result = desiredRegistries('team-a', { [A]: 'true', [B]: 'true' }, global, 2);
+    expect(result.registries.map((r) => r.host)).toEqual([A, B]);
+    expect(result.overCap).toEqual([]);
+  });
+});

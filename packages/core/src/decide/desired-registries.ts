@@ -30,37 +30,49 @@ export function globalRegistriesOf(config: {
 export interface DesiredRegistries {
   /** Registries the namespace should have a pull Secret for, sorted by host. */
   readonly registries: readonly RegistryHost[];
+  /** Registries asked for by label beyond the cap: not served, reported once. */
+  readonly overCap: readonly RegistryHost[];
   /** Label keys that look like a registry host but are not one (near misses), for a log line and metric. */
   readonly ignoredLabels: readonly string[];
 }
 
+const byHost = (a: RegistryHost, b: RegistryHost) => a.host.localeCompare(b.host);
+
 /**
  * Which registries a namespace asks for: every label `<registry host>: "true"`, plus the operator's
- * global registries when the namespace name matches include and not exclude.
+ * global registries when the namespace name matches include and not exclude. At most `max` in all:
+ * whoever may label a namespace must not make eatr keep a Secret, a blocked record, an Event and a
+ * metric series per invented registry. The operator's global registries are always kept; labelled
+ * ones fill the rest in host order, so which ones are served does not change from sync to sync.
  */
 export function desiredRegistries(
   namespace: string,
   labels: Readonly<Record<string, string>> | undefined,
   global: GlobalRegistries,
+  max = Number.POSITIVE_INFINITY,
 ): DesiredRegistries {
-  const byHost = new Map<string, RegistryHost>();
+  const labelled = new Map<string, RegistryHost>();
   const ignoredLabels: string[] = [];
   for (const [key, value] of Object.entries(labels ?? {})) {
     const registry = parseRegistryHost(key);
     if (registry) {
-      if (value === 'true') byHost.set(registry.host, registry);
+      if (value === 'true') labelled.set(registry.host, registry);
     } else if (looksLikeRegistryHost(key)) {
       ignoredLabels.push(key);
     }
   }
+  const operators = new Map<string, RegistryHost>();
   if (global.registries.length > 0 && namespaceMatches(namespace, global)) {
     for (const host of global.registries) {
       const registry = parseRegistryHost(host);
-      if (registry) byHost.set(registry.host, registry);
+      if (registry) operators.set(registry.host, registry);
     }
   }
-  const registries = [...byHost.values()].sort((a, b) => a.host.localeCompare(b.host));
-  return { registries, ignoredLabels };
+  for (const host of operators.keys()) labelled.delete(host);
+  const byLabel = [...labelled.values()].sort(byHost);
+  const room = Math.max(0, max - operators.size);
+  const registries = [...operators.values(), ...byLabel.slice(0, room)].sort(byHost);
+  return { registries, overCap: byLabel.slice(room), ignoredLabels };
 }
 
 function namespaceMatches(namespace: string, global: GlobalRegistries): boolean {

@@ -35,6 +35,7 @@ const H = 3_600_000;
 
 const settings: PlanSettings = {
   instance: 'eatr',
+  maxRegistries: 20,
   global: { registries: [], include: [], exclude: [] },
   secretNameTemplate: '{{registry}}',
   serviceAccounts: ['default'],

@@ -18,6 +18,7 @@ import {
   type ObservedServiceAccount,
   type ServiceAccountChange,
 } from '../decide/service-account-decision.js';
+import type { RegistryHost } from '../registry/registry-host.js';
 import { nameOutputSecrets, type NamedRegistry, type SecretNameCollision } from '../naming.js';
 import { desiredSecretFor, type CredentialStatus } from './credential-status.js';
 
@@ -36,6 +37,8 @@ export interface PlanSettings {
   readonly secretNameTemplate: string;
   /** The ServiceAccounts eatr wires: `*` for all, or names (none: ServiceAccounts are left alone). */
   readonly serviceAccounts: '*' | readonly string[];
+  /** The most registries one namespace is served (global ones first, then labels in host order). */
+  readonly maxRegistries: number;
 }
 
 /** A wired ServiceAccount as observed, with the version a refusal of its change is tied to. */
@@ -94,6 +97,8 @@ export interface NamespacePlan<C extends CredentialStatus> {
   readonly gone: boolean;
   /** Label keys that look like a registry host but are not one. */
   readonly ignoredLabels: readonly string[];
+  /** Registries asked for by label beyond PlanSettings.maxRegistries: not served. */
+  readonly overCap: readonly RegistryHost[];
   /** Registries left unserved because the name template gives them another registry's Secret name. */
   readonly collisions: readonly SecretNameCollision[];
   /** The Secrets the namespace needs, in registry host order. */
@@ -115,6 +120,7 @@ export interface NamespacePlan<C extends CredentialStatus> {
 const NOTHING: NamespacePlan<never> = {
   gone: true,
   ignoredLabels: [],
+  overCap: [],
   collisions: [],
   secrets: [],
   actions: [],
@@ -133,7 +139,12 @@ const NOTHING: NamespacePlan<never> = {
 export function planNamespace<C extends CredentialStatus>(input: PlanInput<C>): NamespacePlan<C> {
   const { namespace: ns, settings, now } = input;
   if (ns === undefined || ns.terminating) return NOTHING;
-  const { registries, ignoredLabels } = desiredRegistries(ns.name, ns.labels, settings.global);
+  const { registries, overCap, ignoredLabels } = desiredRegistries(
+    ns.name,
+    ns.labels,
+    settings.global,
+    settings.maxRegistries,
+  );
   const { named, collisions } = nameOutputSecrets(settings.secretNameTemplate, registries);
   const secrets = named.map((n) => ({ ...n, credentials: input.credentials?.(n.registry.host) }));
 
@@ -181,6 +192,7 @@ export function planNamespace<C extends CredentialStatus>(input: PlanInput<C>): 
   return {
     gone: false,
     ignoredLabels,
+    overCap,
     collisions,
     secrets,
     actions,

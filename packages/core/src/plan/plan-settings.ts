@@ -9,11 +9,13 @@ export function planSettingsOf(config: {
   readonly excludeNamespaces: readonly string[];
   readonly secretNameTemplate: string;
   readonly serviceAccounts: '*' | readonly string[];
+  readonly maxRegistriesPerNamespace: number;
 }): PlanSettings {
   return {
     instance: config.instance,
     global: globalRegistriesOf(config),
     secretNameTemplate: config.secretNameTemplate,
     serviceAccounts: config.serviceAccounts,
+    maxRegistries: config.maxRegistriesPerNamespace,
   };
 }

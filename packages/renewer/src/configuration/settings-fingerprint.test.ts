@@ -9,6 +9,7 @@ const base = {
   serviceAccounts: ['default'] as readonly string[] | '*',
   dockerEmail: 'none',
   instance: 'eatr',
+  maxRegistriesPerNamespace: 20,
 };
 
 describe('settingsFingerprint', () => {
@@ -20,6 +21,7 @@ describe('settingsFingerprint', () => {
     ['the ServiceAccount list', { serviceAccounts: '*' as const }],
     ['the e-mail written into Secrets', { dockerEmail: 'ops@example.com' }],
     ['the instance stamped on Secrets', { instance: 'eatr-b' }],
+    ['the registry cap', { maxRegistriesPerNamespace: 5 }],
   ])('changes with %s (renewers would undo each other)', (_name, change) => {
     expect(settingsFingerprint({ ...base, ...change })).not.toBe(settingsFingerprint(base));
   });

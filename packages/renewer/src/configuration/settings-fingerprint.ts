@@ -16,6 +16,7 @@ export function settingsFingerprint(settings: Omit<SyncSettings, 'renewalInterva
     settings.secretNameTemplate,
     settings.serviceAccounts === '*' ? '*' : sorted(settings.serviceAccounts),
     settings.dockerEmail,
+    settings.maxRegistriesPerNamespace,
   ]);
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }

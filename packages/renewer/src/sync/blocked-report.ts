@@ -8,6 +8,7 @@ import {
   type Logger,
   type RenewerMetrics,
   type SecretNameCollision,
+  type RegistryHost,
 } from '@eatr/core';
 import { tokenFailureEventMessage } from '../aws/aws-errors.js';
 import type { BlockedRecords, EventSink, JobSink } from './ports.js';
@@ -173,6 +174,29 @@ export async function reportCollisions(
       message: `Registries ${c.heldBy} and ${c.registry.host} both map to Secret ${c.secretName} under the name template "${d.secretNameTemplate}"; only ${c.heldBy} is served. Use {{registry}} in the template.`,
     });
   }
+}
+
+/**
+ * One Warning Event for the registries a namespace asks for beyond the cap (named up to a few, as an
+ * Event message is for people), and one log line with the count.
+ */
+export async function reportOverCap(
+  d: Pick<BlockedReportDependencies, 'events'>,
+  namespace: string,
+  overCap: readonly RegistryHost[],
+  max: number,
+  log: Logger,
+): Promise<void> {
+  if (overCap.length === 0) return;
+  log.warn({ left: overCap.length, max, decision: 'over-cap' }, LogMessage.tooManyRegistries);
+  const named = overCap.slice(0, 3).map((r) => r.host);
+  const more = overCap.length > named.length ? ` and ${overCap.length - named.length} more` : '';
+  await d.events.record({
+    namespace,
+    type: 'Warning',
+    reason: EventReason.TooManyRegistries,
+    message: `The namespace asks for more than ${max} registries (--max-registries-per-namespace); ${overCap.length} are not served: ${named.join(', ')}${more}.`,
+  });
 }
 
 /** What a Secret eatr may not touch means, and what its owner can do (an Event's and a log's text). */

@@ -21,6 +21,7 @@ import {
   conflictMessage,
   recordBlocked,
   reportCollisions,
+  reportOverCap,
   type Blocked,
 } from './blocked-report.js';
 import { asEatrError } from './eatr-error.js';
@@ -101,6 +102,7 @@ export class NamespaceSync {
       log.warn({ label, decision: 'ignore-label' }, LogMessage.ignoredLabel);
     }
     await reportCollisions(this.reports(), namespace, plan.collisions, log);
+    await reportOverCap(this.reports(), namespace, plan.overCap, this.settings.maxRegistries, log);
 
     const planned = new Map(plan.secrets.map((s) => [s.secretName, s]));
     // A forced sync asks AWS again even when it refused a moment ago: an operator fixed something.

@@ -31,6 +31,7 @@ export type SyncSettings = Pick<
   | 'renewalIntervalMs'
   | 'dockerEmail'
   | 'instance'
+  | 'maxRegistriesPerNamespace'
 >;
 
 /** The cluster as the renewer's watches see it: read-only, no API request. */

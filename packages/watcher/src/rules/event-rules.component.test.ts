@@ -15,6 +15,7 @@ const US = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 
 const settings: PlanSettings = {
   instance: 'eatr',
+  maxRegistries: 20,
   global: { registries: [], include: [], exclude: [] },
   secretNameTemplate: '{{registry}}',
   serviceAccounts: ['default'],

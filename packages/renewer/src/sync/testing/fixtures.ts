@@ -19,6 +19,7 @@ export const H = 3_600_000;
 /** The chart's defaults: labels only, Secrets named after the registry, the default ServiceAccount. */
 export const settings: SyncSettings = {
   instance: 'eatr',
+  maxRegistriesPerNamespace: 20,
   globalRegistries: [],
   includeNamespaces: [],
   excludeNamespaces: [],
