@@ -749,7 +749,7 @@ describe('helm template: admission policy', () => {
     ]);
   });
 
-  it('is left out with admissionPolicy.enabled=false, and where the API server does not serve it', async () => {
+  it('is left out with admissionPolicy.enabled=false, and by `auto` where the API server does not serve it', async () => {
     const off = await render({
       values: { admissionPolicy: { enabled: false } },
       apiVersions: [VALIDATING_ADMISSION_POLICY],
@@ -760,6 +760,21 @@ describe('helm template: admission policy', () => {
     expect(
       policyKinds(await render({ apiVersions: ['admissionregistration.k8s.io/v1beta1'] })),
     ).toEqual([]);
+  });
+
+  it('is never silently absent with admissionPolicy.enabled=true: the render fails where the API is not served', async () => {
+    const error = await renderError({ values: { admissionPolicy: { enabled: true } } });
+    expect(error).toContain(
+      'admissionPolicy.enabled=true, but the API server does not serve admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy',
+    );
+    expect(error).toContain(
+      '--api-versions admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy',
+    );
+    const on = await render({
+      values: { admissionPolicy: { enabled: true } },
+      apiVersions: [VALIDATING_ADMISSION_POLICY],
+    });
+    expect(policyKinds(on).length).toBe(4);
   });
 });
 
@@ -783,6 +798,9 @@ describe('helm template: combinations the schema cannot catch fail with a clear 
       'renewer.autoscaling needs targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage',
     ],
     [{ credentials: [{ registry: REGISTRY }] }, 'credentials[0]'],
+    // An existing ServiceAccount must be named, or both ClusterRoles would bind `default`.
+    [{ renewer: { serviceAccount: { create: false } } }, "at '/renewer/serviceAccount/name'"],
+    [{ watcher: { serviceAccount: { create: false } } }, "at '/watcher/serviceAccount/name'"],
     [
       { externalRedis: { sentinel: { addresses: ['s:26379'] } } },
       'set either redis.enabled=true (bundled Redis) or externalRedis.sentinel.addresses, not both',

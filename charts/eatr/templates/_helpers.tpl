@@ -77,7 +77,7 @@ ServiceAccount names.
 {{- if .Values.watcher.serviceAccount.create -}}
 {{- default (printf "%s-watcher" (include "eatr.fullname" .)) .Values.watcher.serviceAccount.name -}}
 {{- else -}}
-{{- default "default" .Values.watcher.serviceAccount.name -}}
+{{- required "watcher.serviceAccount.name is required when watcher.serviceAccount.create is false (else the ClusterRoles would be bound to the namespace's default ServiceAccount)" .Values.watcher.serviceAccount.name -}}
 {{- end -}}
 {{- end -}}
 
@@ -85,9 +85,23 @@ ServiceAccount names.
 {{- if .Values.renewer.serviceAccount.create -}}
 {{- default (printf "%s-renewer" (include "eatr.fullname" .)) .Values.renewer.serviceAccount.name -}}
 {{- else -}}
-{{- default "default" .Values.renewer.serviceAccount.name -}}
+{{- required "renewer.serviceAccount.name is required when renewer.serviceAccount.create is false (else the ClusterRoles would be bound to the namespace's default ServiceAccount)" .Values.renewer.serviceAccount.name -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+"true" when the renewer's ValidatingAdmissionPolicies are rendered. admissionPolicy.enabled: auto
+renders them where the API server serves the API; true fails where it does not, so a cluster never
+silently runs without them; false leaves them out.
+*/}}
+{{- define "eatr.admissionPolicy.rendered" -}}
+{{- $served := .Capabilities.APIVersions.Has "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy" -}}
+{{- $mode := toString .Values.admissionPolicy.enabled -}}
+{{- if and (eq $mode "true") (not $served) -}}
+{{- fail "admissionPolicy.enabled=true, but the API server does not serve admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy (Kubernetes 1.30+). With helm template, pass --api-versions admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy; or set admissionPolicy.enabled=auto to install without the policies (RBAC alone then bounds the renewer)" -}}
+{{- end -}}
+{{- if and (ne $mode "false") $served -}}true{{- end -}}
+{{- end }}
 
 {{/*
 This release's name on its Secrets (EATR_INSTANCE, label eatr.io/instance): config.instance, else the
