@@ -99,7 +99,7 @@ describe('scale: cost follows work to do', () => {
       'GET serviceaccounts': 1,
       'LIST secrets': 1,
       'GET secrets': expect.any(Number) as number, // waitForSecret's polling
-      'PUT secrets': 1,
+      'PATCH secrets': 1,
     });
     expect(await renewer.metricValue('secret_renewals_total')).toBe(1);
     // No Event for a routine renewal: only the creation's.
