@@ -53,12 +53,13 @@ async function serveOne(prefix: string) {
   await s.enqueue(ns);
   await s.waitForSecret(ns, EU);
   const peak = peakResident(renewer);
+  const metrics = await renewer.metrics();
   await renewer.stop();
-  return { readyMs, peak };
+  return { readyMs, peak, metrics, ns };
 }
 
 describe('tenant Secrets labelled as eatr’s', () => {
-  it('leave a renewer under the chart’s memory settings ready, serving and far below its limit', async () => {
+  it('leave a renewer under the chart’s memory settings ready, serving and far below its limit, and invent no metric series', async () => {
     const before = await serveOne('before-tenant');
 
     const blob = 'x'.repeat(DATA_BYTES);
@@ -67,7 +68,12 @@ describe('tenant Secrets labelled as eatr’s', () => {
       metadata: {
         name: `forged-${type === 'Opaque' ? 'opaque' : 'pull'}-${i}`,
         labels: { 'app.kubernetes.io/managed-by': 'eatr' },
-        annotations: { 'tenant.example/note': note },
+        annotations: {
+          'tenant.example/note': note,
+          // What eatr's expiry metric once took its registry label from.
+          'eatr.io/registry': `invented-label-${i}`,
+          'eatr.io/expires-at': new Date(Date.now() + 3_600_000).toISOString(),
+        },
       },
       type,
       stringData:
@@ -96,5 +102,11 @@ describe('tenant Secrets labelled as eatr’s', () => {
     );
     // Behaviour, not a benchmark: at the chart's limit the renewer would be OOM-killed at every start.
     expect(after.peak).toBeLessThan(CHART_MEMORY_LIMIT);
+    // Nor do they become metric labels or series: only the Secrets namespaces ask for are reported.
+    const expiry = after.metrics
+      .split('\n')
+      .filter((l) => l.startsWith('eatr_secret_expiry_timestamp_seconds{'));
+    expect(expiry.filter((l) => l.includes(tenant) || l.includes('invented-label'))).toEqual([]);
+    expect(expiry.some((l) => l.includes(`namespace="${after.ns}"`) && l.includes(EU))).toBe(true);
   }, 180_000);
 });

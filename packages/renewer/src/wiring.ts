@@ -20,6 +20,7 @@ import {
   type Logger,
   type RedisClient,
   type RenewerConfig,
+  planSettingsOf,
 } from '@eatr/core';
 import { createRequestHandler } from './aws/proxy.js';
 import { SdkEcrTokenClient, type EcrTokenClient } from './aws/ecr-token-client.js';
@@ -94,7 +95,7 @@ export async function wireRenewer(
     onSecretDeleted: (namespace, name) => series.dropSecret(namespace, name),
     onRestart: (resource) => metrics.cacheWatchRestarts.inc({ resource }),
   });
-  registerExpiryGauge(registry, cache);
+  registerExpiryGauge(registry, cache, planSettingsOf(config));
 
   const ecr =
     options.ecr ??
