@@ -47,5 +47,6 @@ describe('alert rules (files/alerts.yaml, the PrometheusRule spec)', () => {
     expect(exprOf('EatrSyncsFailing')).toContain('eatr_syncs_total{result="permanent"}');
     expect(exprOf('EatrQueueNotDraining')).toContain('eatr_queue_jobs{state="waiting"}');
     expect(exprOf('EatrNoWatcherLeader')).toBe('max(eatr_leader) < 1 or absent(eatr_leader)');
+    expect(exprOf('EatrNoRenewer')).toBe('absent(eatr_build_info{component="renewer"})');
   });
 });
