@@ -55,6 +55,7 @@ describe('eatr doctor', () => {
       'rbac-renewer',
       'redis',
       'redis-eviction',
+      'redis-memory',
       'queue-failed',
       'queue-stalled',
       'renewers',
@@ -62,6 +63,8 @@ describe('eatr doctor', () => {
       'watcher-lease',
       `credentials:${EU}`,
     ]);
+    // The test's redis-server has no maxmemory: the figure, without a share.
+    expect(byId.get('redis-memory')?.message).toMatch(/^Redis uses \d+\.\d MiB \(no maxmemory\)$/);
     expect(byId.get(`credentials:${EU}`)?.message).toMatch(
       /ECR token for account 123456789012 in eu-west-1, expires in 1[12]h\d+m \(direct\)$/,
     );
@@ -78,7 +81,7 @@ describe('eatr doctor', () => {
       /^\u2714 API server https:\/\/127\.0\.0\.1:\d+ reachable \(Kubernetes v1\.\d+/,
     );
     expect(text.stdout).toContain('\u2714 Redis maxmemory-policy is noeviction');
-    expect(text.stdout.trimEnd().split('\n').at(-1)).toBe('All 12 checks passed.');
+    expect(text.stdout.trimEnd().split('\n').at(-1)).toBe('All 13 checks passed.');
   });
 
   it('finds each broken input and says how to fix it: no RBAC, a bad Redis policy, bad and missing credentials, a stopped watcher', async () => {

@@ -125,7 +125,9 @@ describe('eatr status', () => {
     );
     expect(table.stdout).toContain('1 Secret in 1 namespace: 1 fresh');
     expect(table.stdout).toContain('Watcher: no leader');
-    expect(table.stdout).toMatch(/Queue: 0 waiting, 0 active, 0 delayed, 0 failed/);
+    expect(table.stdout).toMatch(
+      /Queue: 0 waiting, 0 active, 0 delayed, 0 failed.*; Redis \d+ MiB/,
+    );
     expect(table.stdout).not.toContain('\u001b[');
 
     const missingOnly = await eatrCli(['status', '-n', missing], s.env());

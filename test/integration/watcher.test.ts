@@ -453,6 +453,9 @@ describe('watcher', () => {
       'eatr_ecr_calls_total',
     ])
       expect(metrics).toContain(name);
+    // The leader reads Redis's memory at scrape time (this redis-server has no maxmemory).
+    expect(await eatr.metricValue('eatr_redis_used_memory_bytes')).toBeGreaterThan(0);
+    expect(await eatr.metricValue('eatr_redis_maxmemory_bytes')).toBe(0);
     await s.waitFor(
       'a sweep',
       async () => (await eatr.metricValue('eatr_sweeps_total', { result: 'success' })) >= 1,

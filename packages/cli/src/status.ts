@@ -4,7 +4,15 @@ import type {
   V1Secret,
   V1ServiceAccount,
 } from '@kubernetes/client-node';
-import { describeError, globalRegistriesOf, kubeStatus } from '@eatr/core';
+import {
+  REDIS_MEMORY_WARN_RATIO,
+  describeError,
+  globalRegistriesOf,
+  kubeStatus,
+  parseRedisMemory,
+  redisMemoryRatio,
+  type RedisMemory,
+} from '@eatr/core';
 import { BlockedStore } from '@eatr/core';
 import type { Cli } from './context.js';
 import { formatStructured, humanDuration, paint, table, type OutputFormat } from './output.js';
@@ -36,6 +44,8 @@ export interface WatcherStatus {
 export interface QueueStatus {
   readonly counts?: Readonly<Record<string, number>>;
   readonly workers?: number;
+  /** Redis's used memory and maxmemory (INFO memory), when it reports them. */
+  readonly memory?: RedisMemory;
   readonly error?: string;
 }
 
@@ -147,7 +157,15 @@ export async function queueStatus(cli: Cli): Promise<QueueStatus> {
       'failed',
     );
     const workers = await cli.queue.getWorkersCount().catch(() => undefined);
-    return { counts, ...(workers === undefined ? {} : { workers }) };
+    const memory = await cli.redis
+      .info('memory')
+      .then(parseRedisMemory)
+      .catch(() => undefined);
+    return {
+      counts,
+      ...(workers === undefined ? {} : { workers }),
+      ...(memory === undefined ? {} : { memory }),
+    };
   } catch (error) {
     return { error: `Redis: ${describeError(error)}` };
   }
@@ -239,5 +257,15 @@ function queueLine(q: QueueStatus): string {
   const failed = c.failed ?? 0;
   const workers =
     q.workers === undefined ? '' : `; ${q.workers} worker${q.workers === 1 ? '' : 's'}`;
-  return `Queue: ${waiting} waiting, ${c.active ?? 0} active, ${c.delayed ?? 0} delayed, ${failed === 0 ? '0 failed' : paint('red', `${failed} failed`)}${workers}`;
+  return `Queue: ${waiting} waiting, ${c.active ?? 0} active, ${c.delayed ?? 0} delayed, ${failed === 0 ? '0 failed' : paint('red', `${failed} failed`)}${workers}${memoryPart(q.memory)}`;
+}
+
+function memoryPart(memory: RedisMemory | undefined): string {
+  if (memory === undefined) return '';
+  const mib = (bytes: number) => `${Math.round(bytes / 1048576)} MiB`;
+  const ratio = redisMemoryRatio(memory);
+  if (ratio === undefined || memory.maxBytes === undefined)
+    return `; Redis ${mib(memory.usedBytes)}`;
+  const text = `Redis ${mib(memory.usedBytes)} of ${mib(memory.maxBytes)}`;
+  return `; ${ratio > REDIS_MEMORY_WARN_RATIO ? paint('red', text) : text}`;
 }

@@ -34,6 +34,7 @@ import { LeaseElector } from './leader/lease-elector.js';
 import { LeaderWatches } from './leader-watches.js';
 import { PendingSyncs } from './pending-syncs.js';
 import { registerQueueGauge } from './queue-gauge.js';
+import { registerRedisMemoryGauge } from './redis-memory-gauge.js';
 import { EventRules } from './rules/event-rules.js';
 import { SweepScheduler } from './sweep-scheduler.js';
 import { type WatchedCredentials, type WatchedServiceAccount } from './watched-objects.js';
@@ -126,6 +127,7 @@ export class Watcher implements Closable {
     });
 
     registerQueueGauge(registry, queue, () => watcher.elector.isLeader, log);
+    registerRedisMemoryGauge(registry, queue, () => watcher.elector.isLeader, log);
     watcher.pending.start();
     watcher.elector = new LeaseElector({
       api: kc.makeApiClient(CoordinationV1Api),

@@ -1,4 +1,10 @@
-import { describeError, describeRedis } from '@eatr/core';
+import {
+  REDIS_MEMORY_WARN_RATIO,
+  describeError,
+  describeRedis,
+  parseRedisMemory,
+  redisMemoryRatio,
+} from '@eatr/core';
 import type { Cli } from '../context.js';
 import type { Check } from '../doctor-model.js';
 import { fail, ok } from './check.js';
@@ -41,6 +47,7 @@ export async function redisChecks(cli: Cli): Promise<Check[]> {
         ),
       );
     }
+    checks.push(memoryCheck(parseRedisMemory(await cli.redis.info('memory'))));
     return checks;
   } catch (error) {
     return [
@@ -51,4 +58,22 @@ export async function redisChecks(cli: Cli): Promise<Check[]> {
       ),
     ];
   }
+}
+
+const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
+
+/** Redis's memory against its maxmemory: a Redis that evicts nothing refuses every write when full. */
+function memoryCheck(memory: ReturnType<typeof parseRedisMemory>): Check {
+  if (memory === undefined) return ok('redis-memory', 'Redis does not report its memory');
+  const ratio = redisMemoryRatio(memory);
+  if (ratio === undefined || memory.maxBytes === undefined)
+    return ok('redis-memory', `Redis uses ${mib(memory.usedBytes)} (no maxmemory)`);
+  const used = `Redis uses ${mib(memory.usedBytes)} of its ${mib(memory.maxBytes)} maxmemory (${Math.round(ratio * 100)}%)`;
+  return ratio > REDIS_MEMORY_WARN_RATIO
+    ? fail(
+        'redis-memory',
+        `${used}: when full, every write fails`,
+        'raise maxmemory (chart: redis.maxmemory and the memory limit), or find what fills it (failed jobs are kept 24 h)',
+      )
+    : ok('redis-memory', used);
 }
