@@ -111,6 +111,7 @@ describe('helm template: defaults', () => {
         'Role/eatr-watcher-leader-election',
         'RoleBinding/eatr-watcher-credentials',
         'RoleBinding/eatr-watcher-leader-election',
+        'Secret/eatr-redis-auth',
         'Service/eatr-redis',
         'Service/eatr-renewer',
         'Service/eatr-watcher',
@@ -133,7 +134,7 @@ describe('helm template: defaults', () => {
       expect(env.get('EATR_HOST_NAMESPACE')).toBe('ci-cd');
       expect(env.get('EATR_METRICS_PORT')).toBe('5000');
       expect(env.get('POD_NAME')).toBe('field:metadata.name');
-      expect(env.has('EATR_REDIS_PASSWORD')).toBe(false);
+      expect(env.get('EATR_REDIS_PASSWORD')).toBe('secret:eatr-redis-auth/password');
       expect(env.get('EATR_KUBE_API_QPS')).toBe('50');
       expect(env.get('EATR_KUBE_API_BURST')).toBe('100');
     }
@@ -227,7 +228,7 @@ describe('helm template: defaults', () => {
     }
   });
 
-  it('runs Redis with noeviction, no persistence by default, and its own token-less ServiceAccount', async () => {
+  it('runs Redis with noeviction, a generated password, no persistence by default, and its own token-less ServiceAccount', async () => {
     const objects = await render();
     const redis = find(objects, 'StatefulSet', 'eatr-redis');
     const [container] = containers(redis);
@@ -236,7 +237,24 @@ describe('helm template: defaults', () => {
     expect(
       args.slice(args.indexOf('--maxmemory-policy'), args.indexOf('--maxmemory-policy') + 2),
     ).toEqual(['--maxmemory-policy', 'noeviction']);
-    expect(args).toContain('--protected-mode');
+    // A password by default, generated once into a Secret (helm template: a fresh install).
+    expect(args).toEqual(expect.arrayContaining(['--requirepass', '$(REDIS_PASSWORD)']));
+    expect(args).not.toContain('--protected-mode');
+    const generated = find(objects, 'Secret', 'eatr-redis-auth');
+    expect(Buffer.from(String(field(generated, 'data', 'password')), 'base64').toString()).toMatch(
+      /^[A-Za-z0-9]{40}$/,
+    );
+    for (const name of ['eatr-watcher', 'eatr-renewer'])
+      expect(envOf(find(objects, 'Deployment', name)).get('EATR_REDIS_PASSWORD')).toBe(
+        'secret:eatr-redis-auth/password',
+      );
+    const open = await render({ values: { redis: { auth: { enabled: false } } } });
+    expect(containers(find(open, 'StatefulSet', 'eatr-redis'))[0]?.args).toContain(
+      '--protected-mode',
+    );
+    expect(open.some((o) => o.kind === 'Secret' && o.metadata.name === 'eatr-redis-auth')).toBe(
+      false,
+    );
     expect(podSpec(redis).automountServiceAccountToken).toBe(false);
     expect(podSpec(redis).serviceAccountName).toBe('eatr-redis');
     expect(field(redis, 'spec', 'volumeClaimTemplates')).toBeUndefined();
@@ -257,6 +275,7 @@ describe('helm template: defaults', () => {
       expect.arrayContaining(['--appendonly', 'yes', '--requirepass', '$(REDIS_PASSWORD)']),
     );
     expect(diskContainer?.args).not.toContain('--protected-mode');
+    expect(persistent.some((o) => o.metadata.name === 'eatr-redis-auth')).toBe(false);
     expect(field(withDisk, 'spec', 'volumeClaimTemplates', 0, 'spec')).toMatchObject({
       storageClassName: 'fast',
       resources: { requests: { storage: '2Gi' } },
@@ -529,8 +548,10 @@ describe('helm template: value combinations', () => {
       expect(elsewhere).not.toContain(value);
       expect(elsewhere).not.toContain(Buffer.from(value).toString('base64'));
     }
-    // Without credentials in values, the chart renders no Secret at all.
-    expect((await render()).filter((o) => o.kind === 'Secret')).toEqual([]);
+    // Without credentials in values, the chart renders no Secret but the Redis password.
+    expect((await render()).filter((o) => o.kind === 'Secret').map((o) => o.metadata.name)).toEqual(
+      ['eatr-redis-auth'],
+    );
   });
 
   it('gives the renewer a pod AWS identity: web identity token, role, region', async () => {

@@ -125,6 +125,35 @@ describe('helm install eatr on a real node', () => {
     console.log(`[e2e] node resident memory with eatr installed: ${await nodeMemoryMiB()} MiB`);
   });
 
+  it("runs Redis with the password it generated: a client without it is refused, eatr's pods use it", async () => {
+    const redis = (await chartPods()).find((p) => component(p) === 'redis');
+    const cli = (env: string) =>
+      kubectl(
+        [
+          'exec',
+          '-i',
+          '-n',
+          RELEASE_NAMESPACE,
+          redis?.metadata.name ?? '',
+          '-c',
+          'redis',
+          '--',
+          'sh',
+        ],
+        `${env} redis-cli -p 6379 PING 2>&1\n`,
+      );
+    expect((await cli('')).trim()).toMatch(/^NOAUTH Authentication required/);
+    expect((await cli('REDISCLI_AUTH="$REDIS_PASSWORD"')).trim()).toBe('PONG');
+    const secret = await kubectlJson<{ data: { password: string } }>([
+      'get',
+      'secret',
+      'eatr-redis-auth',
+      '-n',
+      RELEASE_NAMESPACE,
+    ]);
+    expect(Buffer.from(secret.data.password, 'base64').toString().length).toBe(40);
+  });
+
   it('serves a labelled namespace: a Pod pulls from the ECR-named registry with the default ServiceAccount', async () => {
     await apply({
       apiVersion: 'v1',

@@ -186,9 +186,32 @@ The Secret and key holding the Redis password, as "name/key", or "" for none.
 */}}
 {{- define "eatr.redis.passwordRef" -}}
 {{- if .Values.redis.enabled -}}
-{{- with .Values.redis.auth.existingSecret -}}{{ . }}/{{ $.Values.redis.auth.existingSecretPasswordKey }}{{- end -}}
+{{- if .Values.redis.auth.existingSecret -}}
+{{ .Values.redis.auth.existingSecret }}/{{ .Values.redis.auth.existingSecretPasswordKey }}
+{{- else if include "eatr.redis.generatedAuth" . -}}
+{{ include "eatr.redis.authSecretName" . }}/password
+{{- end -}}
 {{- else -}}
 {{- with .Values.externalRedis.existingSecret -}}{{ . }}/{{ $.Values.externalRedis.existingSecretPasswordKey }}{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The Secret holding the bundled Redis's generated password.
+*/}}
+{{- define "eatr.redis.authSecretName" -}}
+{{- printf "%s-redis-auth" (include "eatr.fullname" .) -}}
+{{- end -}}
+
+{{/*
+"true" when the bundled Redis uses the chart's generated password: auth enabled, no existingSecret,
+and either a fresh install or a release that has the Secret already. An upgrade from a release
+without one (0.1.x) keeps running without, so the upgrade does not cut off the pods still running.
+*/}}
+{{- define "eatr.redis.generatedAuth" -}}
+{{- $r := .Values.redis -}}
+{{- if and $r.enabled $r.auth.enabled (not $r.auth.existingSecret) -}}
+{{- if or .Release.IsInstall (lookup "v1" "Secret" .Release.Namespace (include "eatr.redis.authSecretName" .)) -}}true{{- end -}}
 {{- end -}}
 {{- end -}}
 
