@@ -1,4 +1,5 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -716,6 +717,38 @@ describe('helm template: RBAC', () => {
   });
 });
 
+/**
+ * NOTES.txt as `helm install` would print it: helm renders notes only at install (which needs a
+ * cluster), so a copy of the chart renders the same text through `tpl` into a ConfigMap.
+ */
+async function renderNotes(args: string[]): Promise<string> {
+  const copy = await mkdtemp(join(tmpdir(), 'eatr-notes-'));
+  try {
+    await cp(CHART, copy, { recursive: true });
+    await rename(join(copy, 'templates/NOTES.txt'), join(copy, 'files/notes.txt'));
+    await writeFile(
+      join(copy, 'templates/zz-notes.yaml'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: |\n{{ tpl (.Files.Get "files/notes.txt") . | indent 4 }}\n',
+    );
+    const result = await helm([
+      'template',
+      'eatr',
+      copy,
+      '--namespace',
+      'ci-cd',
+      '--kube-version',
+      KUBE_VERSION,
+      '--show-only',
+      'templates/zz-notes.yaml',
+      ...args,
+    ]);
+    if (result.code !== 0) throw new Error(result.stderr);
+    return (parse(result.stdout) as { data: { notes: string } }).data.notes;
+  } finally {
+    await rm(copy, { recursive: true, force: true });
+  }
+}
+
 describe('helm template: admission policy', () => {
   const policyKinds = (objects: readonly Rendered[]) =>
     kinds(objects.filter((o) => o.kind.startsWith('ValidatingAdmissionPolicy')));
@@ -781,6 +814,20 @@ describe('helm template: admission policy', () => {
     expect(
       policyKinds(await render({ apiVersions: ['admissionregistration.k8s.io/v1beta1'] })),
     ).toEqual([]);
+  });
+
+  it('says in the install notes what `auto` left out, and how the CLI gets the Redis password', async () => {
+    const withoutApi = await renderNotes([]);
+    expect(withoutApi).toContain("WARNING: the renewer's admission policies were NOT installed");
+    expect(withoutApi).toContain(
+      "export EATR_REDIS_PASSWORD=$(kubectl -n ci-cd get secret eatr-redis-auth -o jsonpath='{.data.password}' | base64 -d)",
+    );
+    expect(await renderNotes(['--api-versions', VALIDATING_ADMISSION_POLICY])).not.toContain(
+      'NOT installed',
+    );
+    expect(await renderNotes(['--set', 'redis.auth.enabled=false'])).toContain(
+      'WARNING: the bundled Redis runs without a password',
+    );
   });
 
   it('is never silently absent with admissionPolicy.enabled=true: the render fails where the API is not served', async () => {
