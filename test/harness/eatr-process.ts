@@ -121,6 +121,14 @@ export class EatrProcess {
     return sum;
   }
 
+  /** /healthz answers 200 (the liveness probe would pass). */
+  async healthy(): Promise<boolean> {
+    const response = await fetch(`http://127.0.0.1:${this.metricsPort}/healthz`).catch(
+      () => undefined,
+    );
+    return response?.status === 200;
+  }
+
   async ready(): Promise<boolean> {
     const response = await fetch(`http://127.0.0.1:${this.metricsPort}/readyz`).catch(
       () => undefined,

@@ -343,6 +343,8 @@ Environment both components read. Call with the root context.
   value: {{ .Values.config.queuePrefix | quote }}
 - name: EATR_INSTANCE
   value: {{ include "eatr.instance" . | quote }}
+- name: EATR_REDIS_UNHEALTHY_AFTER
+  value: {{ .Values.config.redisUnhealthyAfter | quote }}
 - name: EATR_MAX_REGISTRIES_PER_NAMESPACE
   value: {{ .Values.config.maxRegistriesPerNamespace | quote }}
 - name: EATR_HOST_NAMESPACE

@@ -21,6 +21,7 @@ import {
   type RedisClient,
   type RenewerConfig,
   planSettingsOf,
+  RedisHealth,
 } from '@eatr/core';
 import { createRequestHandler } from './aws/proxy.js';
 import { SdkEcrTokenClient, type EcrTokenClient } from './aws/ecr-token-client.js';
@@ -185,6 +186,9 @@ export async function wireRenewer(
   });
 
   const readiness = new Readiness(log);
+  const redisHealth = new RedisHealth({ unhealthyAfterMs: config.redisUnhealthyAfterMs, log })
+    .watch(producerRedis)
+    .watch(workerRedis);
   const health =
     (options.serveHealth ?? true)
       ? await HealthServer.start({
@@ -192,7 +196,8 @@ export async function wireRenewer(
           port: config.metrics.port,
           registry,
           isReady: () => readiness.isReady,
-          isHealthy: () => !worker.closing && !legacyWorker.closing,
+          // A Redis that refuses the rotated-away password or certificates: a restart reads the new.
+          isHealthy: () => !worker.closing && !legacyWorker.closing && redisHealth.isHealthy,
         })
       : undefined;
   // Also the worker's blocking connection, BullMQ's copy of workerRedis.

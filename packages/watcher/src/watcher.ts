@@ -18,6 +18,7 @@ import {
   planSettingsOf,
   registryOfCredentialSecret,
   redisConnection,
+  RedisHealth,
   describeRedis,
   followFailovers,
   type RedisClient,
@@ -72,6 +73,8 @@ export class Watcher implements Closable {
     /** The queue's connection: BullMQ does not close one it was given. */
     private readonly connection: RedisClient,
     private readonly stopFollowingFailovers: () => void,
+    /** Redis for the probes: not ready while it is down, not healthy while it refuses our credentials. */
+    private readonly redisHealth: RedisHealth,
   ) {
     this.pending = new PendingSyncs(
       (namespace, reason, waitFor) => this.enqueue(namespace, reason, waitFor),
@@ -119,6 +122,7 @@ export class Watcher implements Closable {
       metrics,
       connection,
       followFailovers(config, [connection], log),
+      new RedisHealth({ unhealthyAfterMs: config.redisUnhealthyAfterMs, log }).watch(connection),
     );
     let connectedBefore = false;
     connection.on('ready', () => {
@@ -169,6 +173,7 @@ export class Watcher implements Closable {
         port: config.metrics.port,
         registry,
         isReady: () => watcher.isReady,
+        isHealthy: () => watcher.redisHealth.isHealthy,
       });
     }
     watcher.elector.start();
@@ -195,9 +200,12 @@ export class Watcher implements Closable {
     return this.elector.isLeader;
   }
 
-  /** A leader is ready once both watches have listed; a standby is ready (it only waits). */
+  /**
+   * Ready while Redis is reachable (without it no event becomes a job); then a leader once both
+   * watches have listed, a standby at once (it only waits).
+   */
   get isReady(): boolean {
-    if (!this.started || this.closing) return false;
+    if (!this.started || this.closing || !this.redisHealth.isUp) return false;
     if (!this.elector.isLeader) return true;
     return this.watchesSynced;
   }

@@ -38,6 +38,8 @@ export interface CommonConfig {
   readonly instance: string;
   /** The most registries one namespace is served. */
   readonly maxRegistriesPerNamespace: number;
+  /** How long Redis may refuse the credentials before /healthz fails. */
+  readonly redisUnhealthyAfterMs: number;
 }
 
 export interface RenewerConfig extends CommonConfig {
@@ -126,6 +128,7 @@ function build(
     secretNameTemplate: c['secret-name-template'],
     instance: c.instance,
     maxRegistriesPerNamespace: c['max-registries-per-namespace'],
+    redisUnhealthyAfterMs: c['redis-unhealthy-after'],
   };
   if (component === 'renewer') {
     return {

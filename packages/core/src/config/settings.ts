@@ -111,6 +111,15 @@ export const SETTINGS = [
     ...duration('sweep-interval', { min: 1000 }),
   },
   {
+    flag: 'redis-unhealthy-after',
+    env: ['EATR_REDIS_UNHEALTHY_AFTER'],
+    components: BOTH,
+    defaultValue: '60s',
+    description:
+      "how long Redis may refuse this process's password or TLS certificates before /healthz fails, so Kubernetes restarts it with the rotated ones (outages a reconnect fixes never fail it)",
+    ...duration('redis-unhealthy-after', { min: 1000 }),
+  },
+  {
     flag: 'shutdown-timeout',
     env: ['EATR_SHUTDOWN_TIMEOUT'],
     components: BOTH,
