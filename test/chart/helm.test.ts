@@ -112,6 +112,7 @@ describe('helm template: defaults', () => {
         'Role/eatr-watcher-leader-election',
         'RoleBinding/eatr-watcher-credentials',
         'RoleBinding/eatr-watcher-leader-election',
+        'Secret/eatr-digest-key',
         'Secret/eatr-redis-auth',
         'Service/eatr-redis',
         'Service/eatr-renewer',
@@ -530,6 +531,8 @@ describe('helm template: value combinations', () => {
     expect(secrets.map((s) => `${s.metadata.namespace}/${s.metadata.name}`).sort()).toEqual([
       `ci-cd/eatr-aws-credentials-${REGISTRY}`,
       `ci-cd/eatr-aws-credentials-${OTHER_REGISTRY}`,
+      // Generated once: the key of the credential digests on Secrets and in Redis.
+      'eatr-system/eatr-digest-key',
     ]);
     const decode = (s: Rendered) =>
       Object.fromEntries(
@@ -552,10 +555,13 @@ describe('helm template: value combinations', () => {
       expect(elsewhere).not.toContain(value);
       expect(elsewhere).not.toContain(Buffer.from(value).toString('base64'));
     }
-    // Without credentials in values, the chart renders no Secret but the Redis password.
-    expect((await render()).filter((o) => o.kind === 'Secret').map((o) => o.metadata.name)).toEqual(
-      ['eatr-redis-auth'],
-    );
+    // Without credentials in values, the chart renders no Secret but the generated keys.
+    expect(
+      (await render())
+        .filter((o) => o.kind === 'Secret')
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['eatr-digest-key', 'eatr-redis-auth']);
   });
 
   it('gives the renewer a pod AWS identity: web identity token, role, region', async () => {

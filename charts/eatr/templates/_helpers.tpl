@@ -197,6 +197,14 @@ The Secret and key holding the Redis password, as "name/key", or "" for none.
 {{- end -}}
 
 {{/*
+The Secret (key `key`) holding the key of the credential digests: renewer.digestKey.existingSecret,
+or the one the chart generates.
+*/}}
+{{- define "eatr.digestKeySecretName" -}}
+{{- .Values.renewer.digestKey.existingSecret | default (printf "%s-digest-key" (include "eatr.fullname" .)) -}}
+{{- end -}}
+
+{{/*
 The Secret holding the bundled Redis's generated password.
 */}}
 {{- define "eatr.redis.authSecretName" -}}

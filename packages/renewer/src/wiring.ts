@@ -91,6 +91,7 @@ export async function wireRenewer(
     hostNamespace: config.hostNamespace,
     serviceAccounts: config.serviceAccounts,
     watchTimeoutMs: config.watchTimeoutMs,
+    ...(config.digestKey ? { digestKey: config.digestKey } : {}),
     log,
     onNamespaceDeleted: (namespace) => series.dropNamespace(namespace),
     onSecretDeleted: (namespace, name) => series.dropSecret(namespace, name),

@@ -56,6 +56,8 @@ export interface RenewerConfig extends CommonConfig {
   readonly stalledIntervalMs: number;
   /** Which settings win among renewers with different ones: the highest revision, then the last started. */
   readonly settingsRevision: number;
+  /** Key of the credential digests; undefined: unkeyed. Never logged. */
+  readonly digestKey: Buffer | undefined;
   readonly proxy: {
     readonly https: string | undefined;
     readonly http: string | undefined;
@@ -143,6 +145,7 @@ function build(
       jobLockDurationMs: c['job-lock-duration'],
       stalledIntervalMs: c['stalled-interval'],
       settingsRevision: c['settings-revision'],
+      digestKey: c['digest-key'] === '' ? undefined : Buffer.from(c['digest-key'], 'utf8'),
       proxy: { https: c['https-proxy'], http: c['http-proxy'], noProxy: c['no-proxy'] },
     };
   }

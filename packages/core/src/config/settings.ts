@@ -211,6 +211,20 @@ export const SETTINGS = [
     ...duration('job-backoff-max', { min: 1000 }),
   },
   {
+    flag: 'digest-key',
+    env: ['EATR_DIGEST_KEY'],
+    components: ['renewer'],
+    defaultValue: '',
+    description:
+      'key of the credential digests recorded on Secrets (eatr.io/credentials-version) and in blocked records, at least 16 characters; empty: unkeyed digests. Every renewer of a release needs the same; the chart generates one into a Secret',
+    parse: z
+      .string()
+      .refine(
+        (v) => v === '' || v.length >= 16,
+        'digest-key: must be empty or at least 16 characters',
+      ),
+  },
+  {
     flag: 'settings-revision',
     env: ['EATR_SETTINGS_REVISION'],
     components: ['renewer'],

@@ -28,6 +28,8 @@ export interface ClusterCacheOptions {
   readonly serviceAccounts: '*' | readonly string[];
   /** Restart a watch that delivered nothing for this long. */
   readonly watchTimeoutMs: number;
+  /** The install's key for credential digests (--digest-key); unkeyed without. */
+  readonly digestKey?: Buffer;
   readonly log: Logger;
   /** Called when a namespace is deleted (to drop its metric series). */
   readonly onNamespaceDeleted?: (namespace: string) => void;
@@ -132,7 +134,7 @@ export class ClusterCache {
       resource: 'credentials',
       path: `/api/v1/namespaces/${options.hostNamespace}/secrets`,
       list: (page) => core.listNamespacedSecret({ namespace: options.hostNamespace, ...page }),
-      project: projectCredentials,
+      project: (raw) => projectCredentials(raw, options.digestKey),
       onEvent: () => undefined,
       onRestart: () => options.onRestart?.('credentials'),
     });

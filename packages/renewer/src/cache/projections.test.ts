@@ -36,7 +36,23 @@ describe('projectCredentials', () => {
     expect(base.registry).toBe(REG);
     expect(base.parsed.ok).toBe(true);
     expect(base.parsed.version).toMatch(/^sha256:[0-9a-f]{32}$/);
-    expect(base.legacyVersion).toBe('u-1/10');
+    expect(base.acceptedVersions).toEqual(['u-1/10']);
+  });
+
+  it("keys the version with the install's key, and still accepts the unkeyed one (no rewrite on upgrade)", () => {
+    const key = Buffer.from('an-install-key-of-32-characters!');
+    const keyed = projectCredentials(credentialSecret(), key);
+    expect(keyed.parsed.version).toMatch(/^hmac:[0-9a-f]{32}$/);
+    expect(keyed.acceptedVersions).toEqual(['u-1/10', base.parsed.version]);
+    expect(projectCredentials(credentialSecret(), key).parsed.version).toBe(keyed.parsed.version);
+    const otherInstall = projectCredentials(
+      credentialSecret(),
+      Buffer.from('another-install-key-0123456789ab'),
+    );
+    expect(otherInstall.parsed.version).not.toBe(keyed.parsed.version);
+    // Unusable content is keyed too.
+    const broken = projectCredentials(credentialSecret({}, { nothing: b64('x') }), key);
+    expect(broken.parsed.version).toMatch(/^invalid:hmac:[0-9a-f]{32}$/);
   });
 
   it.each<[string, V1Secret, boolean]>([

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
 import {
   DOCKER_CONFIG_JSON_TYPE,
@@ -42,8 +42,12 @@ export interface CachedCredentials {
   readonly parsed:
     | { readonly ok: true; readonly spec: CredentialSpec; readonly version: string }
     | { readonly ok: false; readonly error: EatrError; readonly version: string };
-  /** `<uid>/<resourceVersion>`: what versions before content hashes recorded on Secrets. */
-  readonly legacyVersion: string;
+  /**
+   * Other versions that mean these credentials, as earlier releases recorded them on Secrets:
+   * `<uid>/<resourceVersion>` (before content digests) and the unkeyed digest (before keyed ones),
+   * so an upgrade rewrites no Secret that is up to date.
+   */
+  readonly acceptedVersions: readonly string[];
 }
 
 function meta(raw: { metadata?: { name?: string; namespace?: string; resourceVersion?: string } }) {
@@ -116,11 +120,23 @@ export function projectServiceAccount(raw: unknown): CachedServiceAccount {
 }
 
 /**
+ * A digest of `content` under the install's key (`hmac:`), or unkeyed (`sha256:`) without one. The
+ * version is on every Secret, readable by its namespace: keyed, nobody can test a guess of the keys
+ * against it.
+ */
+function digest(content: string, key: Buffer | undefined): string {
+  const hash = key
+    ? createHmac('sha256', key).update(content)
+    : createHash('sha256').update(content);
+  return `${key ? 'hmac' : 'sha256'}:${hash.digest('hex').slice(0, 32)}`;
+}
+
+/**
  * A digest of a credential Secret's content: its version on the Secrets it produced. Metadata edits
  * (an annotation, a backup tool's label) leave it unchanged, so they rewrite nothing. Only a one-way
- * digest of high-entropy keys leaves the process, never the keys.
+ * digest of high-entropy keys leaves the process, never the keys; keyed with `key` when given.
  */
-export function credentialsVersion(spec: CredentialSpec): string {
+export function credentialsVersion(spec: CredentialSpec, key?: Buffer): string {
   const content = JSON.stringify([
     spec.keys?.accessKeyId,
     spec.keys?.secretAccessKey,
@@ -129,27 +145,29 @@ export function credentialsVersion(spec: CredentialSpec): string {
     spec.externalId,
     spec.email,
   ]);
-  return `sha256:${createHash('sha256').update('eatr-credentials\u0000').update(content).digest('hex').slice(0, 32)}`;
+  return digest(`eatr-credentials\u0000${content}`, key);
 }
 
 /** A digest of unusable content, so a fix (any edit of the data) reads as a change. */
-function dataDigest(data: Readonly<Record<string, string>> | undefined): string {
+function dataDigest(data: Readonly<Record<string, string>> | undefined, key?: Buffer): string {
   const sorted = Object.entries(data ?? {}).sort(([a], [b]) => a.localeCompare(b));
-  return `invalid:${createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 32)}`;
+  return `invalid:${digest(JSON.stringify(sorted), key)}`;
 }
 
-export function projectCredentials(raw: unknown): CachedCredentials {
+/** A credential Secret as the cache keeps it; versions keyed with the install's `digestKey`, if any. */
+export function projectCredentials(raw: unknown, digestKey?: Buffer): CachedCredentials {
   const secret = raw as V1Secret;
   const name = secret.metadata?.name ?? '';
   const registry = registryOfCredentialSecret(name);
   const metadata = { ...meta(secret), uid: secret.metadata?.uid ?? '' };
   const legacyVersion = `${metadata.uid}/${metadata.resourceVersion}`;
+  const acceptedVersions = [legacyVersion];
   if (registry === undefined) {
     // Not a credential Secret: nothing of it is kept.
     return {
       metadata,
       registry,
-      legacyVersion,
+      acceptedVersions,
       parsed: { ok: false, error: asEatrError('not a credential Secret', {}), version: '' },
     };
   }
@@ -158,18 +176,20 @@ export function projectCredentials(raw: unknown): CachedCredentials {
     return {
       metadata,
       registry,
-      legacyVersion,
-      parsed: { ok: true, spec, version: credentialsVersion(spec) },
+      acceptedVersions: digestKey
+        ? [...acceptedVersions, credentialsVersion(spec)]
+        : acceptedVersions,
+      parsed: { ok: true, spec, version: credentialsVersion(spec, digestKey) },
     };
   } catch (error) {
     return {
       metadata,
       registry,
-      legacyVersion,
+      acceptedVersions,
       parsed: {
         ok: false,
         error: asEatrError(error, { registry }),
-        version: dataDigest(secret.data),
+        version: dataDigest(secret.data, digestKey),
       },
     };
   }

@@ -43,7 +43,7 @@ export class CredentialResolver {
             value: {
               spec: parsed.spec,
               version: parsed.version,
-              acceptedVersions: [cached.legacyVersion],
+              acceptedVersions: cached.acceptedVersions,
             },
             state: parsed.version,
           }
