@@ -1,6 +1,7 @@
 import type { Cli } from '../context.js';
 import type { Check } from '../doctor-model.js';
 import type { OutputFormat } from '../output.js';
+import { admissionPolicyCheck } from './admission-policy-check.js';
 import { apiServerCheck, clockCheck } from './cluster-checks.js';
 import { credentialChecks } from './credential-checks.js';
 import { leaseCheck } from './lease-check.js';
@@ -36,6 +37,7 @@ export async function runDoctor(cli: Cli, options: DoctorOptions): Promise<Check
           component === 'watcher' ? options.watcherServiceAccount : options.renewerServiceAccount,
         ),
       );
+    checks.push(await admissionPolicyCheck(cli));
   }
   const redis = await redisChecks(cli);
   checks.push(...redis);
