@@ -245,13 +245,24 @@ describe("eatr with the chart's ServiceAccounts", () => {
     await aws.stop();
   });
 
-  /** The environment the chart's Deployment gives a component, pointed at this machine. */
-  function chartEnv(component: 'watcher' | 'renewer', kubeconfig: string): Record<string, string> {
+  /**
+   * The environment the chart's Deployment gives a component, pointed at this machine; a value from
+   * a Secret is read from the Secret the installed release has (the digest key it generated).
+   */
+  async function chartEnv(
+    component: 'watcher' | 'renewer',
+    kubeconfig: string,
+  ): Promise<Record<string, string>> {
     const env: Record<string, string> = {};
     for (const [name, value] of envOf(find(release.manifest, 'Deployment', `eatr-${component}`))) {
-      if (value.startsWith('secret:'))
-        throw new Error(`${name} comes from a Secret; this test sets none`);
-      if (!value.startsWith('field:')) env[name] = value;
+      if (value.startsWith('secret:')) {
+        const [secret = '', key = ''] = value.slice('secret:'.length).split('/');
+        const read = await admin.core.readNamespacedSecret({
+          namespace: release.namespace,
+          name: secret,
+        });
+        env[name] = Buffer.from(read.data?.[key] ?? '', 'base64').toString('utf8');
+      } else if (!value.startsWith('field:')) env[name] = value;
     }
     return {
       ...env,
@@ -266,8 +277,11 @@ describe("eatr with the chart's ServiceAccounts", () => {
 
   it('turns a namespace label into a Secret and back, with exactly the chart RBAC', async () => {
     const { host } = release;
-    expect(chartEnv('watcher', watcherKubeconfig).EATR_HOST_NAMESPACE).toBe(host);
-    expect(chartEnv('renewer', renewerKubeconfig).EATR_QUEUE_PREFIX).toBe(release.prefix);
+    expect((await chartEnv('watcher', watcherKubeconfig)).EATR_HOST_NAMESPACE).toBe(host);
+    const renewerEnv = await chartEnv('renewer', renewerKubeconfig);
+    expect(renewerEnv.EATR_QUEUE_PREFIX).toBe(release.prefix);
+    // The digest key the chart generated once at install.
+    expect(renewerEnv.EATR_DIGEST_KEY).toMatch(/^[A-Za-z0-9]{48}$/);
     await admin.core.createNamespacedSecret({
       namespace: host,
       body: {
@@ -279,11 +293,11 @@ describe("eatr with the chart's ServiceAccounts", () => {
       },
     });
     const renewer = await EatrProcess.start('renewer', {
-      env: chartEnv('renewer', renewerKubeconfig),
+      env: renewerEnv,
     });
     processes.push(renewer);
     const watcher = await EatrProcess.start('watcher', {
-      env: chartEnv('watcher', watcherKubeconfig),
+      env: await chartEnv('watcher', watcherKubeconfig),
     });
     processes.push(watcher);
     await watcher.waitForLog((l) => l.msg === 'became leader', 30_000);
