@@ -1,3 +1,4 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { cp, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -286,6 +287,47 @@ describe('helm template: defaults', () => {
       expect(envOf(find(persistent, 'Deployment', name)).get('EATR_REDIS_PASSWORD')).toBe(
         'secret:redis-auth/password',
       );
+  });
+
+  it('runs the bundled Redis over TLS on request: a generated CA and certificate for its Service names, eatr trusting that CA', async () => {
+    const objects = await render({ values: { redis: { tls: { enabled: true } } } });
+    const redis = find(objects, 'StatefulSet', 'eatr-redis');
+    const args = containers(redis)[0]?.args ?? [];
+    expect(args.slice(1, 5)).toEqual(['--port', '0', '--tls-port', '6379']);
+    expect(args).toEqual(expect.arrayContaining(['--tls-cert-file', '/tls/tls.crt']));
+    expect(args).toEqual(expect.arrayContaining(['--requirepass', '$(REDIS_PASSWORD)']));
+    const secret = find(objects, 'Secret', 'eatr-redis-tls');
+    expect(secret.type).toBe('kubernetes.io/tls');
+    const pem = (key: string) =>
+      Buffer.from(String(field(secret, 'data', key)), 'base64').toString();
+    const cert = new X509Certificate(pem('tls.crt'));
+    const ca = new X509Certificate(pem('ca.crt'));
+    expect(cert.verify(ca.publicKey)).toBe(true);
+    expect(cert.checkPrivateKey(createPrivateKey(pem('tls.key')))).toBe(true);
+    expect(cert.checkHost('eatr-redis.eatr-system.svc')).toBe('eatr-redis.eatr-system.svc');
+    expect(cert.checkHost('localhost')).toBe('localhost');
+    for (const name of ['eatr-watcher', 'eatr-renewer']) {
+      const deployment = find(objects, 'Deployment', name);
+      const env = envOf(deployment);
+      expect(env.get('EATR_REDIS_URL')).toBe('rediss://eatr-redis.eatr-system.svc:6379');
+      expect(env.get('EATR_REDIS_TLS_CA')).toBe('/etc/eatr/redis-tls/ca.crt');
+      expect(podSpec(deployment).volumes).toContainEqual({
+        name: 'redis-tls',
+        secret: { secretName: 'eatr-redis-tls', items: [{ key: 'ca.crt', path: 'ca.crt' }] },
+      });
+    }
+    // A cert-manager Certificate's Secret instead: nothing generated.
+    const own = await render({
+      values: { redis: { tls: { enabled: true, existingSecret: 'redis-cert' } } },
+    });
+    expect(own.some((o) => o.metadata.name === 'eatr-redis-tls')).toBe(false);
+    const volumes = podSpec(find(own, 'StatefulSet', 'eatr-redis')).volumes as {
+      name: string;
+      secret?: { secretName: string };
+    }[];
+    expect(volumes.find((v) => v.name === 'tls')?.secret?.secretName).toBe('redis-cert');
+    // Off by default.
+    expect((await render()).some((o) => o.metadata.name === 'eatr-redis-tls')).toBe(false);
   });
 
   it('labels every resource with the standard labels, never with managed-by=eatr', async () => {
@@ -836,6 +878,9 @@ describe('helm template: admission policy', () => {
     );
     expect(await renderNotes(['--set', 'redis.auth.enabled=false'])).toContain(
       'WARNING: the bundled Redis runs without a password',
+    );
+    expect(await renderNotes(['--set', 'redis.tls.enabled=true'])).toContain(
+      "kubectl -n ci-cd get secret eatr-redis-tls -o jsonpath='{.data.ca\\.crt}' | base64 -d > eatr-redis-ca.crt",
     );
   });
 

@@ -73,7 +73,8 @@ describe('helm install eatr on a real node', () => {
     });
     const started = performance.now();
     try {
-      // Defaults, except where the images are and where ECR and STS are.
+      // Defaults, except where the images are and where ECR and STS are, and Redis over TLS (the
+      // chart's option, so every scenario below runs over it; upgrade.test.ts runs the default).
       await helm([
         'install',
         'eatr',
@@ -84,6 +85,8 @@ describe('helm install eatr on a real node', () => {
         '--timeout',
         '5m',
         ...releaseValues(images.eatr),
+        '--set',
+        'redis.tls.enabled=true',
       ]);
     } catch (error) {
       console.error(await describeCluster());
@@ -125,9 +128,10 @@ describe('helm install eatr on a real node', () => {
     console.log(`[e2e] node resident memory with eatr installed: ${await nodeMemoryMiB()} MiB`);
   });
 
-  it("runs Redis with the password it generated: a client without it is refused, eatr's pods use it", async () => {
+  it("runs Redis over TLS with the password it generated: a client without either is refused, eatr's pods use both", async () => {
     const redis = (await chartPods()).find((p) => component(p) === 'redis');
-    const cli = (env: string) =>
+    // The exit status is not the point (a refused connection exits 1): what Redis answered is.
+    const ping = (options: string, env = '') =>
       kubectl(
         [
           'exec',
@@ -140,10 +144,15 @@ describe('helm install eatr on a real node', () => {
           '--',
           'sh',
         ],
-        `${env} redis-cli -p 6379 PING 2>&1\n`,
-      );
-    expect((await cli('')).trim()).toMatch(/^NOAUTH Authentication required/);
-    expect((await cli('REDISCLI_AUTH="$REDIS_PASSWORD"')).trim()).toBe('PONG');
+        `${env} redis-cli -p 6379 ${options} PING 2>&1; true\n`,
+      ).then((out) => out.trim());
+    const auth = 'REDISCLI_AUTH="$REDIS_PASSWORD"';
+    const tls = '--tls --cacert /tls/ca.crt';
+    // Plain TCP, even with the password, gets no Redis answer at all: the port speaks TLS only.
+    for (const env of ['', auth]) expect(await ping('', env)).not.toMatch(/PONG|NOAUTH|WRONGPASS/);
+    // TLS without the password: refused.
+    expect(await ping(tls)).toMatch(/NOAUTH Authentication required/);
+    expect(await ping(tls, auth)).toBe('PONG');
     const secret = await kubectlJson<{ data: { password: string } }>([
       'get',
       'secret',
@@ -496,73 +505,8 @@ describe('web identity off EKS', () => {
 describe('observability: Prometheus scrapes eatr, the dashboard and the alerts work on live data', () => {
   it('scrapes every eatr Pod; every dashboard query and alert expression evaluates; the expiry alert fires for a Secret that expired', async () => {
     const ecr = inject('e2eEcr');
-    // The chart's ServiceMonitor (metrics.serviceMonitor), translated into the scrape config the
-    // Prometheus Operator would generate from it: Pods of this release, component watcher or
-    // renewer, port `metrics`, path /metrics. The chart puts no prometheus.io/* annotations on its
-    // Pods (only metrics.service.annotations / *.podAnnotations, empty by default), so selecting by
-    // the ServiceMonitor's labels is what a user of the defaults gets. A short interval keeps the
-    // test short.
-    const config = {
-      global: { scrape_interval: '2s', scrape_timeout: '2s', evaluation_interval: '2s' },
-      rule_files: ['rules.yml'],
-      scrape_configs: [
-        {
-          job_name: 'eatr',
-          metrics_path: '/metrics',
-          // Debian's Prometheus is built without Kubernetes service discovery ("field
-          // kubernetes_sd_configs not found"), so the test does what `role: pod` would: it lists
-          // the release namespace's Pods and hands them over with the same __meta_kubernetes_*
-          // labels, which the relabelling below then selects as the Operator's config would.
-          file_sd_configs: [{ files: ['targets.json'] }],
-          relabel_configs: [
-            {
-              source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'],
-              regex: 'eatr',
-              action: 'keep',
-            },
-            {
-              source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_instance'],
-              regex: 'eatr',
-              action: 'keep',
-            },
-            {
-              source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_component'],
-              regex: 'watcher|renewer',
-              action: 'keep',
-            },
-            {
-              source_labels: ['__meta_kubernetes_pod_container_port_name'],
-              regex: 'metrics',
-              action: 'keep',
-            },
-            { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
-            {
-              source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_component'],
-              target_label: 'component',
-            },
-          ],
-        },
-      ],
-    };
-    // The alert rules as the chart ships them: the PrometheusRule's spec (files/alerts.yaml
-    // verbatim), as rendered by helm.
-    const rendered = parseYaml(
-      await helm([
-        'template',
-        'eatr',
-        chartPath,
-        '--namespace',
-        RELEASE_NAMESPACE,
-        // helm template assumes Kubernetes 1.20 unless told; the chart needs 1.25 or later.
-        '--kube-version',
-        (await kubectlJson<{ serverVersion: { gitVersion: string } }>(['version'])).serverVersion
-          .gitVersion,
-        '--set',
-        'metrics.prometheusRule.enabled=true',
-        '--show-only',
-        'templates/prometheusrule.yaml',
-      ]),
-    ) as { spec: { groups: { name: string; rules: { alert: string; expr: string }[] }[] } };
+    const config = scrapeConfig();
+    const rendered = await chartAlertRules();
     const rules = rendered.spec.groups.flatMap((g) => g.rules);
     expect(rules.length).toBeGreaterThan(0);
 
@@ -680,6 +624,81 @@ describe('observability: Prometheus scrapes eatr, the dashboard and the alerts w
   });
 });
 
+/** The chart's ServiceMonitor (metrics.serviceMonitor), as a Prometheus config. */
+function scrapeConfig() {
+  // The scrape config the Prometheus Operator would generate from the ServiceMonitor: Pods of this release, component watcher or
+  // renewer, port `metrics`, path /metrics. The chart puts no prometheus.io/* annotations on its
+  // Pods (only metrics.service.annotations / *.podAnnotations, empty by default), so selecting by
+  // the ServiceMonitor's labels is what a user of the defaults gets. A short interval keeps the
+  // test short.
+  return {
+    global: { scrape_interval: '2s', scrape_timeout: '2s', evaluation_interval: '2s' },
+    rule_files: ['rules.yml'],
+    scrape_configs: [
+      {
+        job_name: 'eatr',
+        metrics_path: '/metrics',
+        // Debian's Prometheus is built without Kubernetes service discovery ("field
+        // kubernetes_sd_configs not found"), so the test does what `role: pod` would: it lists
+        // the release namespace's Pods and hands them over with the same __meta_kubernetes_*
+        // labels, which the relabelling below then selects as the Operator's config would.
+        file_sd_configs: [{ files: ['targets.json'] }],
+        relabel_configs: [
+          {
+            source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'],
+            regex: 'eatr',
+            action: 'keep',
+          },
+          {
+            source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_instance'],
+            regex: 'eatr',
+            action: 'keep',
+          },
+          {
+            source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_component'],
+            regex: 'watcher|renewer',
+            action: 'keep',
+          },
+          {
+            source_labels: ['__meta_kubernetes_pod_container_port_name'],
+            regex: 'metrics',
+            action: 'keep',
+          },
+          { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
+          {
+            source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_component'],
+            target_label: 'component',
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/**
+ * The alert rules as the chart ships them: the PrometheusRule's spec (files/alerts.yaml verbatim),
+ * as rendered by helm.
+ */
+async function chartAlertRules() {
+  return parseYaml(
+    await helm([
+      'template',
+      'eatr',
+      chartPath,
+      '--namespace',
+      RELEASE_NAMESPACE,
+      // helm template assumes Kubernetes 1.20 unless told; the chart needs 1.25 or later.
+      '--kube-version',
+      (await kubectlJson<{ serverVersion: { gitVersion: string } }>(['version'])).serverVersion
+        .gitVersion,
+      '--set',
+      'metrics.prometheusRule.enabled=true',
+      '--show-only',
+      'templates/prometheusrule.yaml',
+    ]),
+  ) as { spec: { groups: { name: string; rules: { alert: string; expr: string }[] }[] } };
+}
+
 /** The release namespace's Pods as Prometheus' `role: pod` discovery labels them, one target per container port. */
 async function podTargets(): Promise<{ targets: string[]; labels: Record<string, string> }[]> {
   const pods = await kubectlJson<{
@@ -723,6 +742,72 @@ const DASHBOARD_QUERIES_WITHOUT_SERIES: readonly string[] = [
   'Ownership conflicts and ignored labels: sum by (namespace) (increase(eatr_ownership_conflicts_total[1m]))',
   'Watch restarts: sum by (resource) (increase(eatr_watch_restarts_total[1m]))',
 ];
+
+describe('observability: renewals stopping raise EatrNoRenewer', () => {
+  it('stays quiet while renewers run; fires once none has been up for its `for`; the renewers come back', async () => {
+    const rendered = await chartAlertRules();
+    const prometheus = await startPrometheus({
+      config: JSON.stringify(scrapeConfig()),
+      targets: JSON.stringify(await podTargets()),
+      rules: JSON.stringify({ groups: rendered.spec.groups }),
+      port: 19091,
+    });
+    const noRenewer = async () =>
+      (await prometheus.alerts()).find((a) => a.labels.alertname === 'EatrNoRenewer');
+    try {
+      await eventually('a renewer scraped', async () => {
+        const up = await prometheus.query('eatr_build_info{component="renewer"}');
+        return up.status === 'success' && (up.data.result as PromSeries[]).length > 0
+          ? true
+          : undefined;
+      });
+      // Evaluated at least once (2 s interval) with renewers up: not even pending.
+      await new Promise((resolve) => setTimeout(resolve, 6_000));
+      expect(await noRenewer()).toBeUndefined();
+
+      // Every renewer gone (what a crash loop or an OOM at every start looks like to Prometheus),
+      // and service discovery sees it.
+      await kubectl([
+        'scale',
+        'deployment',
+        'eatr-renewer',
+        '-n',
+        RELEASE_NAMESPACE,
+        '--replicas=0',
+      ]);
+      await eventually('no renewer Pod', async () =>
+        (await chartPods()).some((p) => component(p) === 'renewer') ? undefined : true,
+      );
+      await prometheus.setTargets(JSON.stringify(await podTargets()));
+      const gone = Date.now();
+      const pending = await eventually('EatrNoRenewer pending', noRenewer, 60_000);
+      expect(pending.labels.severity).toBe('critical');
+      const firing = await eventually(
+        'EatrNoRenewer firing',
+        async () => ((await noRenewer())?.state === 'firing' ? true : undefined),
+        420_000,
+      );
+      expect(firing).toBe(true);
+      console.log(
+        `[e2e] EatrNoRenewer firing ${Math.round((Date.now() - gone) / 1000)} s after the last renewer went (for: 5m)`,
+      );
+    } finally {
+      await prometheus.stop();
+      await kubectl([
+        'scale',
+        'deployment',
+        'eatr-renewer',
+        '-n',
+        RELEASE_NAMESPACE,
+        '--replicas=2',
+      ]);
+    }
+    await eventually('two renewers Ready again', async () => {
+      const renewers = (await chartPods()).filter((p) => component(p) === 'renewer');
+      return renewers.length === 2 && renewers.every(isReady) ? true : undefined;
+    });
+  });
+});
 
 describe('helm uninstall', () => {
   it('removes every eatr workload; the Secrets eatr wrote stay, as docs/deploy.md says', async () => {

@@ -1,5 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis, type RedisOptions } from 'ioredis';
@@ -392,46 +399,51 @@ export interface TlsRedisOptions {
   readonly requireClientCert?: boolean;
 }
 
+/** One generation of the test PKI: a CA, Redis's serving certificate and a client certificate. */
+interface TlsGeneration {
+  readonly caCertPath: string;
+  readonly caCertPem: string;
+  readonly servingCertPath: string;
+  readonly servingKeyPath: string;
+  readonly clientCertPath: string;
+  readonly clientKeyPath: string;
+}
+
+async function createGeneration(dir: string): Promise<TlsGeneration> {
+  mkdirSync(dir, { recursive: true });
+  const pki = await createTestPki(dir);
+  const client = await createClientCertificate(dir);
+  return { ...pki, clientCertPath: client.cert, clientKeyPath: client.key };
+}
+
 /**
  * A redis-server that only speaks TLS (`--port 0 --tls-port`), with a test CA, a serving certificate
- * for 127.0.0.1, and a client certificate for `--tls-auth-clients yes`.
+ * for 127.0.0.1, and a client certificate for `--tls-auth-clients yes`. eatr reads the CA and client
+ * certificate from a folder laid out as the kubelet lays out a Secret volume (`ca.crt`, `tls.crt`,
+ * `tls.key` linking into `..data`, itself a link to the current generation), so rotate() swaps them
+ * the way a Secret update does: all at once.
  */
 export class TlsRedis {
   private server: ServerProcess | undefined;
+  private generations = 0;
+  private current!: TlsGeneration;
 
   private constructor(
     private readonly dir: RunDir,
     readonly port: number,
-    readonly caPath: string,
-    readonly clientCertPath: string,
-    readonly clientKeyPath: string,
+    private readonly options: TlsRedisOptions,
   ) {}
 
   static async start(options: TlsRedisOptions = {}): Promise<TlsRedis> {
     const dir = createRunDir('eatr-tls-redis-');
     try {
-      const pki = await createTestPki(dir.path);
-      const client = await createClientCertificate(dir.path);
-      const redis = new TlsRedis(dir, await freePort(), pki.caCertPath, client.cert, client.key);
-      const tls = {
-        ca: pki.caCertPem,
-        cert: readFileSync(client.cert, 'utf8'),
-        key: readFileSync(client.key, 'utf8'),
-      };
-      redis.server = await spawnRedis(
-        `redis-tls-${redis.port}`,
-        join(dir.path, 'data'),
-        // prettier-ignore
-        [
-          '--port', '0', '--tls-port', String(redis.port), ...BASE_ARGS,
-          '--dir', join(dir.path, 'data'),
-          '--tls-cert-file', pki.servingCertPath,
-          '--tls-key-file', pki.servingKeyPath,
-          '--tls-ca-cert-file', pki.caCertPath,
-          '--tls-auth-clients', options.requireClientCert ? 'yes' : 'no',
-        ],
-        async () => (await redisCall({ port: redis.port, tls }, 'PING')) === 'PONG',
-      );
+      const redis = new TlsRedis(dir, await freePort(), options);
+      const volume = join(dir.path, 'volume');
+      mkdirSync(volume);
+      for (const name of ['ca.crt', 'tls.crt', 'tls.key'])
+        symlinkSync(join('..data', name), join(volume, name));
+      await redis.mountNext();
+      await redis.launch();
       return redis;
     } catch (error) {
       dir.remove();
@@ -441,13 +453,64 @@ export class TlsRedis {
 
   /** Settings for eatr: TLS to this server with the test CA, and the client certificate if asked. */
   env(options: { clientCert?: boolean } = {}): Record<string, string> {
+    const volume = join(this.dir.path, 'volume');
     return {
       EATR_REDIS_URL: `rediss://127.0.0.1:${this.port}`,
-      EATR_REDIS_TLS_CA: this.caPath,
+      EATR_REDIS_TLS_CA: join(volume, 'ca.crt'),
       ...(options.clientCert
-        ? { EATR_REDIS_TLS_CERT: this.clientCertPath, EATR_REDIS_TLS_KEY: this.clientKeyPath }
+        ? {
+            EATR_REDIS_TLS_CERT: join(volume, 'tls.crt'),
+            EATR_REDIS_TLS_KEY: join(volume, 'tls.key'),
+          }
         : {}),
     };
+  }
+
+  /**
+   * A rotation: a new CA, serving and client certificate; the client's files swapped in the volume
+   * at once (as the kubelet does on a Secret update), then Redis restarted trusting only the new CA.
+   * Returns when the new Redis answers with the new certificates.
+   */
+  async rotate(): Promise<void> {
+    await this.mountNext();
+    const server = this.server;
+    this.server = undefined;
+    await server?.stop();
+    await this.launch();
+  }
+
+  private async mountNext(): Promise<void> {
+    const name = `..gen-${++this.generations}`;
+    this.current = await createGeneration(join(this.dir.path, 'volume', name));
+    const volume = join(this.dir.path, 'volume');
+    copyFileSync(this.current.clientCertPath, join(volume, name, 'tls.crt'));
+    copyFileSync(this.current.clientKeyPath, join(volume, name, 'tls.key'));
+    // ca.crt is already there (createTestPki); swap ..data in one rename.
+    symlinkSync(name, join(volume, '..data_tmp'));
+    renameSync(join(volume, '..data_tmp'), join(volume, '..data'));
+  }
+
+  private async launch(): Promise<void> {
+    const gen = this.current;
+    const tls = {
+      ca: gen.caCertPem,
+      cert: readFileSync(gen.clientCertPath, 'utf8'),
+      key: readFileSync(gen.clientKeyPath, 'utf8'),
+    };
+    this.server = await spawnRedis(
+      `redis-tls-${this.port}-${this.generations}`,
+      join(this.dir.path, 'data'),
+      // prettier-ignore
+      [
+        '--port', '0', '--tls-port', String(this.port), ...BASE_ARGS,
+        '--dir', join(this.dir.path, 'data'),
+        '--tls-cert-file', gen.servingCertPath,
+        '--tls-key-file', gen.servingKeyPath,
+        '--tls-ca-cert-file', gen.caCertPath,
+        '--tls-auth-clients', this.options.requireClientCert ? 'yes' : 'no',
+      ],
+      async () => (await redisCall({ port: this.port, tls }, 'PING')) === 'PONG',
+    );
   }
 
   async stop(): Promise<void> {

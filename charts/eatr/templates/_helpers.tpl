@@ -161,7 +161,7 @@ The Redis URL eatr connects to (bundled or url mode).
 */}}
 {{- define "eatr.redis.url" -}}
 {{- if .Values.redis.enabled -}}
-{{- printf "redis://%s.%s.svc:6379" (include "eatr.redis.fullname" .) .Release.Namespace -}}
+{{- printf "%s://%s.%s.svc:6379" (ternary "rediss" "redis" .Values.redis.tls.enabled) (include "eatr.redis.fullname" .) .Release.Namespace -}}
 {{- else -}}
 {{- .Values.externalRedis.url -}}
 {{- end -}}
@@ -175,10 +175,22 @@ Whether eatr talks TLS to an external Redis: a rediss:// URL or externalRedis.tl
 {{- end -}}
 
 {{/*
-Whether TLS files (CA, client certificate) are mounted from Secrets.
+Whether TLS files (CA, client certificate) are mounted from Secrets: the bundled Redis's CA, or an
+external Redis's CA and client certificate.
 */}}
 {{- define "eatr.redis.tlsFiles" -}}
-{{- if and (not .Values.redis.enabled) (or .Values.externalRedis.tls.caSecret .Values.externalRedis.tls.clientCertSecret) -}}true{{- end -}}
+{{- if .Values.redis.enabled -}}
+{{- if .Values.redis.tls.enabled -}}true{{- end -}}
+{{- else if or .Values.externalRedis.tls.caSecret .Values.externalRedis.tls.clientCertSecret -}}true
+{{- end -}}
+{{- end -}}
+
+{{/*
+The Secret holding the bundled Redis's certificate, key and CA: redis.tls.existingSecret or the one
+the chart generates.
+*/}}
+{{- define "eatr.redis.tlsSecretName" -}}
+{{- .Values.redis.tls.existingSecret | default (printf "%s-redis-tls" (include "eatr.fullname" .)) -}}
 {{- end -}}
 
 {{/*
@@ -330,7 +342,7 @@ Environment both components read. Call with the root context.
 - name: EATR_REDIS_TLS
   value: "true"
 {{- end }}
-{{- if and (not .Values.redis.enabled) .Values.externalRedis.tls.caSecret }}
+{{- if or (and (not .Values.redis.enabled) .Values.externalRedis.tls.caSecret) (and .Values.redis.enabled .Values.redis.tls.enabled) }}
 - name: EATR_REDIS_TLS_CA
   value: /etc/eatr/redis-tls/ca.crt
 {{- end }}
@@ -413,7 +425,14 @@ Volumes both components mount: a writable /tmp (the root filesystem is read-only
 - name: tmp
   emptyDir:
     sizeLimit: 64Mi
-{{- if include "eatr.redis.tlsFiles" . }}
+{{- if and .Values.redis.enabled .Values.redis.tls.enabled }}
+- name: redis-tls
+  secret:
+    secretName: {{ include "eatr.redis.tlsSecretName" . }}
+    items:
+      - key: ca.crt
+        path: ca.crt
+{{- else if include "eatr.redis.tlsFiles" . }}
 {{- $tls := .Values.externalRedis.tls }}
 - name: redis-tls
   projected:

@@ -28,6 +28,7 @@ export * from './runtime/health-server.js';
 export * from './runtime/redis.js';
 export * from './runtime/redis-memory.js';
 export * from './runtime/redis-health.js';
+export * from './runtime/reloading-tls-files.js';
 export * from './runtime/process.js';
 export * from './runtime/build-info.js';
 export * from './runtime/backoff.js';

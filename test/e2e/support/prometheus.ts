@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from './kube.js';
@@ -14,6 +14,8 @@ export interface Prometheus {
   /** The alerts pending or firing now (`/api/v1/alerts`). */
   alerts(): Promise<PromAlert[]>;
   get<T>(path: string): Promise<T>;
+  /** Replaces the file_sd targets (Prometheus notices the file change and rescrapes). */
+  setTargets(targets: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -99,6 +101,11 @@ export async function startPrometheus(options: {
     query: (expr) => get<PromResult>(`/api/v1/query?query=${encodeURIComponent(expr)}`),
     alerts: async () =>
       (await get<{ data: { alerts: PromAlert[] } }>('/api/v1/alerts')).data.alerts,
+    // Written aside and renamed, so Prometheus never reads half a file.
+    setTargets: async (targets) => {
+      await writeFile(join(dir, 'targets.json.tmp'), targets);
+      await rename(join(dir, 'targets.json.tmp'), join(dir, 'targets.json'));
+    },
     stop,
   };
 }

@@ -8,8 +8,9 @@ export interface HostPort {
 }
 
 /**
- * TLS material, read from files at start-up (not the paths: a file that cannot be read is a
- * configuration error then, not a connection error later). Empty when TLS relies on public CAs.
+ * TLS material, read from files at start-up (a file that cannot be read is a configuration error
+ * then, not a connection error later), and the files' paths, which connections read again so a
+ * rotation is used without a restart. Empty when TLS relies on public CAs.
  */
 export interface RedisTls {
   /** PEM CA bundle the server certificate must chain to (default: Node's public CAs). */
@@ -17,6 +18,8 @@ export interface RedisTls {
   /** PEM client certificate and key, for servers that require one (`tls-auth-clients yes`). */
   readonly cert?: string;
   readonly key?: string;
+  /** Where `ca`, `cert` and `key` came from. */
+  readonly files?: { readonly ca?: string; readonly cert?: string; readonly key?: string };
 }
 
 interface RedisCommon {
@@ -162,7 +165,17 @@ export function resolveRedisConfig(raw: RawRedisSettings): RedisConfig {
         if (key && !x509.checkPrivateKey(createPrivateKey(key)))
           throw new Error(`it does not match the key in ${raw.tlsKey}`);
       });
-    tls = { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+    const files = {
+      ...(raw.tlsCa ? { ca: raw.tlsCa } : {}),
+      ...(raw.tlsCert ? { cert: raw.tlsCert } : {}),
+      ...(raw.tlsKey ? { key: raw.tlsKey } : {}),
+    };
+    tls = {
+      ...(ca ? { ca } : {}),
+      ...(cert ? { cert } : {}),
+      ...(key ? { key } : {}),
+      ...(Object.keys(files).length > 0 ? { files } : {}),
+    };
   }
   const common = { password: raw.password || undefined, tls };
 

@@ -41,8 +41,9 @@ export interface RedisHealthOptions {
 /**
  * The state of a process's Redis connections, for its probes. Readiness: every watched connection is
  * up. Liveness: fails once Redis has refused the process's password or certificates for
- * `unhealthyAfterMs` with no connection getting through. The password and TLS files are read once at
- * start (ioredis cannot swap them), so a rotation is picked up by the restart Kubernetes then makes.
+ * `unhealthyAfterMs` with no connection getting through. The password comes from the environment,
+ * read once at start, so a rotated one is picked up by the restart Kubernetes then makes; TLS files
+ * are read again at each reconnect (ReloadingTlsFiles), and this catches what that cannot fix.
  */
 export class RedisHealth {
   private readonly up = new Map<EventEmitter, boolean>();

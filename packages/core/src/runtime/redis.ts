@@ -3,6 +3,7 @@ import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { CommonConfig } from '../config/component-config.js';
 import type { RedisConfig } from '../config/redis-config.js';
+import { ReloadingTlsFiles } from './reloading-tls-files.js';
 
 /** A connection to eatr's Redis, whatever its mode: what BullMQ's Queue and Worker take. */
 export type RedisClient = Redis | Cluster;
@@ -13,8 +14,12 @@ export type RedisClient = Redis | Cluster;
  */
 export type RedisRole = 'worker' | 'producer';
 
-/** Node TLS options from the configured material (pure). */
+/**
+ * Node TLS options from the configured material. Material from files is read again at each connect
+ * (ReloadingTlsFiles), so a rotated CA or client certificate is used at the next reconnect.
+ */
 export function tlsOptions(tls: NonNullable<RedisConfig['tls']>, servername?: string): TlsOptions {
+  if (tls.files) return new ReloadingTlsFiles(tls.files, tls).connectionOptions(servername);
   return {
     ...(tls.ca ? { ca: tls.ca } : {}),
     ...(tls.cert ? { cert: tls.cert } : {}),
