@@ -606,6 +606,38 @@ describe('helm template: value combinations', () => {
     ).toEqual(['eatr-digest-key', 'eatr-redis-auth']);
   });
 
+  it('writes the access policy: an allowedNamespaces annotation per credential Secret, the default to both components', async () => {
+    const objects = await render({
+      values: {
+        config: { defaultAllowedNamespaces: 'none' },
+        credentials: [
+          {
+            registry: REGISTRY,
+            accessKeyId: ACCESS_KEY,
+            secretAccessKey: SECRET_KEY,
+            allowedNamespaces: 'eatr.io/tenant in (payments)',
+          },
+          { registry: OTHER_REGISTRY, accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
+        ],
+      },
+    });
+    expect(
+      find(objects, 'Secret', `eatr-aws-credentials-${REGISTRY}`).metadata.annotations,
+    ).toEqual({ 'eatr.io/allowed-namespaces': 'eatr.io/tenant in (payments)' });
+    expect(
+      find(objects, 'Secret', `eatr-aws-credentials-${OTHER_REGISTRY}`).metadata.annotations,
+    ).toBeUndefined();
+    for (const name of ['eatr-watcher', 'eatr-renewer'])
+      expect(envOf(find(objects, 'Deployment', name)).get('EATR_DEFAULT_ALLOWED_NAMESPACES')).toBe(
+        'none',
+      );
+    expect(
+      envOf(find(await render(), 'Deployment', 'eatr-renewer')).get(
+        'EATR_DEFAULT_ALLOWED_NAMESPACES',
+      ),
+    ).toBe('*');
+  });
+
   it('gives the renewer a pod AWS identity: web identity token, role, region', async () => {
     const objects = await render({
       values: {

@@ -103,7 +103,12 @@ describe('eatr doctor', () => {
         'sweep-scheduler',
         'watcher-lease',
         `credentials:${EU}`,
+        `access:${EU}`,
       ]);
+      // The release's default (every namespace) lets this one use EU's credentials.
+      expect(byId.get(`access:${EU}`)?.message).toBe(
+        `namespace ${ns} may use the credentials of ${EU} (the release's default --default-allowed-namespaces=* (every namespace))`,
+      );
       expect(byId.get('admission-policy')?.message).toBe(
         `admission policies ${release}-eatr-renewer-secrets and ${release}-eatr-renewer-serviceaccounts are bound (Deny) for instance ${release}`,
       );
@@ -127,7 +132,7 @@ describe('eatr doctor', () => {
         /^\u2714 API server https:\/\/127\.0\.0\.1:\d+ reachable \(Kubernetes v1\.\d+/,
       );
       expect(text.stdout).toContain('\u2714 Redis maxmemory-policy is noeviction');
-      expect(text.stdout.trimEnd().split('\n').at(-1)).toBe('All 14 checks passed.');
+      expect(text.stdout.trimEnd().split('\n').at(-1)).toBe('All 15 checks passed.');
     } finally {
       await removePolicies();
     }

@@ -367,6 +367,8 @@ Environment both components read. Call with the root context.
   value: {{ .Values.config.redisUnhealthyAfter | quote }}
 - name: EATR_MAX_REGISTRIES_PER_NAMESPACE
   value: {{ .Values.config.maxRegistriesPerNamespace | quote }}
+- name: EATR_DEFAULT_ALLOWED_NAMESPACES
+  value: {{ .Values.config.defaultAllowedNamespaces | quote }}
 - name: EATR_HOST_NAMESPACE
   value: {{ include "eatr.hostNamespace" . | quote }}
 - name: EATR_METRICS_PORT

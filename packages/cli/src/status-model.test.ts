@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ALLOWED_NAMESPACES_ANNOTATION,
   EXPIRES_AT_ANNOTATION,
   INSTANCE_LABEL,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   REGISTRY_ANNOTATION,
   RENEW_AFTER_ANNOTATION,
+  accessRuleOf,
+  parseDefaultAccess,
 } from '@eatr/core';
 import { statusRows, summarize, type StatusInput } from './status-model.js';
 
@@ -42,6 +45,27 @@ const input = (over: Partial<StatusInput>): StatusInput => ({
 });
 
 describe('statusRows', () => {
+  it("shows a namespace outside the credentials' access policy as refused, naming the rule", () => {
+    const rule = accessRuleOf(
+      { [ALLOWED_NAMESPACES_ANNOTATION]: 'team=b' },
+      parseDefaultAccess('*'),
+    );
+    const rows = statusRows(input({ access: () => rule }));
+    expect(rows).toEqual([
+      expect.objectContaining({
+        namespace: 'a',
+        registry: EU,
+        state: 'refused',
+        reason: `not allowed by eatr.io/allowed-namespaces="team=b" on Secret eatr-aws-credentials-${EU}`,
+      }),
+    ]);
+    // Refused is a decision, not a failure: the exit code stays 0.
+    expect(summarize(rows)).toMatchObject({ byState: { refused: 1 }, unhealthy: false });
+    // Allowed: planned as before.
+    const open = statusRows(input({ access: () => parseDefaultAccess('*') }));
+    expect(open.map((r) => r.state)).toEqual(['missing']);
+  });
+
   it.each([
     ['fresh', [managed('a', 11 * H, 5 * H)], 'fresh', false],
     ['due', [managed('a', 5 * H, -H)], 'due', false],

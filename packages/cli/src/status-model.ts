@@ -1,8 +1,10 @@
 import {
   EXPIRES_AT_ANNOTATION,
   RENEW_AFTER_ANNOTATION,
+  describeAccessRule,
   formatBlockedKey,
   planNamespace,
+  type AccessRule,
   type GlobalRegistries,
   type ObservedSecret,
 } from '@eatr/core';
@@ -16,6 +18,7 @@ export const SECRET_STATES = [
   'missing',
   'conflict',
   'blocked',
+  'refused',
 ] as const;
 export type SecretState = (typeof SECRET_STATES)[number];
 
@@ -59,6 +62,11 @@ export interface StatusInput {
   readonly maxRegistries: number;
   /** The components' --service-accounts. */
   readonly wantedServiceAccounts: '*' | readonly string[];
+  /**
+   * Which namespaces may use each registry's credentials (their Secret's annotation, else the
+   * components' --default-allowed-namespaces); undefined when the credential Secrets could not be read.
+   */
+  readonly access?: (registryHost: string) => AccessRule;
   readonly now: number;
 }
 
@@ -108,6 +116,7 @@ export function statusRows(input: StatusInput): StatusRow[] {
       secrets: planned,
       actions,
       collisions,
+      refused,
     } = planNamespace({
       namespace: {
         name: ns.name,
@@ -123,9 +132,10 @@ export function statusRows(input: StatusInput): StatusRow[] {
         secretNameTemplate: input.secretNameTemplate,
         serviceAccounts: input.wantedServiceAccounts,
       },
+      ...(input.access ? { access: input.access } : {}),
       now: input.now,
     });
-    if (planned.length === 0) continue;
+    if (planned.length === 0 && refused.length === 0) continue;
     const accounts = accountsByNs.get(ns.name) ?? [];
     const wanted =
       input.wantedServiceAccounts === '*'
@@ -185,6 +195,20 @@ export function statusRows(input: StatusInput): StatusRow[] {
           wired: wanted.filter((a) => a.imagePullSecrets.includes(action.secretName)).length,
           wanted: wanted.length,
         },
+      });
+    }
+    for (const r of refused) {
+      rows.push({
+        namespace: ns.name,
+        registry: r.registry.host,
+        secret: '-',
+        state: 'refused',
+        secretState: 'refused',
+        reason: `not allowed by ${describeAccessRule(r.rule, r.registry.host)}`,
+        expiresAt: undefined,
+        renewAfter: undefined,
+        lastRenewal: undefined,
+        serviceAccounts: { wired: 0, wanted: wanted.length },
       });
     }
     for (const c of collisions) {

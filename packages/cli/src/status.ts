@@ -6,11 +6,14 @@ import type {
 } from '@kubernetes/client-node';
 import {
   REDIS_MEMORY_WARN_RATIO,
+  accessRuleOf,
+  credentialSecretName,
   describeError,
   globalRegistriesOf,
   kubeStatus,
   parseRedisMemory,
   redisMemoryRatio,
+  type AccessRule,
   type RedisMemory,
 } from '@eatr/core';
 import { BlockedStore } from '@eatr/core';
@@ -77,10 +80,11 @@ export async function collectStatus(cli: Cli, namespace: string | undefined): Pr
       ? core.listServiceAccountForAllNamespaces().then((l) => l.items)
       : core.listNamespacedServiceAccount({ namespace }).then((l) => l.items),
   ]);
-  const [blocked, watcher, queue] = await Promise.all([
+  const [blocked, watcher, queue, access] = await Promise.all([
     readBlocked(cli),
     watcherStatus(cli),
     queueStatus(cli),
+    readAccess(cli),
   ]);
   const items = statusRows({
     namespaces: namespaces.map((n) => ({
@@ -106,9 +110,29 @@ export async function collectStatus(cli: Cli, namespace: string | undefined): Pr
     instance: cli.watcher.instance,
     maxRegistries: cli.watcher.maxRegistriesPerNamespace,
     wantedServiceAccounts: cli.watcher.serviceAccounts,
+    ...(access ? { access } : {}),
     now: Date.now(),
   });
   return { items, summary: summarize(items), watcher, queue };
+}
+
+/**
+ * Each registry's access rule, from the credential Secrets' annotations in the host namespace (with
+ * your kubeconfig); undefined when they cannot be read, and then nothing shows as refused.
+ */
+export async function readAccess(
+  cli: Cli,
+): Promise<((registryHost: string) => AccessRule) | undefined> {
+  try {
+    const secrets = await cli.core.listNamespacedSecret({ namespace: cli.watcher.hostNamespace });
+    const annotations = new Map(
+      secrets.items.map((s) => [s.metadata?.name ?? '', s.metadata?.annotations ?? {}]),
+    );
+    return (host) =>
+      accessRuleOf(annotations.get(credentialSecretName(host)), cli.watcher.defaultAccess);
+  } catch {
+    return undefined;
+  }
 }
 
 async function readBlocked(cli: Cli): Promise<Map<string, BlockedInput> | undefined> {
@@ -179,6 +203,7 @@ const STATE_STYLE: Record<SecretState, Parameters<typeof paint>[0]> = {
   missing: 'red',
   conflict: 'red',
   blocked: 'red',
+  refused: 'yellow',
 };
 
 export function renderStatus(status: Status, format: OutputFormat, now = Date.now()): string {
@@ -200,7 +225,10 @@ export function renderStatus(status: Status, format: OutputFormat, now = Date.no
   const ago = (iso: string | undefined) =>
     iso === undefined ? '-' : `${humanDuration(now - Date.parse(iso))} ago`;
   const rows = status.items.map((r) => {
-    const state = r.state === 'blocked' && !wide ? `blocked (${r.reason ?? 'unknown'})` : r.state;
+    const state =
+      (r.state === 'blocked' || r.state === 'refused') && !wide
+        ? `${r.state} (${r.reason ?? 'unknown'})`
+        : r.state;
     return [
       r.namespace,
       r.registry,

@@ -23,6 +23,8 @@ export * from './metrics/metrics.js';
 export * from './kube/kube-config.js';
 export * from './kube/rate-limiter.js';
 export * from './kube/event-recorder.js';
+export * from './access/label-selector.js';
+export * from './access/credential-access.js';
 export * from './runtime/logger.js';
 export * from './runtime/health-server.js';
 export * from './runtime/redis.js';

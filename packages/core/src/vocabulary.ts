@@ -20,6 +20,8 @@ export const EventReason = {
   ServiceAccountFailed: 'ServiceAccountFailed',
   /** The namespace asks for more registries than --max-registries-per-namespace: the rest are not served. */
   TooManyRegistries: 'TooManyRegistries',
+  /** The registry's credentials may not be used by this namespace (eatr.io/allowed-namespaces, --default-allowed-namespaces). */
+  RegistryNotAllowed: 'RegistryNotAllowed',
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];
 
@@ -46,6 +48,8 @@ export const LogMessage = {
   credentialsBlocked: 'cannot write the Secret until the credentials change',
   tooManyRegistries:
     'the namespace asks for more registries than --max-registries-per-namespace; the rest are not served',
+  refusedByPolicy:
+    "the namespace may not use this registry's credentials (access policy); it is not served",
   nameCollision:
     'the Secret name template gives this registry the name of another; it is not served',
   registryRecovered: 'registry works again; unblocked its namespaces',

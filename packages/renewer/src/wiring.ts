@@ -122,7 +122,12 @@ export async function wireRenewer(
     jobAttempts: config.jobAttempts,
     jobBackoffMs: config.jobBackoffMs,
   });
-  const credentials = new CredentialResolver(cache, config.hostNamespace, config.usePodIdentity);
+  const credentials = new CredentialResolver(
+    cache,
+    config.hostNamespace,
+    config.usePodIdentity,
+    config.defaultAccess,
+  );
   const blocked = new BlockedStore(producerRedis, config.queuePrefix);
   const kube = new ApiServerWrites(core, cache);
   const jobs: JobSink = {

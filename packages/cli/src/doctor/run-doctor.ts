@@ -8,6 +8,7 @@ import { leaseCheck } from './lease-check.js';
 import { queueChecks } from './queue-checks.js';
 import { rbacCheck } from './rbac-checks.js';
 import { redisChecks } from './redis-checks.js';
+import { accessChecks } from './access-checks.js';
 
 export interface DoctorOptions {
   /** Check the watcher's / renewer's RBAC as this ServiceAccount (`namespace/name`) instead of as the caller. */
@@ -45,6 +46,8 @@ export async function runDoctor(cli: Cli, options: DoctorOptions): Promise<Check
   if (api.ok) {
     checks.push(await leaseCheck(cli));
     checks.push(...(await credentialChecks(cli, options.namespace)));
+    if (options.namespace !== undefined)
+      checks.push(...(await accessChecks(cli, options.namespace)));
   }
   return checks;
 }

@@ -4,6 +4,7 @@ import { redisConfigFromSettings } from './redis-settings.js';
 import type { Component, SettingSources, SettingValues } from './setting.js';
 import { parseSettings, type ParsedSettings } from './settings-schema.js';
 import type { LogLevel } from './value-parsers.js';
+import type { DefaultAccess } from '../access/credential-access.js';
 
 /** Settings both components share. */
 export interface CommonConfig {
@@ -38,6 +39,8 @@ export interface CommonConfig {
   readonly instance: string;
   /** The most registries one namespace is served. */
   readonly maxRegistriesPerNamespace: number;
+  /** Which namespaces may use credentials whose Secret does not say (`--default-allowed-namespaces`). */
+  readonly defaultAccess: DefaultAccess;
   /** How long Redis may refuse the credentials before /healthz fails. */
   readonly redisUnhealthyAfterMs: number;
 }
@@ -130,6 +133,7 @@ function build(
     secretNameTemplate: c['secret-name-template'],
     instance: c.instance,
     maxRegistriesPerNamespace: c['max-registries-per-namespace'],
+    defaultAccess: c['default-allowed-namespaces'],
     redisUnhealthyAfterMs: c['redis-unhealthy-after'],
   };
   if (component === 'renewer') {

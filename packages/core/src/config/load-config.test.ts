@@ -230,6 +230,7 @@ describe('every setting reaches the config', () => {
       'queue-prefix': { value: '{sample}' },
       instance: { value: 'sample-release' },
       'max-registries-per-namespace': { value: '7' },
+      'default-allowed-namespaces': { value: 'eatr.io/tenant in (a,b)' },
       'digest-key': { value: 'a-sample-digest-key-of-32-chars!!' },
       'redis-unhealthy-after': { value: '2m' },
       'host-namespace': { value: 'sample-ns' },

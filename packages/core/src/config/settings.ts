@@ -3,6 +3,7 @@ import { REDIS_SETTINGS } from './redis-settings.js';
 import { BOTH, type Setting } from './setting.js';
 import {
   boolean,
+  defaultAccess,
   duration,
   integer,
   kubeconfigPath,
@@ -266,6 +267,15 @@ export const SETTINGS = [
     description:
       'most registries one namespace is served (global ones first, then labels in host order); the rest get one Warning Event. Each costs a Secret, a ServiceAccount entry and, if it fails, a blocked record, an Event and a metric series',
     ...integer('max-registries-per-namespace', 1, 1000),
+  },
+  {
+    flag: 'default-allowed-namespaces',
+    env: ['EATR_DEFAULT_ALLOWED_NAMESPACES'],
+    components: BOTH,
+    defaultValue: '*',
+    description:
+      'which namespaces may use credentials whose Secret has no eatr.io/allowed-namespaces annotation: * (every namespace, as 0.1.x), none (deny by default), or a label selector over namespaces (e.g. eatr.io/tenant in (a,b))',
+    parse: defaultAccess,
   },
   {
     flag: 'include-namespaces',

@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { formatDuration, parseGoDuration } from './duration.js';
 import { parseRegistryHost } from '../registry/registry-host.js';
+import { parseDefaultAccess } from '../access/credential-access.js';
+import { LabelSelectorError } from '../access/label-selector.js';
 
 // The parsers the settings catalogue (settings.ts) declares its settings with.
 
@@ -148,4 +150,15 @@ export const registryHosts = z.string().transform((v, ctx) => {
       });
   }
   return hosts.map((h) => h.toLowerCase());
+});
+
+/** `--default-allowed-namespaces`: `*`, `none` or a label selector over namespaces. */
+export const defaultAccess = z.string().transform((v, ctx) => {
+  try {
+    return parseDefaultAccess(v);
+  } catch (error) {
+    if (!(error instanceof LabelSelectorError)) throw error;
+    ctx.addIssue({ code: 'custom', message: `default-allowed-namespaces: ${error.message}` });
+    return z.NEVER;
+  }
 });

@@ -21,6 +21,7 @@ import {
 import type { RegistryHost } from '../registry/registry-host.js';
 import { nameOutputSecrets, type NamedRegistry, type SecretNameCollision } from '../naming.js';
 import { desiredSecretFor, type CredentialStatus } from './credential-status.js';
+import { accessAllows, type AccessRule } from '../access/credential-access.js';
 
 /**
  * How often a registry AWS refused is asked again through one of its namespaces when nothing else
@@ -68,6 +69,11 @@ export interface PlanInput<C extends CredentialStatus> {
   /** Each registry's credentials; absent when the caller cannot see them (the watcher). */
   readonly credentials?: (registryHost: string) => C;
   /**
+   * Which namespaces may use each registry's credentials (accessRuleOf). Absent when the caller
+   * cannot see the credential Secrets' annotations (the watcher): every registry is then planned.
+   */
+  readonly access?: (registryHost: string) => AccessRule;
+  /**
    * What is recorded as blocked in this namespace, by Secret name or serviceAccountKey(). With it,
    * work whose cause has not changed is held back instead of planned again.
    */
@@ -77,6 +83,12 @@ export interface PlanInput<C extends CredentialStatus> {
   readonly now: number;
   /** `renew`: fresh Secrets get a new token too (an operator asked). */
   readonly force?: 'renew' | 'retry';
+}
+
+/** A registry the namespace asked for and may not have, and the rule that says so. */
+export interface RefusedRegistry {
+  readonly registry: RegistryHost;
+  readonly rule: AccessRule;
 }
 
 /** One registry the namespace needs a Secret for, with what that Secret should record. */
@@ -99,6 +111,8 @@ export interface NamespacePlan<C extends CredentialStatus> {
   readonly ignoredLabels: readonly string[];
   /** Registries asked for by label beyond PlanSettings.maxRegistries: not served. */
   readonly overCap: readonly RegistryHost[];
+  /** Registries asked for whose credentials this namespace may not use: not served. */
+  readonly refused: readonly RefusedRegistry[];
   /** Registries left unserved because the name template gives them another registry's Secret name. */
   readonly collisions: readonly SecretNameCollision[];
   /** The Secrets the namespace needs, in registry host order. */
@@ -121,6 +135,7 @@ const NOTHING: NamespacePlan<never> = {
   gone: true,
   ignoredLabels: [],
   overCap: [],
+  refused: [],
   collisions: [],
   secrets: [],
   actions: [],
@@ -139,12 +154,16 @@ const NOTHING: NamespacePlan<never> = {
 export function planNamespace<C extends CredentialStatus>(input: PlanInput<C>): NamespacePlan<C> {
   const { namespace: ns, settings, now } = input;
   if (ns === undefined || ns.terminating) return NOTHING;
-  const { registries, overCap, ignoredLabels } = desiredRegistries(
-    ns.name,
-    ns.labels,
-    settings.global,
-    settings.maxRegistries,
-  );
+  const asked = desiredRegistries(ns.name, ns.labels, settings.global, settings.maxRegistries);
+  const { overCap, ignoredLabels } = asked;
+  // A refused registry is planned as not wanted: a Secret eatr wrote before the policy changed goes.
+  const refused: RefusedRegistry[] = [];
+  const registries = asked.registries.filter((registry) => {
+    const rule = input.access?.(registry.host);
+    if (rule === undefined || accessAllows(rule, ns.labels)) return true;
+    refused.push({ registry, rule });
+    return false;
+  });
   const { named, collisions } = nameOutputSecrets(settings.secretNameTemplate, registries);
   const secrets = named.map((n) => ({ ...n, credentials: input.credentials?.(n.registry.host) }));
 
@@ -193,6 +212,7 @@ export function planNamespace<C extends CredentialStatus>(input: PlanInput<C>): 
     gone: false,
     ignoredLabels,
     overCap,
+    refused,
     collisions,
     secrets,
     actions,

@@ -1,13 +1,16 @@
 import type { V1Namespace } from '@kubernetes/client-node';
-import { looksLikeRegistryHost, parseRegistryHost } from '../registry/registry-host.js';
 
-/** What eatr keeps of a Namespace: enough to decide which registries it asks for. */
+/** What eatr keeps of a Namespace: enough to decide which registries it asks for and may have. */
 export interface CachedNamespace {
   readonly metadata: {
     readonly name: string;
     readonly namespace: string;
     readonly resourceVersion: string;
-    /** Only labels that are, or look like, registry hosts: the rest never matter to eatr. */
+    /**
+     * Every label: registry labels say what the namespace asks for, and the credentials' access
+     * policies may select on any other (namespace labels are few and set by whoever may edit
+     * namespaces, so this costs little).
+     */
     readonly labels: Readonly<Record<string, string>>;
     readonly createdAt: number;
     readonly terminating: boolean;
@@ -22,9 +25,7 @@ function time(value: Date | string | undefined): number {
 
 export function projectNamespace(raw: unknown): CachedNamespace {
   const ns = raw as V1Namespace;
-  const labels: Record<string, string> = {};
-  for (const [key, value] of Object.entries(ns.metadata?.labels ?? {}))
-    if (parseRegistryHost(key) || looksLikeRegistryHost(key)) labels[key] = value;
+  const labels: Record<string, string> = { ...ns.metadata?.labels };
   return {
     metadata: {
       name: ns.metadata?.name ?? '',

@@ -116,7 +116,7 @@ describe('projectCredentials', () => {
 });
 
 describe('projectNamespace', () => {
-  it('keeps only labels that are or look like registry hosts', () => {
+  it('keeps every label: access policies may select namespaces by any of them', () => {
     const ns = projectNamespace({
       metadata: {
         name: 'team-a',
@@ -130,7 +130,12 @@ describe('projectNamespace', () => {
         },
       },
     });
-    expect(ns.metadata.labels).toEqual({ [REG]: 'true', '12345.dkr.ecr.x.amazonaws.com': 'true' });
+    expect(ns.metadata.labels).toEqual({
+      [REG]: 'true',
+      team: 'a',
+      'kubernetes.io/metadata.name': 'team-a',
+      '12345.dkr.ecr.x.amazonaws.com': 'true',
+    });
     expect(ns.metadata.createdAt).toBe(Date.parse('2026-11-29T10:00:00Z'));
     expect(ns.metadata.terminating).toBe(false);
   });

@@ -1,6 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
 import {
+  ALLOWED_NAMESPACES_ANNOTATION,
   DOCKER_CONFIG_JSON_TYPE,
   INSTANCE_LABEL,
   MANAGED_BY_LABEL,
@@ -48,6 +49,8 @@ export interface CachedCredentials {
    * so an upgrade rewrites no Secret that is up to date.
    */
   readonly acceptedVersions: readonly string[];
+  /** The ALLOWED_NAMESPACES_ANNOTATION as written: which namespaces may use these credentials. */
+  readonly allowedNamespaces: string | undefined;
 }
 
 function meta(raw: { metadata?: { name?: string; namespace?: string; resourceVersion?: string } }) {
@@ -161,6 +164,7 @@ export function projectCredentials(raw: unknown, digestKey?: Buffer): CachedCred
   const registry = registryOfCredentialSecret(name);
   const metadata = { ...meta(secret), uid: secret.metadata?.uid ?? '' };
   const legacyVersion = `${metadata.uid}/${metadata.resourceVersion}`;
+  const allowedNamespaces = secret.metadata?.annotations?.[ALLOWED_NAMESPACES_ANNOTATION];
   const acceptedVersions = [legacyVersion];
   if (registry === undefined) {
     // Not a credential Secret: nothing of it is kept.
@@ -168,6 +172,7 @@ export function projectCredentials(raw: unknown, digestKey?: Buffer): CachedCred
       metadata,
       registry,
       acceptedVersions,
+      allowedNamespaces: undefined,
       parsed: { ok: false, error: asEatrError('not a credential Secret', {}), version: '' },
     };
   }
@@ -176,6 +181,7 @@ export function projectCredentials(raw: unknown, digestKey?: Buffer): CachedCred
     return {
       metadata,
       registry,
+      allowedNamespaces,
       acceptedVersions: digestKey
         ? [...acceptedVersions, credentialsVersion(spec)]
         : acceptedVersions,
@@ -186,6 +192,7 @@ export function projectCredentials(raw: unknown, digestKey?: Buffer): CachedCred
       metadata,
       registry,
       acceptedVersions,
+      allowedNamespaces,
       parsed: {
         ok: false,
         error: asEatrError(error, { registry }),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseDefaultAccess } from '@eatr/core';
 import { settingsFingerprint } from './settings-fingerprint.js';
 
 const base = {
@@ -10,6 +11,7 @@ const base = {
   dockerEmail: 'none',
   instance: 'eatr',
   maxRegistriesPerNamespace: 20,
+  defaultAccess: parseDefaultAccess('*'),
 };
 
 describe('settingsFingerprint', () => {
@@ -22,6 +24,8 @@ describe('settingsFingerprint', () => {
     ['the e-mail written into Secrets', { dockerEmail: 'ops@example.com' }],
     ['the instance stamped on Secrets', { instance: 'eatr-b' }],
     ['the registry cap', { maxRegistriesPerNamespace: 5 }],
+    ['deny by default', { defaultAccess: parseDefaultAccess('none') }],
+    ['a default selector', { defaultAccess: parseDefaultAccess('team=a') }],
   ])('changes with %s (renewers would undo each other)', (_name, change) => {
     expect(settingsFingerprint({ ...base, ...change })).not.toBe(settingsFingerprint(base));
   });

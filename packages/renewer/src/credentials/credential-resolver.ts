@@ -1,4 +1,12 @@
-import { PermanentError, credentialSecretName, type EatrError } from '@eatr/core';
+import {
+  ALLOWED_NAMESPACES_ANNOTATION,
+  PermanentError,
+  accessRuleOf,
+  credentialSecretName,
+  type AccessRule,
+  type DefaultAccess,
+  type EatrError,
+} from '@eatr/core';
 import type { ClusterCache } from '../cache/cluster-cache.js';
 import type { CredentialSpec } from './credential-secret.js';
 
@@ -31,7 +39,20 @@ export class CredentialResolver {
     private readonly cache: ClusterCache,
     private readonly hostNamespace: string,
     private readonly usePodIdentity: boolean,
+    private readonly defaultAccess: DefaultAccess,
   ) {}
+
+  /**
+   * Which namespaces may use the registry's credentials: the credential Secret's
+   * eatr.io/allowed-namespaces, else the release's default (pod identity has no Secret to say).
+   */
+  access(registry: string): AccessRule {
+    const allowed = this.cache.credentialsFor(registry)?.allowedNamespaces;
+    return accessRuleOf(
+      allowed === undefined ? undefined : { [ALLOWED_NAMESPACES_ANNOTATION]: allowed },
+      this.defaultAccess,
+    );
+  }
 
   resolve(registry: string): CredentialState {
     const cached = this.cache.credentialsFor(registry);

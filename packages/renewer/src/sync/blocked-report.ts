@@ -1,9 +1,13 @@
 import {
+  ALLOWED_NAMESPACES_ANNOTATION,
   EventReason,
   LOCAL_REASONS,
   LogMessage,
+  describeAccessRule,
   parseBlockedSubject,
+  type AccessRule,
   type BlockedEntry,
+  type RefusedRegistry,
   type EatrError,
   type Logger,
   type RenewerMetrics,
@@ -197,6 +201,35 @@ export async function reportOverCap(
     reason: EventReason.TooManyRegistries,
     message: `The namespace asks for more than ${max} registries (--max-registries-per-namespace); ${overCap.length} are not served: ${named.join(', ')}${more}.`,
   });
+}
+
+/**
+ * Registries the namespace asked for but may not use (the credentials' access policy): one Warning
+ * Event each (the recorder counts repeats), naming the rule and how to change it.
+ */
+export async function reportRefused(
+  d: Pick<BlockedReportDependencies, 'events'>,
+  namespace: string,
+  refused: readonly RefusedRegistry[],
+  log: Logger,
+): Promise<void> {
+  for (const { registry, rule } of refused) {
+    log.warn(
+      { registry: registry.host, source: rule.source, decision: 'refused-by-policy' },
+      LogMessage.refusedByPolicy,
+    );
+    await d.events.record({
+      namespace,
+      type: 'Warning',
+      reason: EventReason.RegistryNotAllowed,
+      message: refusedMessage(registry.host, rule),
+    });
+  }
+}
+
+/** Why a namespace gets no Secret for a registry, and what to change (an Event's and the CLI's text). */
+export function refusedMessage(registryHost: string, rule: AccessRule): string {
+  return `Registry ${registryHost} is not served in this namespace: its credentials are limited by ${describeAccessRule(rule, registryHost)}, which this namespace does not match. An eatr admin can widen it (annotation ${ALLOWED_NAMESPACES_ANNOTATION} on the credential Secret); remove the label to stop asking.`;
 }
 
 /** What a Secret eatr may not touch means, and what its owner can do (an Event's and a log's text). */

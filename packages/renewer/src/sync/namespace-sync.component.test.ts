@@ -82,6 +82,35 @@ describe('NamespaceSync (component: in-memory cluster, Redis and ECR)', () => {
     expect(w.events.reasons()).toEqual([`team-a ${EventReason.SecretDeleted}`]);
   });
 
+  it("a namespace outside the credentials' access policy gets no Secret and a Warning; one already written goes", async () => {
+    const w = world();
+    w.credentials.allow(EU, 'team=a');
+    w.cluster
+      .addNamespace('team-a', { [EU]: 'true', team: 'a' })
+      .addNamespace('team-b', { [EU]: 'true', team: 'b' })
+      .addSecret('team-b', written(EU))
+      .addServiceAccount('team-b', 'default', [EU], [EU]);
+    expect((await w.run('team-a')).actions).toEqual({ create: 1 });
+    // Written before the policy said otherwise: deleted and unwired, as an opt-out.
+    expect(await w.run('team-b')).toEqual({ result: 'success', actions: { delete: 1 } });
+    expect(w.cluster.writes).toEqual([
+      `create team-a/${EU}`,
+      `delete team-b/${EU}`,
+      'patch team-b/default []',
+    ]);
+    expect(w.tokens.calls).toEqual([EU]);
+    expect(w.events.reasons()).toEqual([
+      `team-a ${EventReason.SecretCreated}`,
+      `team-b ${EventReason.RegistryNotAllowed}`,
+      `team-b ${EventReason.SecretDeleted}`,
+    ]);
+    expect(
+      w.events.recorded.find((e) => e.reason === EventReason.RegistryNotAllowed)?.message,
+    ).toBe(
+      `Registry ${EU} is not served in this namespace: its credentials are limited by eatr.io/allowed-namespaces="team=a" on Secret eatr-aws-credentials-${EU}, which this namespace does not match. An eatr admin can widen it (annotation eatr.io/allowed-namespaces on the credential Secret); remove the label to stop asking.`,
+    );
+  });
+
   it('a namespace without credentials is blocked once: one Warning, one record, no ServiceAccount entry', async () => {
     const w = world();
     w.credentials.set(EU, undefined);

@@ -22,6 +22,7 @@ import {
   recordBlocked,
   reportCollisions,
   reportOverCap,
+  reportRefused,
   type Blocked,
 } from './blocked-report.js';
 import { asEatrError } from './eatr-error.js';
@@ -103,6 +104,7 @@ export class NamespaceSync {
     }
     await reportCollisions(this.reports(), namespace, plan.collisions, log);
     await reportOverCap(this.reports(), namespace, plan.overCap, this.settings.maxRegistries, log);
+    await reportRefused(this.reports(), namespace, plan.refused, log);
 
     const planned = new Map(plan.secrets.map((s) => [s.secretName, s]));
     // A forced sync asks AWS again even when it refused a moment ago: an operator fixed something.
@@ -245,6 +247,7 @@ export class NamespaceSync {
       namespace: ns && namespaceView(this.d.view, ns),
       settings: this.settings,
       credentials: (host) => this.d.credentials.resolve(host),
+      access: (host) => this.d.credentials.access(host),
       now: this.now(),
       ...(job.force ? { force: job.force } : {}),
     });

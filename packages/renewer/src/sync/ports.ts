@@ -1,5 +1,6 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type {
+  AccessRule,
   BlockedEntry,
   BlockedKey,
   CachedResource,
@@ -32,6 +33,7 @@ export type SyncSettings = Pick<
   | 'dockerEmail'
   | 'instance'
   | 'maxRegistriesPerNamespace'
+  | 'defaultAccess'
 >;
 
 /** The cluster as the renewer's watches see it: read-only, no API request. */
@@ -102,6 +104,8 @@ export interface BlockedRecords {
 
 export interface CredentialSource {
   resolve(registry: string): CredentialState;
+  /** Which namespaces may use the registry's credentials (its Secret's annotation, else the default). */
+  access(registry: string): AccessRule;
 }
 
 export interface TokenSource {

@@ -70,6 +70,20 @@ describe('sweep (component: in-memory cluster and Redis)', () => {
     expect(w.jobs.syncs).toEqual([{ namespace: 'rotated', reason: 'credentials', waitFor }]);
   });
 
+  it('a credential sweep after an access policy change revokes what it no longer allows and serves what it now does', async () => {
+    const w = world();
+    w.credentials.allow(EU, 'team=b');
+    w.cluster
+      .addNamespace('team-a', { [EU]: 'true', team: 'a' })
+      .addSecret('team-a', written(EU))
+      .addNamespace('team-b', { [EU]: 'true', team: 'b' })
+      .addNamespace('team-c', { [EU]: 'true', team: 'c' });
+    const waitFor = [{ resource: 'credentials' as const, resourceVersion: '9' }];
+    await w.run({ reason: 'credentials', waitFor });
+    // team-a: its Secret goes; team-b: it gets one; team-c: refused before and after, no work.
+    expect(w.jobs.syncs.map((j) => j.namespace).sort()).toEqual(['team-a', 'team-b']);
+  });
+
   it('skips work held by an unchanged block, and releases it when the credentials change', async () => {
     const w = world();
     w.credentials.set(EU, undefined);

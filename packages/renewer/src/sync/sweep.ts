@@ -88,6 +88,7 @@ export async function sweep(d: SweepDependencies): Promise<SweepResult> {
       namespace: namespaceView(view, ns),
       settings,
       credentials: (host) => d.credentials.resolve(host),
+      access: (host) => d.credentials.access(host),
       ...(blocked ? { blocked } : {}),
       ...(foreign.has(name) ? { foreignVersions: foreign.get(name) } : {}),
       now,

@@ -101,9 +101,17 @@ describe('EventRules: namespace events', () => {
       ['sync team-a namespace namespaces@10'],
     ],
     [
-      'an unrelated label edited',
+      'another label edited where registries are asked for (access policies select on labels)',
       'MODIFIED',
       { [EU]: 'true', team: 'b' },
+      { [EU]: 'true', team: 'a' },
+      ['sync team-a namespace namespaces@10'],
+    ],
+    ['a label edited where no registry is asked for', 'MODIFIED', { team: 'b' }, { team: 'a' }, []],
+    [
+      'an update that kept every label',
+      'MODIFIED',
+      { [EU]: 'true', team: 'a' },
       { [EU]: 'true', team: 'a' },
       [],
     ],

@@ -46,7 +46,11 @@ export interface EventRuleDependencies {
 export class EventRules {
   constructor(private readonly d: EventRuleDependencies) {}
 
-  /** Only a change in which registries a namespace asks for needs a sync; other edits do not. */
+  /**
+   * A change in which registries a namespace asks for needs a sync, and so does any other label
+   * change of a namespace that asks for some: the credentials' access policies select namespaces by
+   * label. Other edits (annotations, status) do not.
+   */
   onNamespace(
     type: WatchEventType,
     ns: CachedNamespace,
@@ -61,7 +65,10 @@ export class EventRules {
       return;
     }
     const now = this.registries(ns);
-    const changed = now.length !== before.length || now.some((host, i) => host !== before[i]);
+    const changed =
+      now.length !== before.length ||
+      now.some((host, i) => host !== before[i]) ||
+      (now.length > 0 && !sameLabels(previous?.metadata.labels, ns.metadata.labels));
     if ((type === 'ADDED' && now.length > 0) || (type === 'MODIFIED' && changed)) {
       this.d.log.info(
         { namespace: name, event: type, registries: now, previous: before },
@@ -181,4 +188,12 @@ function sameEntries(a: WatchedServiceAccount, b: WatchedServiceAccount): boolea
     a.pullSecrets.join(',') === b.pullSecrets.join(',') &&
     a.addedByEatr.join(',') === b.addedByEatr.join(',')
   );
+}
+
+function sameLabels(
+  a: Readonly<Record<string, string>> | undefined,
+  b: Readonly<Record<string, string>> | undefined,
+): boolean {
+  const left = Object.entries(a ?? {});
+  return left.length === Object.keys(b ?? {}).length && left.every(([k, v]) => b?.[k] === v);
 }

@@ -1,9 +1,13 @@
 import type { V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import {
+  ALLOWED_NAMESPACES_ANNOTATION,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   PermanentError,
+  accessRuleOf,
+  parseDefaultAccess,
+  type AccessRule,
   SERVICE_ACCOUNT_ANNOTATION,
   createLogger,
   createRenewerMetrics,
@@ -323,9 +327,20 @@ export class FakeBlocked implements BlockedRecords {
   }
 }
 
-/** Credentials per registry host: usable with a version, or missing. */
+/** Credentials per registry host: usable with a version, or missing; open to every namespace unless `allow` says. */
 export class FakeCredentials implements CredentialSource {
   private readonly versions = new Map<string, string>();
+  private readonly rules = new Map<string, AccessRule>();
+
+  /** Only namespaces matching `selector` may use the registry's credentials (as its annotation would say). */
+  allow(registry: string, selector: string): this {
+    this.rules.set(registry, accessRuleOf({ [ALLOWED_NAMESPACES_ANNOTATION]: selector }, ALL));
+    return this;
+  }
+
+  access(registry: string): AccessRule {
+    return this.rules.get(registry) ?? ALL;
+  }
 
   set(registry: string, version: string | undefined): this {
     if (version === undefined) this.versions.delete(registry);
@@ -354,6 +369,8 @@ export class FakeCredentials implements CredentialSource {
     };
   }
 }
+
+const ALL = parseDefaultAccess('*');
 
 /** Tokens valid for 12 hours from the fake clock; `refuse` makes AWS say no for a registry. */
 export class FakeTokens implements TokenSource {

@@ -1,6 +1,7 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import {
   CREDENTIALS_VERSION_ANNOTATION,
+  parseDefaultAccess,
   DOCKER_CONFIG_JSON_TYPE,
   EXPIRES_AT_ANNOTATION,
   INSTANCE_LABEL,
@@ -20,6 +21,7 @@ export const H = 3_600_000;
 export const settings: SyncSettings = {
   instance: 'eatr',
   maxRegistriesPerNamespace: 20,
+  defaultAccess: parseDefaultAccess('*'),
   globalRegistries: [],
   includeNamespaces: [],
   excludeNamespaces: [],

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { ALLOWED_NAMESPACES_ANNOTATION, accessRuleOf, parseDefaultAccess } from '@eatr/core';
+import { judgeAccess } from './access-checks.js';
+
+const EU = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+const US = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
+const labels = { 'kubernetes.io/metadata.name': 'team-a', team: 'a' };
+
+describe('judgeAccess', () => {
+  it('passes where the rule allows the namespace and says which rule refused where not, with the fix', () => {
+    const rules = new Map([
+      [EU, accessRuleOf({ [ALLOWED_NAMESPACES_ANNOTATION]: 'team=a' }, parseDefaultAccess('none'))],
+      [US, parseDefaultAccess('none')],
+    ]);
+    const checks = judgeAccess(
+      'team-a',
+      labels,
+      [EU, US],
+      (h) => rules.get(h) ?? parseDefaultAccess('*'),
+      'ci-cd',
+    );
+    expect(checks).toEqual([
+      {
+        id: `access:${EU}`,
+        ok: true,
+        message: `namespace team-a may use the credentials of ${EU} (eatr.io/allowed-namespaces="team=a" on Secret eatr-aws-credentials-${EU})`,
+      },
+      {
+        id: `access:${US}`,
+        ok: false,
+        message: `namespace team-a may not use the credentials of ${US}: the release allows no namespace by default (--default-allowed-namespaces=none) and Secret eatr-aws-credentials-${US} has no eatr.io/allowed-namespaces annotation, which it does not match; it gets no Secret`,
+        fix: `an eatr admin can allow it: kubectl -n ci-cd annotate secret eatr-aws-credentials-${US} eatr.io/allowed-namespaces='<a selector team-a matches, e.g. kubernetes.io/metadata.name in (team-a)>' --overwrite; or label the namespace to match the selector`,
+      },
+    ]);
+  });
+});

@@ -1,0 +1,60 @@
+import {
+  ALLOWED_NAMESPACES_ANNOTATION,
+  accessAllows,
+  credentialSecretName,
+  describeAccessRule,
+  type AccessRule,
+} from '@eatr/core';
+import type { Check } from '../doctor-model.js';
+import type { Cli } from '../context.js';
+import { fail, ok } from './check.js';
+import { registriesAskedFor } from './namespace-registries.js';
+import { readAccess } from '../status.js';
+
+/**
+ * For each registry one namespace asks for: may it use that registry's credentials, by which rule,
+ * and what to change when not (pure).
+ */
+export function judgeAccess(
+  namespace: string,
+  labels: Readonly<Record<string, string>> | undefined,
+  registries: readonly string[],
+  ruleFor: (registryHost: string) => AccessRule,
+  hostNamespace: string,
+): Check[] {
+  return registries.map((registry) => {
+    const rule = ruleFor(registry);
+    const id = `access:${registry}`;
+    const said = describeAccessRule(rule, registry);
+    if (accessAllows(rule, labels))
+      return ok(id, `namespace ${namespace} may use the credentials of ${registry} (${said})`);
+    return fail(
+      id,
+      `namespace ${namespace} may not use the credentials of ${registry}: ${said}, which it does not match; it gets no Secret`,
+      `an eatr admin can allow it: kubectl -n ${hostNamespace} annotate secret ${credentialSecretName(registry)} ${ALLOWED_NAMESPACES_ANNOTATION}='<a selector ${namespace} matches, e.g. kubernetes.io/metadata.name in (${namespace})>' --overwrite; or label the namespace to match the selector`,
+    );
+  });
+}
+
+/** The access policy of each registry the namespace asks for (with `-n` only). */
+export async function accessChecks(cli: Cli, namespace: string): Promise<Check[]> {
+  const [ns, access] = await Promise.all([
+    cli.core.readNamespace({ name: namespace }),
+    readAccess(cli),
+  ]);
+  if (access === undefined)
+    return [
+      fail(
+        'access',
+        `cannot read the credential Secrets in ${cli.watcher.hostNamespace}, so their access policy is unknown`,
+        `check that your kubeconfig may list Secrets in ${cli.watcher.hostNamespace}`,
+      ),
+    ];
+  return judgeAccess(
+    namespace,
+    ns.metadata?.labels,
+    registriesAskedFor(ns, cli.watcher),
+    access,
+    cli.watcher.hostNamespace,
+  );
+}
