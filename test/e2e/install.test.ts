@@ -743,6 +743,16 @@ const DASHBOARD_QUERIES_WITHOUT_SERIES: readonly string[] = [
   'Watch restarts: sum by (resource) (increase(eatr_watch_restarts_total[1m]))',
 ];
 
+const scaleRenewers = (replicas: number) =>
+  kubectl([
+    'scale',
+    'deployment',
+    'eatr-renewer',
+    '-n',
+    RELEASE_NAMESPACE,
+    `--replicas=${replicas}`,
+  ]);
+
 describe('observability: renewals stopping raise EatrNoRenewer', () => {
   it('stays quiet while renewers run; fires once none has been up for its `for`; the renewers come back', async () => {
     const rendered = await chartAlertRules();
@@ -767,14 +777,7 @@ describe('observability: renewals stopping raise EatrNoRenewer', () => {
 
       // Every renewer gone (what a crash loop or an OOM at every start looks like to Prometheus),
       // and service discovery sees it.
-      await kubectl([
-        'scale',
-        'deployment',
-        'eatr-renewer',
-        '-n',
-        RELEASE_NAMESPACE,
-        '--replicas=0',
-      ]);
+      await scaleRenewers(0);
       await eventually('no renewer Pod', async () =>
         (await chartPods()).some((p) => component(p) === 'renewer') ? undefined : true,
       );
@@ -793,14 +796,7 @@ describe('observability: renewals stopping raise EatrNoRenewer', () => {
       );
     } finally {
       await prometheus.stop();
-      await kubectl([
-        'scale',
-        'deployment',
-        'eatr-renewer',
-        '-n',
-        RELEASE_NAMESPACE,
-        '--replicas=2',
-      ]);
+      await scaleRenewers(2);
     }
     await eventually('two renewers Ready again', async () => {
       const renewers = (await chartPods()).filter((p) => component(p) === 'renewer');

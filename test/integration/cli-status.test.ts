@@ -93,6 +93,8 @@ describe('eatr status', () => {
       registry: EU,
       state: 'fresh',
       serviceAccounts: { wired: 1, wanted: 1 },
+      // Where its tokens come from: a name, never a value.
+      credentials: `${s.hostNamespace}/eatr-aws-credentials-${EU}`,
     });
     expect(mine.get(fresh)?.lastRenewal).toBeDefined();
     expect(mine.get(missing)).toMatchObject({ state: 'missing', serviceAccounts: { wired: 0 } });
@@ -103,6 +105,7 @@ describe('eatr status', () => {
       state: 'blocked',
       secretState: 'missing',
       reason: 'missing-credentials',
+      credentials: 'none',
     });
     expect(json.summary.unhealthy).toBe(true);
     expect(code).toBe(1);

@@ -50,13 +50,16 @@ describe('statusRows', () => {
       { [ALLOWED_NAMESPACES_ANNOTATION]: 'team=b' },
       parseDefaultAccess('*'),
     );
-    const rows = statusRows(input({ access: () => rule }));
+    const rows = statusRows(
+      input({ access: () => rule, credentialSource: () => 'ci-cd/eatr-aws-credentials-x' }),
+    );
     expect(rows).toEqual([
       expect.objectContaining({
         namespace: 'a',
         registry: EU,
         state: 'refused',
         reason: `not allowed by eatr.io/allowed-namespaces="team=b" on Secret eatr-aws-credentials-${EU}`,
+        credentials: 'ci-cd/eatr-aws-credentials-x',
       }),
     ]);
     // Refused is a decision, not a failure: the exit code stays 0.

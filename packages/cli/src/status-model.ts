@@ -67,6 +67,8 @@ export interface StatusInput {
    * components' --default-allowed-namespaces); undefined when the credential Secrets could not be read.
    */
   readonly access?: (registryHost: string) => AccessRule;
+  /** Where each registry's tokens come from (`<namespace>/<Secret>`, `pod identity`, `none`). */
+  readonly credentialSource?: (registryHost: string) => string;
   readonly now: number;
 }
 
@@ -83,6 +85,8 @@ export interface StatusRow {
   readonly renewAfter: string | undefined;
   readonly lastRenewal: string | undefined;
   readonly serviceAccounts: { readonly wired: number; readonly wanted: number };
+  /** Where the registry's tokens come from (never a secret value); undefined when unknown. */
+  readonly credentials: string | undefined;
 }
 
 export interface StatusSummary {
@@ -195,6 +199,9 @@ export function statusRows(input: StatusInput): StatusRow[] {
           wired: wanted.filter((a) => a.imagePullSecrets.includes(action.secretName)).length,
           wanted: wanted.length,
         },
+        // Someone else's Secret was not issued from eatr's credentials.
+        credentials:
+          secretState === 'conflict' ? undefined : input.credentialSource?.(action.registry),
       });
     }
     for (const r of refused) {
@@ -209,6 +216,7 @@ export function statusRows(input: StatusInput): StatusRow[] {
         renewAfter: undefined,
         lastRenewal: undefined,
         serviceAccounts: { wired: 0, wanted: wanted.length },
+        credentials: input.credentialSource?.(r.registry.host),
       });
     }
     for (const c of collisions) {
@@ -223,6 +231,7 @@ export function statusRows(input: StatusInput): StatusRow[] {
         renewAfter: undefined,
         lastRenewal: undefined,
         serviceAccounts: { wired: 0, wanted: wanted.length },
+        credentials: undefined,
       });
     }
   }

@@ -80,11 +80,11 @@ export async function collectStatus(cli: Cli, namespace: string | undefined): Pr
       ? core.listServiceAccountForAllNamespaces().then((l) => l.items)
       : core.listNamespacedServiceAccount({ namespace }).then((l) => l.items),
   ]);
-  const [blocked, watcher, queue, access] = await Promise.all([
+  const [blocked, watcher, queue, credentials] = await Promise.all([
     readBlocked(cli),
     watcherStatus(cli),
     queueStatus(cli),
-    readAccess(cli),
+    readCredentials(cli),
   ]);
   const items = statusRows({
     namespaces: namespaces.map((n) => ({
@@ -110,26 +110,41 @@ export async function collectStatus(cli: Cli, namespace: string | undefined): Pr
     instance: cli.watcher.instance,
     maxRegistries: cli.watcher.maxRegistriesPerNamespace,
     wantedServiceAccounts: cli.watcher.serviceAccounts,
-    ...(access ? { access } : {}),
+    ...(credentials ? { access: credentials.access, credentialSource: credentials.source } : {}),
     now: Date.now(),
   });
   return { items, summary: summarize(items), watcher, queue };
 }
 
+/** What the CLI knows of each registry's credentials, from the host namespace. */
+export interface CredentialsView {
+  /** The access rule: the credential Secret's annotation, else the release's default. */
+  readonly access: (registryHost: string) => AccessRule;
+  /** Where the registry's tokens come from: `<namespace>/<Secret>`, `pod identity`, or `none`. */
+  readonly source: (registryHost: string) => string;
+}
+
 /**
- * Each registry's access rule, from the credential Secrets' annotations in the host namespace (with
- * your kubeconfig); undefined when they cannot be read, and then nothing shows as refused.
+ * The credential Secrets' names and annotations in the host namespace (with your kubeconfig, never
+ * their data); undefined when they cannot be read, and then nothing shows as refused.
  */
-export async function readAccess(
-  cli: Cli,
-): Promise<((registryHost: string) => AccessRule) | undefined> {
+export async function readCredentials(cli: Cli): Promise<CredentialsView | undefined> {
+  const host = cli.watcher.hostNamespace;
   try {
-    const secrets = await cli.core.listNamespacedSecret({ namespace: cli.watcher.hostNamespace });
+    const secrets = await cli.core.listNamespacedSecret({ namespace: host });
     const annotations = new Map(
       secrets.items.map((s) => [s.metadata?.name ?? '', s.metadata?.annotations ?? {}]),
     );
-    return (host) =>
-      accessRuleOf(annotations.get(credentialSecretName(host)), cli.watcher.defaultAccess);
+    return {
+      access: (registry) =>
+        accessRuleOf(annotations.get(credentialSecretName(registry)), cli.watcher.defaultAccess),
+      source: (registry) =>
+        annotations.has(credentialSecretName(registry))
+          ? `${host}/${credentialSecretName(registry)}`
+          : cli.renewer.usePodIdentity
+            ? 'pod identity'
+            : 'none',
+    };
   } catch {
     return undefined;
   }
@@ -218,7 +233,7 @@ export function renderStatus(status: Status, format: OutputFormat, now = Date.no
     ...(wide ? ['RENEW IN'] : []),
     'LAST RENEWAL',
     'SERVICEACCOUNTS',
-    ...(wide ? ['REASON'] : []),
+    ...(wide ? ['CREDENTIALS', 'REASON'] : []),
   ];
   const until = (iso: string | undefined) =>
     iso === undefined ? '-' : humanDuration(Date.parse(iso) - now);
@@ -240,7 +255,7 @@ export function renderStatus(status: Status, format: OutputFormat, now = Date.no
       r.serviceAccounts.wanted === 0
         ? '-'
         : `${r.serviceAccounts.wired}/${r.serviceAccounts.wanted}`,
-      ...(wide ? [r.reason ?? '-'] : []),
+      ...(wide ? [r.credentials ?? '-', r.reason ?? '-'] : []),
     ];
   });
   const lines: string[] = [];

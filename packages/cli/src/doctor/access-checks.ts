@@ -9,7 +9,7 @@ import type { Check } from '../doctor-model.js';
 import type { Cli } from '../context.js';
 import { fail, ok } from './check.js';
 import { registriesAskedFor } from './namespace-registries.js';
-import { readAccess } from '../status.js';
+import { readCredentials } from '../status.js';
 
 /**
  * For each registry one namespace asks for: may it use that registry's credentials, by which rule,
@@ -38,11 +38,11 @@ export function judgeAccess(
 
 /** The access policy of each registry the namespace asks for (with `-n` only). */
 export async function accessChecks(cli: Cli, namespace: string): Promise<Check[]> {
-  const [ns, access] = await Promise.all([
+  const [ns, credentials] = await Promise.all([
     cli.core.readNamespace({ name: namespace }),
-    readAccess(cli),
+    readCredentials(cli),
   ]);
-  if (access === undefined)
+  if (credentials === undefined)
     return [
       fail(
         'access',
@@ -54,7 +54,7 @@ export async function accessChecks(cli: Cli, namespace: string): Promise<Check[]
     namespace,
     ns.metadata?.labels,
     registriesAskedFor(ns, cli.watcher),
-    access,
+    credentials.access,
     cli.watcher.hostNamespace,
   );
 }
