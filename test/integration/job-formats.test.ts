@@ -46,8 +46,12 @@ describe('jobs of other releases', () => {
       (l) => l.jobId === future.id && typeof l.ageMs === 'number',
     );
     expect(handedBack).toMatchObject({ level: 'warn', job: 'sync-argo-cd-cluster' });
-    const job = await Job.fromId(s.queue, future.id ?? '');
-    expect(await job?.getState()).toBe('delayed');
+    // The renewer logs the hand-back as it decides it; BullMQ moves the job a moment later.
+    const state = await s.waitFor('the handed-back job to be delayed', async () => {
+      const now = await (await Job.fromId(s.queue, future.id ?? ''))?.getState();
+      return now === 'active' ? undefined : now;
+    });
+    expect(state).toBe('delayed');
     expect(await s.queue.getJobCountByTypes('failed')).toBe(0);
     expect(await renewer.metricValue('eatr_jobs_handed_back_total', { outcome: 'delayed' })).toBe(
       1,
