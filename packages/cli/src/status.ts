@@ -132,14 +132,17 @@ export async function readCredentials(cli: Cli): Promise<CredentialsView | undef
   const host = cli.watcher.hostNamespace;
   try {
     const secrets = await cli.core.listNamespacedSecret({ namespace: host });
-    const annotations = new Map(
-      secrets.items.map((s) => [s.metadata?.name ?? '', s.metadata?.annotations ?? {}]),
+    // Each Secret's rule parsed once, not once per namespace that asks for its registry.
+    const rules = new Map(
+      secrets.items.map((s) => [
+        s.metadata?.name ?? '',
+        accessRuleOf(s.metadata?.annotations, cli.watcher.defaultAccess),
+      ]),
     );
     return {
-      access: (registry) =>
-        accessRuleOf(annotations.get(credentialSecretName(registry)), cli.watcher.defaultAccess),
+      access: (registry) => rules.get(credentialSecretName(registry)) ?? cli.watcher.defaultAccess,
       source: (registry) =>
-        annotations.has(credentialSecretName(registry))
+        rules.has(credentialSecretName(registry))
           ? `${host}/${credentialSecretName(registry)}`
           : cli.renewer.usePodIdentity
             ? 'pod identity'

@@ -3,6 +3,7 @@ import {
   ALLOWED_NAMESPACES_ANNOTATION,
   accessAllows,
   accessRuleOf,
+  defaultAccessText,
   describeAccessRule,
   parseDefaultAccess,
 } from './credential-access.js';
@@ -80,6 +81,10 @@ describe('credential access', () => {
     ).toMatch(
       /annotation of Secret .* cannot be parsed \(.*is not a label value\), so it allows no namespace$/,
     );
+  });
+
+  it.each(['*', 'none', 'team in (a,b)'])('gives back the default %j it parsed', (text) => {
+    expect(defaultAccessText(parseDefaultAccess(text))).toBe(text);
   });
 
   it('refuses a default that is not a selector, naming it', () => {

@@ -32,23 +32,39 @@ export function parseDefaultAccess(text: string): DefaultAccess {
   return { selector: parseLabelSelector(trimmed), source: 'default' };
 }
 
+/** The `--default-allowed-namespaces` value a parsed default came from (`*`, `none` or the selector). */
+export function defaultAccessText(access: DefaultAccess): string {
+  if (access.selector === undefined) return NO_NAMESPACES;
+  return access.selector.text === '' ? ALL_NAMESPACES : access.selector.text;
+}
+
 /**
- * The rule of one credential Secret, from its annotations (undefined when there is no Secret, as
- * with pod identity). An annotation that does not parse allows nothing: a typo must not open the
- * credentials to every namespace.
+ * The rule a credential Secret's annotations state, parsed once per version of the Secret; undefined
+ * when they state none (the release's default applies). An annotation that does not parse allows
+ * nothing: a typo must not open the credentials to every namespace.
  */
-export function accessRuleOf(
+export function annotatedAccess(
   annotations: Readonly<Record<string, string>> | undefined,
-  fallback: DefaultAccess,
-): AccessRule {
+): AccessRule | undefined {
   const text = annotations?.[ALLOWED_NAMESPACES_ANNOTATION];
-  if (text === undefined) return fallback;
+  if (text === undefined) return undefined;
   try {
     return { selector: parseLabelSelector(text), source: 'annotation' };
   } catch (error) {
     if (!(error instanceof LabelSelectorError)) throw error;
     return { selector: undefined, source: 'annotation', error: error.message };
   }
+}
+
+/**
+ * The rule of one credential Secret: its annotation's (annotatedAccess), else the release's default
+ * (also with no Secret at all, as with pod identity).
+ */
+export function accessRuleOf(
+  annotations: Readonly<Record<string, string>> | undefined,
+  fallback: DefaultAccess,
+): AccessRule {
+  return annotatedAccess(annotations) ?? fallback;
 }
 
 /** Whether a namespace (by its labels; the API server adds `kubernetes.io/metadata.name`) may use the credentials. */

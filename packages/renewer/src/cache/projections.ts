@@ -1,12 +1,13 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
 import {
-  ALLOWED_NAMESPACES_ANNOTATION,
   DOCKER_CONFIG_JSON_TYPE,
   INSTANCE_LABEL,
   MANAGED_BY_LABEL,
   SERVICE_ACCOUNT_ANNOTATION,
+  annotatedAccess,
   registryOfCredentialSecret,
+  type AccessRule,
   type EatrError,
   type ObservedSecret,
   type ObservedServiceAccount,
@@ -49,8 +50,11 @@ export interface CachedCredentials {
    * so an upgrade rewrites no Secret that is up to date.
    */
   readonly acceptedVersions: readonly string[];
-  /** The ALLOWED_NAMESPACES_ANNOTATION as written: which namespaces may use these credentials. */
-  readonly allowedNamespaces: string | undefined;
+  /**
+   * Which namespaces may use these credentials, as the Secret's ALLOWED_NAMESPACES_ANNOTATION states
+   * it (parsed here, once per version); undefined when it does not say.
+   */
+  readonly access: AccessRule | undefined;
 }
 
 function meta(raw: { metadata?: { name?: string; namespace?: string; resourceVersion?: string } }) {
@@ -164,7 +168,7 @@ export function projectCredentials(raw: unknown, digestKey?: Buffer): CachedCred
   const registry = registryOfCredentialSecret(name);
   const metadata = { ...meta(secret), uid: secret.metadata?.uid ?? '' };
   const legacyVersion = `${metadata.uid}/${metadata.resourceVersion}`;
-  const allowedNamespaces = secret.metadata?.annotations?.[ALLOWED_NAMESPACES_ANNOTATION];
+  const access = annotatedAccess(secret.metadata?.annotations);
   const acceptedVersions = [legacyVersion];
   if (registry === undefined) {
     // Not a credential Secret: nothing of it is kept.
@@ -172,7 +176,7 @@ export function projectCredentials(raw: unknown, digestKey?: Buffer): CachedCred
       metadata,
       registry,
       acceptedVersions,
-      allowedNamespaces: undefined,
+      access: undefined,
       parsed: { ok: false, error: asEatrError('not a credential Secret', {}), version: '' },
     };
   }
@@ -181,7 +185,7 @@ export function projectCredentials(raw: unknown, digestKey?: Buffer): CachedCred
     return {
       metadata,
       registry,
-      allowedNamespaces,
+      access,
       acceptedVersions: digestKey
         ? [...acceptedVersions, credentialsVersion(spec)]
         : acceptedVersions,
@@ -192,7 +196,7 @@ export function projectCredentials(raw: unknown, digestKey?: Buffer): CachedCred
       metadata,
       registry,
       acceptedVersions,
-      allowedNamespaces,
+      access,
       parsed: {
         ok: false,
         error: asEatrError(error, { registry }),

@@ -1,13 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ALL_NAMESPACES, NO_NAMESPACES, type DefaultAccess } from '@eatr/core';
+import { ALL_NAMESPACES, defaultAccessText } from '@eatr/core';
 import type { SyncSettings } from '../sync/ports.js';
-
-const defaultAccessText = (access: DefaultAccess): string =>
-  access.selector === undefined
-    ? NO_NAMESPACES
-    : access.selector.text === ''
-      ? ALL_NAMESPACES
-      : access.selector.text;
 
 /**
  * The settings that decide what a renewer writes, deletes and patches, as a short digest (pure):
@@ -16,6 +9,7 @@ const defaultAccessText = (access: DefaultAccess): string =>
  */
 export function settingsFingerprint(settings: Omit<SyncSettings, 'renewalIntervalMs'>): string {
   const sorted = (list: readonly string[]) => [...list].sort();
+  const allowed = defaultAccessText(settings.defaultAccess);
   const canonical = JSON.stringify([
     settings.instance,
     sorted(settings.globalRegistries),
@@ -27,9 +21,7 @@ export function settingsFingerprint(settings: Omit<SyncSettings, 'renewalInterva
     settings.maxRegistriesPerNamespace,
     // Only when set, so a release that leaves it at its default keeps the fingerprint of 0.2.0
     // renewers without it (a rollout is then not a change of settings).
-    ...(defaultAccessText(settings.defaultAccess) === ALL_NAMESPACES
-      ? []
-      : [defaultAccessText(settings.defaultAccess)]),
+    ...(allowed === ALL_NAMESPACES ? [] : [allowed]),
   ]);
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }

@@ -1,7 +1,5 @@
 import {
-  ALLOWED_NAMESPACES_ANNOTATION,
   PermanentError,
-  accessRuleOf,
   credentialSecretName,
   type AccessRule,
   type DefaultAccess,
@@ -47,11 +45,7 @@ export class CredentialResolver {
    * eatr.io/allowed-namespaces, else the release's default (pod identity has no Secret to say).
    */
   access(registry: string): AccessRule {
-    const allowed = this.cache.credentialsFor(registry)?.allowedNamespaces;
-    return accessRuleOf(
-      allowed === undefined ? undefined : { [ALLOWED_NAMESPACES_ANNOTATION]: allowed },
-      this.defaultAccess,
-    );
+    return this.cache.credentialsFor(registry)?.access ?? this.defaultAccess;
   }
 
   resolve(registry: string): CredentialState {

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import {
   LogMessage,
   describeError,
@@ -68,7 +69,7 @@ export class EventRules {
     const changed =
       now.length !== before.length ||
       now.some((host, i) => host !== before[i]) ||
-      (now.length > 0 && !sameLabels(previous?.metadata.labels, ns.metadata.labels));
+      (now.length > 0 && !isDeepStrictEqual(previous?.metadata.labels ?? {}, ns.metadata.labels));
     if ((type === 'ADDED' && now.length > 0) || (type === 'MODIFIED' && changed)) {
       this.d.log.info(
         { namespace: name, event: type, registries: now, previous: before },
@@ -188,12 +189,4 @@ function sameEntries(a: WatchedServiceAccount, b: WatchedServiceAccount): boolea
     a.pullSecrets.join(',') === b.pullSecrets.join(',') &&
     a.addedByEatr.join(',') === b.addedByEatr.join(',')
   );
-}
-
-function sameLabels(
-  a: Readonly<Record<string, string>> | undefined,
-  b: Readonly<Record<string, string>> | undefined,
-): boolean {
-  const left = Object.entries(a ?? {});
-  return left.length === Object.keys(b ?? {}).length && left.every(([k, v]) => b?.[k] === v);
 }
