@@ -638,6 +638,53 @@ describe('helm template: value combinations', () => {
     ).toBe('*');
   });
 
+  it('passes the tenant role allowlist to both components, and only then lets the renewer request STS tokens, limited by a policy', async () => {
+    const tenantRoles = [
+      { namespaces: 'team=a', roleArns: ['arn:aws:iam::111122223333:role/team-a-*'] },
+      {
+        namespaces: 'team=b',
+        roleArns: ['arn:aws:iam::111122223333:role/b'],
+        serviceAccounts: ['puller', 'default'],
+      },
+    ];
+    const objects = await render({
+      values: { config: { tenantRoles } },
+      apiVersions: [VALIDATING_ADMISSION_POLICY],
+    });
+    for (const name of ['eatr-watcher', 'eatr-renewer'])
+      expect(
+        JSON.parse(envOf(find(objects, 'Deployment', name)).get('EATR_TENANT_ROLES') ?? ''),
+      ).toEqual(tenantRoles);
+    expect(rulesOf(find(objects, 'ClusterRole', 'eatr-renewer'))).toContainEqual({
+      apiGroups: [''],
+      resources: ['serviceaccounts/token'],
+      verbs: ['create'],
+    });
+    const policy = find(objects, 'ValidatingAdmissionPolicy', 'eatr-renewer-tokenrequests');
+    expect(field(policy, 'spec', 'variables')).toEqual([
+      { name: 'serviceAccounts', expression: '["default","puller"]' },
+    ]);
+    find(objects, 'ValidatingAdmissionPolicyBinding', 'eatr-renewer-tokenrequests');
+
+    // Off by default: no token rights, no policy, an empty list to the components.
+    const defaults = await render({ apiVersions: [VALIDATING_ADMISSION_POLICY] });
+    expect(
+      rulesOf(find(defaults, 'ClusterRole', 'eatr-renewer')).flatMap((r) => r.resources ?? []),
+    ).not.toContain('serviceaccounts/token');
+    expect(defaults.some((o) => o.metadata.name === 'eatr-renewer-tokenrequests')).toBe(false);
+    expect(envOf(find(defaults, 'Deployment', 'eatr-renewer')).get('EATR_TENANT_ROLES')).toBe('[]');
+  });
+
+  it('refuses a tenant role rule whose ARN pattern or ServiceAccount is malformed, naming it', async () => {
+    const message = await renderError({
+      values: {
+        config: { tenantRoles: [{ namespaces: 'team=a', roleArns: ['arn:aws:s3:::bucket'] }] },
+      },
+    });
+    expect(message).toContain('tenantRoles');
+    expect(message).toContain('arn:aws:s3:::bucket');
+  });
+
   it('gives the renewer a pod AWS identity: web identity token, role, region', async () => {
     const objects = await render({
       values: {

@@ -369,6 +369,8 @@ Environment both components read. Call with the root context.
   value: {{ .Values.config.maxRegistriesPerNamespace | quote }}
 - name: EATR_DEFAULT_ALLOWED_NAMESPACES
   value: {{ .Values.config.defaultAllowedNamespaces | quote }}
+- name: EATR_TENANT_ROLES
+  value: {{ .Values.config.tenantRoles | toJson | quote }}
 - name: EATR_HOST_NAMESPACE
   value: {{ include "eatr.hostNamespace" . | quote }}
 - name: EATR_METRICS_PORT
@@ -561,4 +563,16 @@ Call with (dict "root" $ "aws" true).
 {{- with $egress.extraRules }}
 {{ toYaml . }}
 {{- end }}
+{{- end -}}
+
+{{/*
+The ServiceAccount names --tenant-roles lets the renewer request tokens for (sorted, unique); empty
+when tenant roles are off.
+*/}}
+{{- define "eatr.tenantRoles.serviceAccounts" -}}
+{{- $names := list -}}
+{{- range .Values.config.tenantRoles -}}
+{{- $names = concat $names (default (list "default") .serviceAccounts) -}}
+{{- end -}}
+{{- $names | uniq | sortAlpha | toJson -}}
 {{- end -}}

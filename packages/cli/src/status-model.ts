@@ -5,6 +5,7 @@ import {
   formatBlockedKey,
   planNamespace,
   type AccessRule,
+  type TenantRoleAllowlist,
   type GlobalRegistries,
   type ObservedSecret,
 } from '@eatr/core';
@@ -28,6 +29,8 @@ export const EXPIRING_WITHIN_MS = 3_600_000;
 export interface NamespaceInput {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** Its eatr.io/role-* annotations (others may be left out). */
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 export interface SecretInput extends ObservedSecret {
@@ -62,6 +65,8 @@ export interface StatusInput {
   readonly maxRegistries: number;
   /** The components' --service-accounts. */
   readonly wantedServiceAccounts: '*' | readonly string[];
+  /** The components' --tenant-roles (empty: off). */
+  readonly tenantRoles?: TenantRoleAllowlist;
   /**
    * Which namespaces may use each registry's credentials (their Secret's annotation, else the
    * components' --default-allowed-namespaces); undefined when the credential Secrets could not be read.
@@ -121,10 +126,13 @@ export function statusRows(input: StatusInput): StatusRow[] {
       actions,
       collisions,
       refused,
+      role,
+      roleRefused,
     } = planNamespace({
       namespace: {
         name: ns.name,
         labels: ns.labels,
+        annotations: ns.annotations,
         terminating: false,
         secrets,
         serviceAccounts: [],
@@ -135,11 +143,17 @@ export function statusRows(input: StatusInput): StatusRow[] {
         global: input.global,
         secretNameTemplate: input.secretNameTemplate,
         serviceAccounts: input.wantedServiceAccounts,
+        tenantRoles: input.tenantRoles ?? [],
       },
       ...(input.access ? { access: input.access } : {}),
       now: input.now,
     });
-    if (planned.length === 0 && refused.length === 0) continue;
+    if (planned.length === 0 && refused.length === 0 && roleRefused.length === 0) continue;
+    // A namespace's own role replaces the registries' credential Secrets.
+    const credentialsOf = (registry: string) =>
+      role.kind === 'allowed'
+        ? `role ${role.role.roleArn} (ServiceAccount ${role.role.serviceAccount})`
+        : input.credentialSource?.(registry);
     const accounts = accountsByNs.get(ns.name) ?? [];
     const wanted =
       input.wantedServiceAccounts === '*'
@@ -200,8 +214,7 @@ export function statusRows(input: StatusInput): StatusRow[] {
           wanted: wanted.length,
         },
         // Someone else's Secret was not issued from eatr's credentials.
-        credentials:
-          secretState === 'conflict' ? undefined : input.credentialSource?.(action.registry),
+        credentials: secretState === 'conflict' ? undefined : credentialsOf(action.registry),
       });
     }
     for (const r of refused) {
@@ -217,6 +230,21 @@ export function statusRows(input: StatusInput): StatusRow[] {
         lastRenewal: undefined,
         serviceAccounts: { wired: 0, wanted: wanted.length },
         credentials: input.credentialSource?.(r.registry.host),
+      });
+    }
+    for (const registry of roleRefused) {
+      rows.push({
+        namespace: ns.name,
+        registry: registry.host,
+        secret: '-',
+        state: 'refused',
+        secretState: 'refused',
+        reason: role.kind === 'refused' ? role.message : undefined,
+        expiresAt: undefined,
+        renewAfter: undefined,
+        lastRenewal: undefined,
+        serviceAccounts: { wired: 0, wanted: wanted.length },
+        credentials: role.kind === 'refused' ? `role ${role.roleArn} (refused)` : undefined,
       });
     }
     for (const c of collisions) {

@@ -90,6 +90,7 @@ export async function collectStatus(cli: Cli, namespace: string | undefined): Pr
     namespaces: namespaces.map((n) => ({
       name: n.metadata?.name ?? '',
       labels: n.metadata?.labels ?? {},
+      ...(n.metadata?.annotations ? { annotations: n.metadata.annotations } : {}),
     })),
     secrets: secrets.map((s: V1Secret) => ({
       namespace: s.metadata?.namespace ?? '',
@@ -110,6 +111,7 @@ export async function collectStatus(cli: Cli, namespace: string | undefined): Pr
     instance: cli.watcher.instance,
     maxRegistries: cli.watcher.maxRegistriesPerNamespace,
     wantedServiceAccounts: cli.watcher.serviceAccounts,
+    tenantRoles: cli.watcher.tenantRoles,
     ...(credentials ? { access: credentials.access, credentialSource: credentials.source } : {}),
     now: Date.now(),
   });

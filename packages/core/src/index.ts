@@ -25,6 +25,7 @@ export * from './kube/rate-limiter.js';
 export * from './kube/event-recorder.js';
 export * from './access/label-selector.js';
 export * from './access/credential-access.js';
+export * from './access/tenant-role.js';
 export * from './runtime/logger.js';
 export * from './runtime/health-server.js';
 export * from './runtime/redis.js';

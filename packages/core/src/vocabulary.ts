@@ -22,6 +22,10 @@ export const EventReason = {
   TooManyRegistries: 'TooManyRegistries',
   /** The registry's credentials may not be used by this namespace (eatr.io/allowed-namespaces, --default-allowed-namespaces). */
   RegistryNotAllowed: 'RegistryNotAllowed',
+  /** The namespace names an IAM role (eatr.io/role-arn) the allowlist does not permit, or a malformed one. */
+  RoleNotAllowed: 'RoleNotAllowed',
+  /** AWS refused the namespace's role, or its ServiceAccount is gone: its Secret was deleted. */
+  RoleRevoked: 'RoleRevoked',
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];
 
@@ -50,6 +54,10 @@ export const LogMessage = {
     'the namespace asks for more registries than --max-registries-per-namespace; the rest are not served',
   refusedByPolicy:
     "the namespace may not use this registry's credentials (access policy); it is not served",
+  roleRefused:
+    'the namespace names an IAM role it may not use (--tenant-roles) or a malformed one; it is not served',
+  roleRevoked:
+    'the namespace can no longer prove its IAM role; deleted the Secret issued through it',
   nameCollision:
     'the Secret name template gives this registry the name of another; it is not served',
   registryRecovered: 'registry works again; unblocked its namespaces',

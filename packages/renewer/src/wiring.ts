@@ -25,6 +25,9 @@ import {
 } from '@eatr/core';
 import { createRequestHandler } from './aws/proxy.js';
 import { SdkEcrTokenClient, type EcrTokenClient } from './aws/ecr-token-client.js';
+import { SdkWebIdentitySts } from './aws/web-identity-sts.js';
+import { RoleSessions, type RoleSession } from './tokens/role-sessions.js';
+import { ApiServerServiceAccountTokens } from './tokens/service-account-tokens.js';
 import { ClusterCache } from './cache/cluster-cache.js';
 import { CredentialResolver } from './credentials/credential-resolver.js';
 import { registerExpiryGauge } from './expiry-gauge.js';
@@ -99,16 +102,23 @@ export async function wireRenewer(
   });
   registerExpiryGauge(registry, cache, planSettingsOf(config));
 
+  const requestHandler = createRequestHandler(config.proxy, config.ecrTimeoutMs);
   const ecr =
-    options.ecr ??
-    new SdkEcrTokenClient({
-      requestHandler: createRequestHandler(config.proxy, config.ecrTimeoutMs),
-      maxAttempts: config.ecrMaxAttempts,
-    });
+    options.ecr ?? new SdkEcrTokenClient({ requestHandler, maxAttempts: config.ecrMaxAttempts });
+  // Tenant roles only when the allowlist names some: otherwise no TokenRequest is ever made.
+  const roles =
+    config.tenantRoles.length === 0
+      ? undefined
+      : new RoleSessions(
+          new ApiServerServiceAccountTokens(core),
+          new SdkWebIdentitySts({ requestHandler, maxAttempts: config.ecrMaxAttempts }),
+          new TokenCache<RoleSession>({ renewalIntervalMs: config.renewalIntervalMs }),
+        );
   const tokens = new TokenService(
     ecr,
     new TokenCache({ renewalIntervalMs: config.renewalIntervalMs }),
     metrics,
+    roles,
   );
   const events = new EventRecorder(core, 'renewer', config.podName, log);
   // One producer connection for the queue and eatr's own keys; the worker gets its own (BullMQ

@@ -14,6 +14,9 @@ const SECRET_ACCESS_KEY = 'e2e-secret-access-key-0000000000000000000';
 /** The role the renewer assumes with its projected ServiceAccount token (web identity). */
 const WEB_IDENTITY_ROLE = `arn:aws:iam::${ECR_ACCOUNT}:role/eatr-e2e-web-identity`;
 const WEB_IDENTITY_AUDIENCE = 'sts.amazonaws.com';
+/** A team's own role (eatr.io/role-arn): its trust policy allows only team-r's default ServiceAccount. */
+const TENANT_ROLE = `arn:aws:iam::${ECR_ACCOUNT}:role/eatr-e2e-team-r`;
+const TENANT_SUBJECT = 'system:serviceaccount:team-r:default';
 
 /**
  * The e2e global setup: one node for the whole run (test/e2e/node.sh made its namespaces), handed
@@ -54,6 +57,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
         WEB_IDENTITY_AUDIENCE,
       ),
     });
+    aws.addRole({
+      arn: TENANT_ROLE,
+      verifyWebIdentityToken: oidcVerifier(
+        {
+          issuer: cp.apiServerUrl,
+          jwks: () => getJwks(cp.apiServerUrl, cp.caCertPem, cp.adminToken),
+        },
+        WEB_IDENTITY_AUDIENCE,
+      ),
+      trustedSubjects: [TENANT_SUBJECT],
+    });
     control = await startHarnessControl({
       registryAccesses: () => Promise.resolve(registry.accesses()),
       issuedTokens: () =>
@@ -70,7 +84,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
       },
       memory: async () => node.residentMemoryMiB(),
       issuedSessions: () =>
-        Promise.resolve(aws.issuedSessions().map((session) => ({ roleArn: session.roleArn }))),
+        Promise.resolve(
+          aws.issuedSessions().map((session) => ({
+            roleArn: session.roleArn,
+            assumedRoleArn: session.assumedRoleArn,
+          })),
+        ),
       setTokenLifetime: (input) => {
         const ms = (input as { ms?: unknown }).ms;
         if (typeof ms !== 'number') throw new Error('setTokenLifetime: ms must be a number');
@@ -104,6 +123,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     secretAccessKey: SECRET_ACCESS_KEY,
     image: `${ECR_REGISTRY}/team/app:v1`,
     webIdentityRoleArn: WEB_IDENTITY_ROLE,
+    tenantRoleArn: TENANT_ROLE,
   });
   project.provide('e2eControlUrl', control.url);
   const t = node.timings;

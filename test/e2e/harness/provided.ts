@@ -21,6 +21,8 @@ declare module 'vitest' {
       image: string;
       /** A role the ECR stand-in lets the cluster's ServiceAccount tokens assume (aud sts.amazonaws.com). */
       webIdentityRoleArn: string;
+      /** A team's role, trusted only for team-r's `default` ServiceAccount (eatr.io/role-arn). */
+      tenantRoleArn: string;
     };
     e2eControlUrl: string;
   }
@@ -60,8 +62,8 @@ export async function addCredentials(accessKeyId: string, secretAccessKey: strin
 }
 
 /** Every STS session the stand-in handed out: which role, through which call. */
-export function issuedSessions(): Promise<Array<{ roleArn: string }>> {
+export function issuedSessions(): Promise<Array<{ roleArn: string; assumedRoleArn: string }>> {
   return callHarnessControl(inject('e2eControlUrl'), 'issuedSessions') as Promise<
-    Array<{ roleArn: string }>
+    Array<{ roleArn: string; assumedRoleArn: string }>
   >;
 }

@@ -29,7 +29,14 @@ export interface RoleConfig {
    * audience, as IAM checks them). Resolves when the token is good; rejects with an AwsServiceError
    * (`invalid-identity-token`) naming what is wrong.
    */
-  readonly verifyWebIdentityToken?: (token: string) => Promise<void>;
+  readonly verifyWebIdentityToken?: (
+    token: string,
+  ) => Promise<{ readonly sub: string | undefined }>;
+  /**
+   * With verifyWebIdentityToken: the token subjects the role's trust policy allows (a condition
+   * `StringEquals <issuer>:sub`); omitted = any subject of that provider.
+   */
+  readonly trustedSubjects?: readonly string[];
 }
 
 export const DEFAULT_ACCOUNT_ID = '123456789012';
@@ -149,7 +156,12 @@ export class CredentialStore {
 
   /** AssumeRoleWithWebIdentity: unsigned; the token must be the one the role trusts. */
   assumeRoleWithWebIdentity(
-    request: AssumeRoleRequest & { readonly webIdentityToken: string; readonly verified?: boolean },
+    request: AssumeRoleRequest & {
+      readonly webIdentityToken: string;
+      readonly verified?: boolean;
+      /** The verified token's `sub`. */
+      readonly subject?: string | undefined;
+    },
     now: number,
   ): IssuedSession {
     validateSessionRequest(request);
@@ -158,7 +170,12 @@ export class CredentialStore {
       role?.config.webIdentityToken === undefined ||
       role.config.webIdentityToken !== request.webIdentityToken
     ) {
-      if (role?.config.verifyWebIdentityToken !== undefined && request.verified === true) {
+      const trusted = role?.config.trustedSubjects;
+      if (
+        role?.config.verifyWebIdentityToken !== undefined &&
+        request.verified === true &&
+        (trusted === undefined || trusted.includes(request.subject ?? ''))
+      ) {
         return this.issueSession(role, request, now);
       }
       throw new AwsServiceError(
@@ -170,7 +187,9 @@ export class CredentialStore {
   }
 
   /** The role's own web identity check, when it has one (see RoleConfig.verifyWebIdentityToken). */
-  webIdentityVerifier(roleArn: string): ((token: string) => Promise<void>) | undefined {
+  webIdentityVerifier(
+    roleArn: string,
+  ): ((token: string) => Promise<{ readonly sub: string | undefined }>) | undefined {
     return this.roles.get(roleArn)?.config.verifyWebIdentityToken;
   }
 

@@ -240,4 +240,26 @@ describe('AssumeRoleWithWebIdentity through the real STS client', () => {
     );
     expect(error.name).toBe('AccessDenied');
   });
+
+  it("applies a role's trust rule on the verified token's sub", async () => {
+    const arn = 'arn:aws:iam::777777777777:role/team-a';
+    // A verifier standing in for the OIDC checks: it reads the subject from the token text.
+    aws.addRole({
+      arn,
+      verifyWebIdentityToken: (token) => Promise.resolve({ sub: token.split('.')[1] }),
+      trustedSubjects: ['system:serviceaccount:team-a:default'],
+    });
+    const assume = (token: string) =>
+      sts().send(
+        new AssumeRoleWithWebIdentityCommand({
+          RoleArn: arn,
+          RoleSessionName: 'eatr-team-a',
+          WebIdentityToken: token,
+        }),
+      );
+    expect((await assume('h.system:serviceaccount:team-a:default.s')).Credentials).toBeDefined();
+    const error = await rejectionOf(assume('h.system:serviceaccount:team-b:default.s'));
+    expect(error.name).toBe('AccessDenied');
+    aws.removeRole(arn);
+  });
 });

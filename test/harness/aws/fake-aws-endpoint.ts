@@ -330,9 +330,9 @@ export class FakeAwsEndpoint {
     } else {
       const webIdentityToken = params.get('WebIdentityToken') ?? '';
       const verify = this.store.webIdentityVerifier(base.roleArn);
-      if (verify !== undefined) await verify(webIdentityToken);
+      const claims = verify === undefined ? undefined : await verify(webIdentityToken);
       session = this.store.assumeRoleWithWebIdentity(
-        { ...base, webIdentityToken, verified: verify !== undefined },
+        { ...base, webIdentityToken, verified: verify !== undefined, subject: claims?.sub },
         this.now(),
       );
     }

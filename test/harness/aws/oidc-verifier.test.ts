@@ -39,7 +39,9 @@ async function rejection(t: string): Promise<string> {
 
 describe('oidcVerifier (IAM OIDC provider checks for AssumeRoleWithWebIdentity)', () => {
   it('accepts a token signed by a published key, for the issuer and audience, not expired', async () => {
-    await expect(verify(token(good))).resolves.toBeUndefined();
+    await expect(verify(token(good))).resolves.toEqual({
+      sub: 'system:serviceaccount:ci-cd:eatr-renewer',
+    });
   });
 
   it.each([

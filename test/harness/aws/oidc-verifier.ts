@@ -9,6 +9,12 @@ export interface ClusterOidc {
   readonly jwks: () => Promise<readonly JsonWebKey[]>;
 }
 
+/** The claims a role's trust policy conditions on, once the token checked out. */
+export interface WebIdentityClaims {
+  /** `system:serviceaccount:<namespace>:<name>` for a Kubernetes ServiceAccount token. */
+  readonly sub: string | undefined;
+}
+
 /**
  * What IAM does with AssumeRoleWithWebIdentity for an OIDC provider off EKS: the token's signature
  * against the cluster's own published keys (`/openid/v1/jwks`), its issuer, audience and expiry.
@@ -17,7 +23,7 @@ export interface ClusterOidc {
 export function oidcVerifier(
   cluster: ClusterOidc,
   audience: string,
-): (token: string) => Promise<void> {
+): (token: string) => Promise<WebIdentityClaims> {
   return async (token: string) => {
     const invalid = (message: string) => new AwsServiceError('invalid-identity-token', message);
     const parts = token.trim().split('.');
@@ -48,5 +54,6 @@ export function oidcVerifier(
     if (typeof claims.exp !== 'number' || claims.exp * 1000 <= Date.now()) {
       throw invalid('Token expired');
     }
+    return { sub: typeof claims.sub === 'string' ? claims.sub : undefined };
   };
 }

@@ -1,5 +1,10 @@
 import {
   ALLOWED_NAMESPACES_ANNOTATION,
+  BlockedStore,
+  DEFAULT_ROLE_SERVICE_ACCOUNT,
+  ROLE_ARN_ANNOTATION,
+  ROLE_SERVICE_ACCOUNT_ANNOTATION,
+  kubeStatus,
   accessAllows,
   credentialSecretName,
   describeAccessRule,
@@ -10,6 +15,7 @@ import type { Cli } from '../context.js';
 import { fail, ok } from './check.js';
 import { registriesAskedFor } from './namespace-registries.js';
 import { readCredentials } from '../status.js';
+import { judgeRole } from './role-checks.js';
 
 /**
  * For each registry one namespace asks for: may it use that registry's credentials, by which rule,
@@ -36,12 +42,41 @@ export function judgeAccess(
   });
 }
 
-/** The access policy of each registry the namespace asks for (with `-n` only). */
+/**
+ * The access policy of each registry the namespace asks for, or, for a namespace that names its own
+ * IAM role, that role's allowlist, ServiceAccount and trust (with `-n` only).
+ */
 export async function accessChecks(cli: Cli, namespace: string): Promise<Check[]> {
   const [ns, credentials] = await Promise.all([
     cli.core.readNamespace({ name: namespace }),
     readCredentials(cli),
   ]);
+  const annotations = ns.metadata?.annotations;
+  if (annotations?.[ROLE_ARN_ANNOTATION] !== undefined) {
+    const serviceAccount =
+      annotations[ROLE_SERVICE_ACCOUNT_ANNOTATION]?.trim() || DEFAULT_ROLE_SERVICE_ACCOUNT;
+    const [exists, blocked] = await Promise.all([
+      cli.core.readNamespacedServiceAccount({ namespace, name: serviceAccount }).then(
+        () => true,
+        (error: unknown) => (kubeStatus(error) === 404 ? false : undefined),
+      ),
+      new BlockedStore(cli.redis, cli.watcher.queuePrefix).all().then(
+        (all) =>
+          [...all.entries()]
+            .filter(([key]) => key.startsWith(`${namespace}/`))
+            .map(([, entry]) => entry.reason),
+        () => undefined,
+      ),
+    ]);
+    return judgeRole({
+      namespace,
+      labels: ns.metadata?.labels,
+      annotations,
+      allowlist: cli.watcher.tenantRoles,
+      serviceAccountExists: exists,
+      blockedReasons: blocked,
+    });
+  }
   if (credentials === undefined)
     return [
       fail(

@@ -5,6 +5,7 @@ import type { Component, SettingSources, SettingValues } from './setting.js';
 import { parseSettings, type ParsedSettings } from './settings-schema.js';
 import type { LogLevel } from './value-parsers.js';
 import type { DefaultAccess } from '../access/credential-access.js';
+import type { TenantRoleAllowlist } from '../access/tenant-role.js';
 
 /** Settings both components share. */
 export interface CommonConfig {
@@ -41,6 +42,8 @@ export interface CommonConfig {
   readonly maxRegistriesPerNamespace: number;
   /** Which namespaces may use credentials whose Secret does not say (`--default-allowed-namespaces`). */
   readonly defaultAccess: DefaultAccess;
+  /** The IAM roles namespaces may name (`--tenant-roles`); empty: off. */
+  readonly tenantRoles: TenantRoleAllowlist;
   /** How long Redis may refuse the credentials before /healthz fails. */
   readonly redisUnhealthyAfterMs: number;
 }
@@ -134,6 +137,7 @@ function build(
     instance: c.instance,
     maxRegistriesPerNamespace: c['max-registries-per-namespace'],
     defaultAccess: c['default-allowed-namespaces'],
+    tenantRoles: c['tenant-roles'],
     redisUnhealthyAfterMs: c['redis-unhealthy-after'],
   };
   if (component === 'renewer') {

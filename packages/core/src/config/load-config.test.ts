@@ -231,6 +231,9 @@ describe('every setting reaches the config', () => {
       instance: { value: 'sample-release' },
       'max-registries-per-namespace': { value: '7' },
       'default-allowed-namespaces': { value: 'eatr.io/tenant in (a,b)' },
+      'tenant-roles': {
+        value: '[{"namespaces":"team=a","roleArns":["arn:aws:iam::111122223333:role/team-a-*"]}]',
+      },
       'digest-key': { value: 'a-sample-digest-key-of-32-chars!!' },
       'redis-unhealthy-after': { value: '2m' },
       'host-namespace': { value: 'sample-ns' },

@@ -4,6 +4,7 @@ import { BOTH, type Setting } from './setting.js';
 import {
   boolean,
   defaultAccess,
+  tenantRoles,
   duration,
   integer,
   kubeconfigPath,
@@ -276,6 +277,15 @@ export const SETTINGS = [
     description:
       'which namespaces may use credentials whose Secret has no eatr.io/allowed-namespaces annotation: * (every namespace, as 0.1.x), none (deny by default), or a label selector over namespaces (e.g. eatr.io/tenant in (a,b))',
     parse: defaultAccess,
+  },
+  {
+    flag: 'tenant-roles',
+    env: ['EATR_TENANT_ROLES'],
+    components: BOTH,
+    defaultValue: '',
+    description:
+      'IAM roles namespaces may name with the eatr.io/role-arn annotation, as a JSON list of {"namespaces": "<label selector>", "roleArns": ["<ARN pattern, * and ? allowed>"], "serviceAccounts": ["<name>", default "default"]}; empty: tenant roles are off. eatr assumes a permitted role with a token of that ServiceAccount (audience sts.amazonaws.com), so the role\'s own trust policy decides too',
+    parse: tenantRoles,
   },
   {
     flag: 'include-namespaces',

@@ -4,6 +4,7 @@ import { formatDuration, parseGoDuration } from './duration.js';
 import { parseRegistryHost } from '../registry/registry-host.js';
 import { parseDefaultAccess } from '../access/credential-access.js';
 import { LabelSelectorError } from '../access/label-selector.js';
+import { TenantRolesError, parseTenantRoles } from '../access/tenant-role.js';
 
 // The parsers the settings catalogue (settings.ts) declares its settings with.
 
@@ -159,6 +160,17 @@ export const defaultAccess = z.string().transform((v, ctx) => {
   } catch (error) {
     if (!(error instanceof LabelSelectorError)) throw error;
     ctx.addIssue({ code: 'custom', message: `default-allowed-namespaces: ${error.message}` });
+    return z.NEVER;
+  }
+});
+
+/** `--tenant-roles`: the allowlist of IAM roles namespaces may name (JSON; empty = off). */
+export const tenantRoles = z.string().transform((v, ctx) => {
+  try {
+    return parseTenantRoles(v);
+  } catch (error) {
+    if (!(error instanceof TenantRolesError)) throw error;
+    ctx.addIssue({ code: 'custom', message: `tenant-roles: ${error.message}` });
     return z.NEVER;
   }
 });

@@ -26,6 +26,11 @@ import {
   type PlanInput,
   type PlanSettings,
 } from './namespace-plan.js';
+import {
+  ROLE_ARN_ANNOTATION,
+  ROLE_SERVICE_ACCOUNT_ANNOTATION,
+  parseTenantRoles,
+} from '../access/tenant-role.js';
 
 const EU = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
 const US = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
@@ -39,6 +44,7 @@ const settings: PlanSettings = {
   global: { registries: [], include: [], exclude: [] },
   secretNameTemplate: '{{registry}}',
   serviceAccounts: ['default'],
+  tenantRoles: [],
 };
 const ok = (version = 'v1'): CredentialStatus => ({
   ok: true,
@@ -454,5 +460,110 @@ describe('planSecret: one Secret decided again after a write lost a race', () =>
         const one = planSecret(observed, whole.secrets[0], EU, NOW, 'eatr');
         expect(one).toEqual(whole.actions[0]);
       }
+  });
+});
+
+describe('planNamespace: a namespace that names its own IAM role (eatr.io/role-arn)', () => {
+  const ROLE = 'arn:aws:iam::111122223333:role/team-a-pull';
+  const allowlist = parseTenantRoles(
+    JSON.stringify([
+      { namespaces: 'team=a', roleArns: ['arn:aws:iam::111122223333:role/team-a-*'] },
+    ]),
+  );
+  const roleCreds = (version = 'role-v1'): CredentialStatus => ({
+    ok: true,
+    value: { version, acceptedVersions: [] },
+    state: version,
+  });
+  const withRole = (annotations: Record<string, string>, labels: Record<string, string> = {}) =>
+    view({ labels: { [EU]: 'true', team: 'a', ...labels }, annotations });
+  const denyAll = () => ({ selector: undefined, source: 'default' as const });
+
+  it.each<[string, NamespaceView, string, string[], string[]]>([
+    [
+      'no annotation: the credential Secrets',
+      view({ labels: { [EU]: 'true', team: 'a' } }),
+      'none',
+      ['v1'],
+      [],
+    ],
+    [
+      'an allowed role: its credentials, whatever the access rules say',
+      withRole({ [ROLE_ARN_ANNOTATION]: ROLE }),
+      'allowed',
+      ['role-v1'],
+      [],
+    ],
+    [
+      'a role the allowlist does not name',
+      withRole({ [ROLE_ARN_ANNOTATION]: 'arn:aws:iam::111122223333:role/team-b-pull' }),
+      'refused',
+      [],
+      [EU],
+    ],
+    [
+      'a namespace the allowlist does not select',
+      withRole({ [ROLE_ARN_ANNOTATION]: ROLE }, { team: 'b' }),
+      'refused',
+      [],
+      [EU],
+    ],
+    [
+      'a ServiceAccount the allowlist does not name',
+      withRole({ [ROLE_ARN_ANNOTATION]: ROLE, [ROLE_SERVICE_ACCOUNT_ANNOTATION]: 'builder' }),
+      'refused',
+      [],
+      [EU],
+    ],
+    ['a malformed ARN', withRole({ [ROLE_ARN_ANNOTATION]: 'team-a-pull' }), 'refused', [], [EU]],
+  ])('%s', (_name, namespace, kind, versions, refusedHosts) => {
+    const p = plan({
+      namespace,
+      settings: { ...settings, tenantRoles: allowlist },
+      access: denyAll,
+      credentials: () => ok(),
+      roleCredentials: () => roleCreds(),
+    });
+    expect(p.role.kind).toBe(kind);
+    // An allowed role is not subject to the credential Secrets' access rules (here: deny all).
+    expect(p.secrets.map((s) => (s.credentials?.ok ? s.credentials.value.version : ''))).toEqual(
+      kind === 'none' ? [] : versions,
+    );
+    expect(p.roleRefused.map((r) => r.host)).toEqual(refusedHosts);
+    if (kind === 'none') expect(p.refused.map((r) => r.registry.host)).toEqual([EU]);
+  });
+
+  it('a refused role revokes the Secret the role issued before', () => {
+    const p = plan({
+      namespace: view({
+        labels: { [EU]: 'true', team: 'b' },
+        annotations: { [ROLE_ARN_ANNOTATION]: ROLE },
+        secrets: [managed(EU, { version: 'role-v1' })],
+      }),
+      settings: { ...settings, tenantRoles: allowlist },
+      roleCredentials: () => roleCreds(),
+    });
+    expect(kinds(p)).toEqual([`delete ${EU}`]);
+    expect(p.role).toMatchObject({ kind: 'refused', reason: 'not-allowed' });
+  });
+
+  it('a Secret issued from the credential Secret is renewed when the namespace names an allowed role', () => {
+    const p = plan({
+      namespace: view({
+        labels: { [EU]: 'true', team: 'a' },
+        annotations: { [ROLE_ARN_ANNOTATION]: ROLE },
+        secrets: [managed(EU, { version: 'v1' })],
+      }),
+      settings: { ...settings, tenantRoles: allowlist },
+      roleCredentials: () => roleCreds(),
+    });
+    expect(kinds(p)).toEqual([`renew ${EU}`]);
+  });
+
+  it('with tenant roles off, a role annotation is refused with a message saying so', () => {
+    const p = plan({ namespace: withRole({ [ROLE_ARN_ANNOTATION]: ROLE }) });
+    expect(p.role).toMatchObject({ kind: 'refused', reason: 'not-allowed' });
+    expect(p.role.kind === 'refused' && p.role.message).toContain('--tenant-roles is empty');
+    expect(p.secrets).toEqual([]);
   });
 });

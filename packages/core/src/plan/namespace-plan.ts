@@ -22,6 +22,12 @@ import type { RegistryHost } from '../registry/registry-host.js';
 import { nameOutputSecrets, type NamedRegistry, type SecretNameCollision } from '../naming.js';
 import { desiredSecretFor, type CredentialStatus } from './credential-status.js';
 import { accessAllows, type AccessRule } from '../access/credential-access.js';
+import {
+  tenantRoleOf,
+  type TenantRole,
+  type TenantRoleAllowlist,
+  type TenantRoleDecision,
+} from '../access/tenant-role.js';
 
 /**
  * How often a registry AWS refused is asked again through one of its namespaces when nothing else
@@ -40,6 +46,8 @@ export interface PlanSettings {
   readonly serviceAccounts: '*' | readonly string[];
   /** The most registries one namespace is served (global ones first, then labels in host order). */
   readonly maxRegistries: number;
+  /** The IAM roles namespaces may name (--tenant-roles); empty: tenant roles are off. */
+  readonly tenantRoles: TenantRoleAllowlist;
 }
 
 /** A wired ServiceAccount as observed, with the version a refusal of its change is tied to. */
@@ -51,6 +59,8 @@ export interface ViewedServiceAccount extends ObservedServiceAccount {
 export interface NamespaceView {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>> | undefined;
+  /** eatr's annotations on the namespace (ROLE_ANNOTATIONS); others may be left out. */
+  readonly annotations?: Readonly<Record<string, string>> | undefined;
   readonly terminating: boolean;
   /**
    * eatr's Secrets in the namespace, plus any Secret named like a wanted one. Undefined when the
@@ -73,6 +83,11 @@ export interface PlanInput<C extends CredentialStatus> {
    * cannot see the credential Secrets' annotations (the watcher): every registry is then planned.
    */
   readonly access?: (registryHost: string) => AccessRule;
+  /**
+   * The credentials of a tenant role the namespace may use (its registries' credential Secrets and
+   * their access rules then do not apply). Absent when the caller cannot tell (the watcher, the CLI).
+   */
+  readonly roleCredentials?: (role: TenantRole) => C;
   /**
    * What is recorded as blocked in this namespace, by Secret name or serviceAccountKey(). With it,
    * work whose cause has not changed is held back instead of planned again.
@@ -113,6 +128,10 @@ export interface NamespacePlan<C extends CredentialStatus> {
   readonly overCap: readonly RegistryHost[];
   /** Registries asked for whose credentials this namespace may not use: not served. */
   readonly refused: readonly RefusedRegistry[];
+  /** The IAM role the namespace names (eatr.io/role-arn), and whether it may use it. */
+  readonly role: TenantRoleDecision;
+  /** Registries asked for and not served because the namespace's role is refused. */
+  readonly roleRefused: readonly RegistryHost[];
   /** Registries left unserved because the name template gives them another registry's Secret name. */
   readonly collisions: readonly SecretNameCollision[];
   /** The Secrets the namespace needs, in registry host order. */
@@ -136,6 +155,8 @@ const NOTHING: NamespacePlan<never> = {
   ignoredLabels: [],
   overCap: [],
   refused: [],
+  role: { kind: 'none' },
+  roleRefused: [],
   collisions: [],
   secrets: [],
   actions: [],
@@ -156,16 +177,27 @@ export function planNamespace<C extends CredentialStatus>(input: PlanInput<C>): 
   if (ns === undefined || ns.terminating) return NOTHING;
   const asked = desiredRegistries(ns.name, ns.labels, settings.global, settings.maxRegistries);
   const { overCap, ignoredLabels } = asked;
+  // A namespace that names a role is served through it alone (not by the shared credentials, whose
+  // access rules then do not apply), or, when the role is refused, not at all.
+  const role = tenantRoleOf(ns.name, ns.labels, ns.annotations, settings.tenantRoles);
   // A refused registry is planned as not wanted: a Secret eatr wrote before the policy changed goes.
   const refused: RefusedRegistry[] = [];
-  const registries = asked.registries.filter((registry) => {
-    const rule = input.access?.(registry.host);
-    if (rule === undefined || accessAllows(rule, ns.labels)) return true;
-    refused.push({ registry, rule });
-    return false;
-  });
+  const registries =
+    role.kind === 'none'
+      ? asked.registries.filter((registry) => {
+          const rule = input.access?.(registry.host);
+          if (rule === undefined || accessAllows(rule, ns.labels)) return true;
+          refused.push({ registry, rule });
+          return false;
+        })
+      : role.kind === 'allowed'
+        ? asked.registries
+        : [];
+  const roleRefused = role.kind === 'refused' ? asked.registries : [];
+  const credentialsOf = (host: string): C | undefined =>
+    role.kind === 'allowed' ? input.roleCredentials?.(role.role) : input.credentials?.(host);
   const { named, collisions } = nameOutputSecrets(settings.secretNameTemplate, registries);
-  const secrets = named.map((n) => ({ ...n, credentials: input.credentials?.(n.registry.host) }));
+  const secrets = named.map((n) => ({ ...n, credentials: credentialsOf(n.registry.host) }));
 
   let actions: SecretAction[] = [];
   let pullSecrets: string[];
@@ -213,6 +245,8 @@ export function planNamespace<C extends CredentialStatus>(input: PlanInput<C>): 
     ignoredLabels,
     overCap,
     refused,
+    role,
+    roleRefused,
     collisions,
     secrets,
     actions,

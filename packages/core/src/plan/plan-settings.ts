@@ -1,3 +1,4 @@
+import type { TenantRoleAllowlist } from '../access/tenant-role.js';
 import { globalRegistriesOf } from '../decide/desired-registries.js';
 import type { PlanSettings } from './namespace-plan.js';
 
@@ -10,6 +11,7 @@ export function planSettingsOf(config: {
   readonly secretNameTemplate: string;
   readonly serviceAccounts: '*' | readonly string[];
   readonly maxRegistriesPerNamespace: number;
+  readonly tenantRoles?: TenantRoleAllowlist;
 }): PlanSettings {
   return {
     instance: config.instance,
@@ -17,5 +19,6 @@ export function planSettingsOf(config: {
     secretNameTemplate: config.secretNameTemplate,
     serviceAccounts: config.serviceAccounts,
     maxRegistries: config.maxRegistriesPerNamespace,
+    tenantRoles: config.tenantRoles ?? [],
   };
 }

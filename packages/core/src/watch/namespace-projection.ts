@@ -1,4 +1,5 @@
 import type { V1Namespace } from '@kubernetes/client-node';
+import { roleAnnotationsOf } from '../access/tenant-role.js';
 
 /** What eatr keeps of a Namespace: enough to decide which registries it asks for and may have. */
 export interface CachedNamespace {
@@ -12,6 +13,8 @@ export interface CachedNamespace {
      * namespaces, so this costs little).
      */
     readonly labels: Readonly<Record<string, string>>;
+    /** Only eatr's own (ROLE_ANNOTATIONS); undefined when it has none. */
+    readonly annotations?: Readonly<Record<string, string>>;
     readonly createdAt: number;
     readonly terminating: boolean;
   };
@@ -26,12 +29,14 @@ function time(value: Date | string | undefined): number {
 export function projectNamespace(raw: unknown): CachedNamespace {
   const ns = raw as V1Namespace;
   const labels: Record<string, string> = { ...ns.metadata?.labels };
+  const annotations = roleAnnotationsOf(ns.metadata?.annotations);
   return {
     metadata: {
       name: ns.metadata?.name ?? '',
       namespace: '',
       resourceVersion: ns.metadata?.resourceVersion ?? '',
       labels,
+      ...(annotations ? { annotations } : {}),
       createdAt: time(ns.metadata?.creationTimestamp),
       terminating: Boolean(ns.metadata?.deletionTimestamp),
     },

@@ -91,6 +91,9 @@ export function tokenFailureEventMessage(
   const name = (error.cause as { name?: unknown } | undefined)?.name;
   const code = typeof name === 'string' && ERROR_CODE.test(name) ? ` (${name})` : '';
   switch (error.reason) {
+    case 'role-denied':
+    case 'role-service-account-missing':
+      return roleFailureText(error);
     case 'missing-credentials':
     case 'malformed-credentials':
       return error.message;
@@ -105,4 +108,22 @@ export function tokenFailureEventMessage(
     default:
       return `Could not get an ECR token for registry ${registry}${code || ` (${error.reason})`}; see the renewer log`;
   }
+}
+
+/**
+ * What the namespace's own role failure means, for its Events: its own ServiceAccount and role are
+ * named (the namespace chose them), AWS's text is not (it may name other accounts).
+ */
+export function roleFailureText(error: {
+  readonly reason: string;
+  readonly message: string;
+  readonly cause?: unknown;
+}): string {
+  if (error.reason === 'role-service-account-missing')
+    return `${error.message}; create it, or name another with eatr.io/role-service-account`;
+  const name = (error.cause as { name?: unknown } | undefined)?.name;
+  const code = typeof name === 'string' && ERROR_CODE.test(name) ? ` (${name})` : '';
+  const subject = /^role (\S+) for ServiceAccount (\S+):/.exec(error.message);
+  const [role, account] = subject ? [subject[1], subject[2]] : ['the role', 'the ServiceAccount'];
+  return `AWS refused role ${role} for ServiceAccount ${account}${code}: its trust policy must allow sub system:serviceaccount:${account?.replace('/', ':') ?? ''} with aud sts.amazonaws.com from this cluster's OIDC issuer; see the renewer log`;
 }

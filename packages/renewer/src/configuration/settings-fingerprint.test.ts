@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDefaultAccess } from '@eatr/core';
+import { parseDefaultAccess, parseTenantRoles, type TenantRoleAllowlist } from '@eatr/core';
 import { settingsFingerprint } from './settings-fingerprint.js';
 
 const base = {
@@ -12,6 +12,7 @@ const base = {
   instance: 'eatr',
   maxRegistriesPerNamespace: 20,
   defaultAccess: parseDefaultAccess('*'),
+  tenantRoles: [] as TenantRoleAllowlist,
 };
 
 describe('settingsFingerprint', () => {
@@ -26,6 +27,14 @@ describe('settingsFingerprint', () => {
     ['the registry cap', { maxRegistriesPerNamespace: 5 }],
     ['deny by default', { defaultAccess: parseDefaultAccess('none') }],
     ['a default selector', { defaultAccess: parseDefaultAccess('team=a') }],
+    [
+      'a tenant role allowlist',
+      {
+        tenantRoles: parseTenantRoles(
+          '[{"namespaces":"a=b","roleArns":["arn:aws:iam::*:role/x"]}]',
+        ),
+      },
+    ],
   ])('changes with %s (renewers would undo each other)', (_name, change) => {
     expect(settingsFingerprint({ ...base, ...change })).not.toBe(settingsFingerprint(base));
   });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ALL_NAMESPACES, defaultAccessText } from '@eatr/core';
+import { ALL_NAMESPACES, defaultAccessText, tenantRolesText } from '@eatr/core';
 import type { SyncSettings } from '../sync/ports.js';
 
 /**
@@ -10,6 +10,7 @@ import type { SyncSettings } from '../sync/ports.js';
 export function settingsFingerprint(settings: Omit<SyncSettings, 'renewalIntervalMs'>): string {
   const sorted = (list: readonly string[]) => [...list].sort();
   const allowed = defaultAccessText(settings.defaultAccess);
+  const roles = tenantRolesText(settings.tenantRoles);
   const canonical = JSON.stringify([
     settings.instance,
     sorted(settings.globalRegistries),
@@ -22,6 +23,7 @@ export function settingsFingerprint(settings: Omit<SyncSettings, 'renewalInterva
     // Only when set, so a release that leaves it at its default keeps the fingerprint of 0.2.0
     // renewers without it (a rollout is then not a change of settings).
     ...(allowed === ALL_NAMESPACES ? [] : [allowed]),
+    ...(roles === '' ? [] : [roles]),
   ]);
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }

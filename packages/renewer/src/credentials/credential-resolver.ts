@@ -4,7 +4,9 @@ import {
   type AccessRule,
   type DefaultAccess,
   type EatrError,
+  type TenantRole,
 } from '@eatr/core';
+import { roleCredentialsVersion } from '../tokens/role-sessions.js';
 import type { ClusterCache } from '../cache/cluster-cache.js';
 import type { CredentialSpec } from './credential-secret.js';
 
@@ -46,6 +48,16 @@ export class CredentialResolver {
    */
   access(registry: string): AccessRule {
     return this.cache.credentialsFor(registry)?.access ?? this.defaultAccess;
+  }
+
+  /** A tenant role the plan allowed: its session is proven per namespace when a token is needed. */
+  resolveRole(role: TenantRole): CredentialState {
+    const version = roleCredentialsVersion(role);
+    return {
+      ok: true,
+      value: { spec: { keys: undefined, tenantRole: role }, version, acceptedVersions: [] },
+      state: version,
+    };
   }
 
   resolve(registry: string): CredentialState {

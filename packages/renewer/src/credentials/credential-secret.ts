@@ -1,4 +1,4 @@
-import { PermanentError } from '@eatr/core';
+import { PermanentError, type TenantRole } from '@eatr/core';
 
 /** Long-lived or session keys from a credential Secret. */
 export interface StaticKeys {
@@ -15,6 +15,11 @@ export interface CredentialSpec {
   readonly externalId?: string;
   /** Written into .dockerconfigjson when set (the Rancher recipe's EMAIL). */
   readonly email?: string;
+  /**
+   * A namespace's own role (eatr.io/role-arn), assumed with a token of its ServiceAccount; `keys` and
+   * `roleArn` are then unused.
+   */
+  readonly tenantRole?: TenantRole;
 }
 
 // Both key-name styles: the seed controller's script (lower case) and the Rancher recipe (env names).

@@ -1,5 +1,7 @@
 import {
   ALLOWED_NAMESPACES_ANNOTATION,
+  ROLE_ARN_ANNOTATION,
+  type TenantRoleDecision,
   EventReason,
   LOCAL_REASONS,
   LogMessage,
@@ -225,6 +227,36 @@ export async function reportRefused(
       message: refusedMessage(registry.host, rule),
     });
   }
+}
+
+/**
+ * A namespace whose eatr.io/role-arn is refused (not on the allowlist, or malformed): one Warning
+ * Event for the namespace (the recorder folds repeats), whatever the number of registries.
+ */
+export async function reportRoleRefused(
+  d: Pick<BlockedReportDependencies, 'events'>,
+  namespace: string,
+  role: TenantRoleDecision,
+  registries: readonly RegistryHost[],
+  log: Logger,
+): Promise<void> {
+  if (role.kind !== 'refused' || registries.length === 0) return;
+  log.warn(
+    {
+      roleArn: role.roleArn,
+      serviceAccount: role.serviceAccount,
+      reason: role.reason,
+      registries: registries.map((r) => r.host),
+      decision: 'role-refused',
+    },
+    LogMessage.roleRefused,
+  );
+  await d.events.record({
+    namespace,
+    type: 'Warning',
+    reason: EventReason.RoleNotAllowed,
+    message: `${role.message}. This namespace gets no image pull Secret (${registries.length} registr${registries.length === 1 ? 'y' : 'ies'}) until an eatr admin allows the role, or ${ROLE_ARN_ANNOTATION} is fixed or removed.`,
+  });
 }
 
 /** Why a namespace gets no Secret for a registry, and what to change (an Event's and the CLI's text). */

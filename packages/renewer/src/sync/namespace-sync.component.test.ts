@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventReason, PermanentError } from '@eatr/core';
+import { EventReason, PermanentError, ROLE_ARN_ANNOTATION, parseTenantRoles } from '@eatr/core';
 import { NamespaceSync } from './namespace-sync.js';
 import { EU, H, NOW, US, settings, written } from './testing/fixtures.js';
 import {
@@ -13,7 +13,17 @@ import {
   instruments,
 } from './testing/fakes.js';
 
-function world() {
+const ROLE = 'arn:aws:iam::111122223333:role/team-a-pull';
+const roleSettings = {
+  ...settings,
+  tenantRoles: parseTenantRoles(
+    JSON.stringify([
+      { namespaces: 'team=a', roleArns: ['arn:aws:iam::111122223333:role/team-a-*'] },
+    ]),
+  ),
+};
+
+function world(config = settings) {
   const cluster = new FakeCluster();
   const jobs = new FakeJobs();
   const blocked = new FakeBlocked();
@@ -24,7 +34,7 @@ function world() {
     view: cluster,
     kube: cluster,
     jobs,
-    config: settings,
+    config,
     credentials,
     tokens,
     events,
@@ -217,5 +227,50 @@ describe('NamespaceSync (component: in-memory cluster, Redis and ECR)', () => {
     w.cluster.addNamespace('team-a', { [EU]: 'true' }).addSecret('team-a', written(EU));
     expect((await w.run('team-a', 'renew')).actions).toEqual({ renew: 1 });
     expect(w.cluster.writes).toEqual([`replace team-a/${EU}`]);
+  });
+
+  describe('tenant roles (eatr.io/role-arn)', () => {
+    it('an allowed role issues the Secret from the role, whatever the credential Secret allows', async () => {
+      const w = world(roleSettings);
+      w.credentials.allow(EU, 'nobody=here');
+      w.cluster.addNamespace('team-a', { [EU]: 'true', team: 'a' }, false, {
+        [ROLE_ARN_ANNOTATION]: ROLE,
+      });
+      expect((await w.run()).actions).toEqual({ create: 1 });
+      expect(w.cluster.writes).toEqual([`create team-a/${EU}`]);
+      expect(w.tokens.calls).toEqual([EU]);
+    });
+
+    it('a role the allowlist does not permit: no Secret, one RoleNotAllowed Warning, no token asked', async () => {
+      const w = world(roleSettings);
+      w.cluster.addNamespace('team-b', { [EU]: 'true', team: 'b' }, false, {
+        [ROLE_ARN_ANNOTATION]: ROLE,
+      });
+      await w.run('team-b');
+      expect(w.cluster.writes).toEqual([]);
+      expect(w.tokens.calls).toEqual([]);
+      expect(w.events.reasons()).toEqual([`team-b ${EventReason.RoleNotAllowed}`]);
+    });
+
+    it('AWS refusing the role at renewal deletes the Secret issued through it (RoleRevoked)', async () => {
+      const w = world(roleSettings);
+      w.cluster.addNamespace('team-a', { [EU]: 'true', team: 'a' }, false, {
+        [ROLE_ARN_ANNOTATION]: ROLE,
+      });
+      await w.run();
+      w.tokens.refusedRoles.set(
+        ROLE,
+        new PermanentError(
+          `role ${ROLE} for ServiceAccount team-a/default: AccessDenied: no`,
+          'role-denied',
+          {
+            namespace: 'team-a',
+          },
+        ),
+      );
+      await w.run('team-a', 'renew');
+      expect(w.cluster.writes).toEqual([`create team-a/${EU}`, `delete team-a/${EU}`]);
+      expect(w.events.reasons()).toContain(`team-a ${EventReason.RoleRevoked}`);
+    });
   });
 });

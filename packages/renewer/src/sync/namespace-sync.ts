@@ -1,4 +1,5 @@
 import {
+  EventReason,
   LogMessage,
   PermanentError,
   RetryableError,
@@ -23,9 +24,12 @@ import {
   reportCollisions,
   reportOverCap,
   reportRefused,
+  reportRoleRefused,
   type Blocked,
 } from './blocked-report.js';
 import { asEatrError } from './eatr-error.js';
+import { ROLE_REFUSALS } from '../tokens/role-sessions.js';
+import { roleFailureText } from '../aws/aws-errors.js';
 import { namespaceView } from './namespace-view.js';
 import type {
   BlockedRecords,
@@ -105,6 +109,7 @@ export class NamespaceSync {
     await reportCollisions(this.reports(), namespace, plan.collisions, log);
     await reportOverCap(this.reports(), namespace, plan.overCap, this.settings.maxRegistries, log);
     await reportRefused(this.reports(), namespace, plan.refused, log);
+    await reportRoleRefused(this.reports(), namespace, plan.role, plan.roleRefused, log);
 
     const planned = new Map(plan.secrets.map((s) => [s.secretName, s]));
     // A forced sync asks AWS again even when it refused a moment ago: an operator fixed something.
@@ -166,8 +171,14 @@ export class NamespaceSync {
           if (failure.errorClass === 'permanent' && s && !failure.reason.startsWith('http-'))
             blockedBy(action.secretName, failure);
           else failures.push(failure);
-          // A failed renewal keeps the old, still valid Secret in place.
-          if (action.kind === 'renew') served.add(action.secretName);
+          // A failed renewal keeps the old, still valid Secret in place, unless the namespace can no
+          // longer prove its role (AWS refused it, its ServiceAccount is gone): that Secret goes.
+          if (action.kind === 'renew') {
+            const revoked =
+              ROLE_REFUSALS.has(failure.reason) &&
+              (await this.revoke(namespace, action.secretName, failure, log));
+            if (!revoked) served.add(action.secretName);
+          }
         }
       }),
     );
@@ -248,9 +259,39 @@ export class NamespaceSync {
       settings: this.settings,
       credentials: (host) => this.d.credentials.resolve(host),
       access: (host) => this.d.credentials.access(host),
+      roleCredentials: (role) => this.d.credentials.resolveRole(role),
       now: this.now(),
       ...(job.force ? { force: job.force } : {}),
     });
+  }
+
+  /** Deletes a Secret issued through a role the namespace can no longer prove; false if that failed. */
+  private async revoke(
+    namespace: string,
+    secretName: string,
+    failure: EatrError,
+    log: Logger,
+  ): Promise<boolean> {
+    try {
+      await this.d.kube.deleteSecret(namespace, secretName);
+    } catch (error) {
+      log.warn(
+        { secret: secretName, err: asEatrError(error, { namespace }).message },
+        'could not revoke',
+      );
+      return false;
+    }
+    log.warn(
+      { secret: secretName, reason: failure.reason, decision: 'revoke', err: failure.message },
+      LogMessage.roleRevoked,
+    );
+    await this.d.events.record({
+      namespace,
+      type: 'Warning',
+      reason: EventReason.RoleRevoked,
+      message: `Secret ${secretName} was deleted: ${roleFailureText(failure)}`,
+    });
+    return true;
   }
 
   private async readNamespace(name: string): Promise<CachedNamespace | undefined> {

@@ -8,6 +8,7 @@ export function namespaceView(view: ClusterView, ns: CachedNamespace): Namespace
   return {
     name,
     labels: ns.metadata.labels,
+    annotations: ns.metadata.annotations,
     terminating: ns.metadata.terminating,
     secrets: view.secretsIn(name).map((s) => s.observed),
     serviceAccounts: view.serviceAccountsIn(name).map((sa) => ({

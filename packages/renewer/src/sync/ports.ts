@@ -9,6 +9,7 @@ import type {
   RegistryHost,
   RenewerConfig,
   SyncJobData,
+  TenantRole,
 } from '@eatr/core';
 import type { CachedNamespace, CachedSecret, CachedServiceAccount } from '../cache/projections.js';
 import type { CredentialState, ResolvedCredentials } from '../credentials/credential-resolver.js';
@@ -34,6 +35,7 @@ export type SyncSettings = Pick<
   | 'instance'
   | 'maxRegistriesPerNamespace'
   | 'defaultAccess'
+  | 'tenantRoles'
 >;
 
 /** The cluster as the renewer's watches see it: read-only, no API request. */
@@ -104,6 +106,8 @@ export interface BlockedRecords {
 
 export interface CredentialSource {
   resolve(registry: string): CredentialState;
+  /** The credentials of a tenant role the namespace may use. */
+  resolveRole(role: TenantRole): CredentialState;
   /** Which namespaces may use the registry's credentials (its Secret's annotation, else the default). */
   access(registry: string): AccessRule;
 }

@@ -89,6 +89,7 @@ export async function sweep(d: SweepDependencies): Promise<SweepResult> {
       settings,
       credentials: (host) => d.credentials.resolve(host),
       access: (host) => d.credentials.access(host),
+      roleCredentials: (role) => d.credentials.resolveRole(role),
       ...(blocked ? { blocked } : {}),
       ...(foreign.has(name) ? { foreignVersions: foreign.get(name) } : {}),
       now,

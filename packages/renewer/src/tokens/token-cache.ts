@@ -15,8 +15,15 @@ export interface TokenCacheOptions {
   readonly maxEntries?: number;
 }
 
-type Entry =
-  | { readonly kind: 'token'; readonly token: EcrToken }
+/** What the cache keeps: anything with a lifetime (an ECR token, an assumed role's session). */
+export interface Expiring {
+  readonly expiresAt: number;
+  /** When it was received (local clock). */
+  readonly fetchedAt: number;
+}
+
+type Entry<T> =
+  | { readonly kind: 'token'; readonly token: T }
   | {
       readonly kind: 'failure';
       readonly error: PermanentError;
@@ -37,9 +44,9 @@ export interface TokenRequestOptions {
  * and registry those credentials reach in that region. Concurrent requests for a key share one call
  * (single flight). Tokens live only in this process's memory: never in Redis, logs or job data.
  */
-export class TokenCache {
-  private readonly entries = new Map<string, Entry>();
-  private readonly inFlight = new Map<string, Promise<EcrToken>>();
+export class TokenCache<T extends Expiring = EcrToken> {
+  private readonly entries = new Map<string, Entry<T>>();
+  private readonly inFlight = new Map<string, Promise<T>>();
   private readonly now: () => number;
   private readonly failureBackoff: { readonly firstMs: number; readonly maxMs: number };
   private readonly maxEntries: number;
@@ -54,11 +61,7 @@ export class TokenCache {
    * A token that is not itself due for renewal, from the cache or from `fetch`. A permanent failure is
    * remembered (see `failureBackoff`) and thrown again without calling ECR, unless `ignoreFailure`.
    */
-  async get(
-    key: string,
-    fetch: () => Promise<EcrToken>,
-    options: TokenRequestOptions = {},
-  ): Promise<EcrToken> {
+  async get(key: string, fetch: () => Promise<T>, options: TokenRequestOptions = {}): Promise<T> {
     const now = this.now();
     const entry = this.entries.get(key);
     if (
@@ -100,7 +103,7 @@ export class TokenCache {
     return this.entries.size;
   }
 
-  private store(key: string, entry: Entry): void {
+  private store(key: string, entry: Entry<T>): void {
     this.entries.delete(key);
     this.entries.set(key, entry);
     if (this.entries.size > this.maxEntries) {

@@ -19,6 +19,7 @@ const settings: PlanSettings = {
   global: { registries: [], include: [], exclude: [] },
   secretNameTemplate: '{{registry}}',
   serviceAccounts: ['default'],
+  tenantRoles: [],
 };
 
 const ns = (
@@ -121,6 +122,41 @@ describe('EventRules: namespace events', () => {
     const { r, jobs } = rules([]);
     r.onNamespace(type, ns('team-a', labels), previous && ns('team-a', previous, '9'));
     expect(jobs).toEqual(expected);
+  });
+});
+
+describe('EventRules: namespace role annotations (eatr.io/role-arn)', () => {
+  const ROLE = 'arn:aws:iam::111122223333:role/team-a-pull';
+  const annotated = (annotations: Record<string, string> | undefined, rv = '10') =>
+    ({
+      metadata: {
+        name: 'team-a',
+        labels: { [EU]: 'true' },
+        namespace: '',
+        resourceVersion: rv,
+        createdAt: 0,
+        terminating: false,
+        ...(annotations ? { annotations } : {}),
+      },
+    }) as CachedNamespace;
+
+  it.each<[string, Record<string, string> | undefined, Record<string, string> | undefined, number]>(
+    [
+      ['a role named', { 'eatr.io/role-arn': ROLE }, undefined, 1],
+      ['the role removed', undefined, { 'eatr.io/role-arn': ROLE }, 1],
+      ['another role', { 'eatr.io/role-arn': `${ROLE}-2` }, { 'eatr.io/role-arn': ROLE }, 1],
+      ['the same role', { 'eatr.io/role-arn': ROLE }, { 'eatr.io/role-arn': ROLE }, 0],
+    ],
+  )('%s: %s sync(s)', (_name, now, before, syncs) => {
+    const { r, jobs } = rules([]);
+    r.onNamespace('MODIFIED', annotated(now), annotated(before, '9'));
+    expect(jobs).toHaveLength(syncs);
+  });
+
+  it('a new namespace whose role is refused is synced too (the renewer reports the refusal)', () => {
+    const { r, jobs } = rules([]);
+    r.onNamespace('ADDED', annotated({ 'eatr.io/role-arn': 'not-an-arn' }), undefined);
+    expect(jobs).toEqual(['sync team-a namespace namespaces@10']);
   });
 });
 

@@ -49,8 +49,9 @@ export class EventRules {
 
   /**
    * A change in which registries a namespace asks for needs a sync, and so does any other label
-   * change of a namespace that asks for some: the credentials' access policies select namespaces by
-   * label. Other edits (annotations, status) do not.
+   * change of a namespace that asks for some (the credentials' access policies and the tenant role
+   * allowlist select namespaces by label), and a change of its eatr.io/role-* annotations. Other
+   * edits (other annotations, status) do not.
    */
   onNamespace(
     type: WatchEventType,
@@ -66,10 +67,14 @@ export class EventRules {
       return;
     }
     const now = this.registries(ns);
+    // Labels select credentials (access policies) and roles (--tenant-roles); the role annotations
+    // name the role. Either changes what a namespace that asks for registries gets.
     const changed =
       now.length !== before.length ||
       now.some((host, i) => host !== before[i]) ||
-      (now.length > 0 && !isDeepStrictEqual(previous?.metadata.labels ?? {}, ns.metadata.labels));
+      (now.length > 0 &&
+        (!isDeepStrictEqual(previous?.metadata.labels ?? {}, ns.metadata.labels) ||
+          !isDeepStrictEqual(previous?.metadata.annotations, ns.metadata.annotations)));
     if ((type === 'ADDED' && now.length > 0) || (type === 'MODIFIED' && changed)) {
       this.d.log.info(
         { namespace: name, event: type, registries: now, previous: before },
@@ -147,7 +152,9 @@ export class EventRules {
 
   private registries(ns: CachedNamespace | undefined): string[] {
     if (!ns?.metadata.name) return [];
-    return this.plan(ns, [], new Map()).secrets.map((s) => s.registry.host);
+    // Registries refused for the namespace's role count: the renewer reports the refusal.
+    const plan = this.plan(ns, [], new Map());
+    return [...plan.secrets.map((s) => s.registry.host), ...plan.roleRefused.map((r) => r.host)];
   }
 
   private needsChange(sa: WatchedServiceAccount, blocked: ReadonlyMap<string, BlockedEntry>) {
@@ -174,6 +181,7 @@ export class EventRules {
       namespace: ns && {
         name: ns.metadata.name,
         labels: ns.metadata.labels,
+        annotations: ns.metadata.annotations,
         terminating: ns.metadata.terminating,
         serviceAccounts,
       },

@@ -21,6 +21,7 @@ import {
   type ProbeJobData,
   type RegistryHost,
   type SyncJobData,
+  type TenantRole,
 } from '@eatr/core';
 import {
   projectSecret,
@@ -72,9 +73,20 @@ export class FakeCluster implements ClusterView, KubeWrites {
   private version = 100;
   private readonly failures: { op: Operation; error: Error; before?: () => void }[] = [];
 
-  addNamespace(name: string, labels: Record<string, string>, terminating = false): this {
+  addNamespace(
+    name: string,
+    labels: Record<string, string>,
+    terminating = false,
+    annotations?: Record<string, string>,
+  ): this {
     this.namespaces.set(name, {
-      metadata: { name, labels, resourceVersion: this.nextVersion(), terminating },
+      metadata: {
+        name,
+        labels,
+        resourceVersion: this.nextVersion(),
+        terminating,
+        ...(annotations ? { annotations } : {}),
+      },
     } as CachedNamespace);
     return this;
   }
@@ -348,6 +360,15 @@ export class FakeCredentials implements CredentialSource {
     return this;
   }
 
+  resolveRole(role: TenantRole): CredentialState {
+    const version = `role-${role.roleArn}`;
+    return {
+      ok: true,
+      value: { spec: { keys: undefined, tenantRole: role }, version, acceptedVersions: [] },
+      state: version,
+    };
+  }
+
   resolve(registry: string): CredentialState {
     const version = this.versions.get(registry);
     if (version === undefined)
@@ -372,16 +393,22 @@ export class FakeCredentials implements CredentialSource {
 
 const ALL = parseDefaultAccess('*');
 
-/** Tokens valid for 12 hours from the fake clock; `refuse` makes AWS say no for a registry. */
+/**
+ * Tokens valid for 12 hours from the fake clock; `refused` makes AWS say no for a registry,
+ * `refusedRoles` for a tenant role (by ARN).
+ */
 export class FakeTokens implements TokenSource {
   readonly calls: string[] = [];
   readonly refused = new Map<string, Error>();
+  readonly refusedRoles = new Map<string, Error>();
 
   constructor(private readonly now: () => number) {}
 
-  token(_credentials: ResolvedCredentials, registry: RegistryHost): Promise<EcrToken> {
+  token(credentials: ResolvedCredentials, registry: RegistryHost): Promise<EcrToken> {
     this.calls.push(registry.host);
-    const refusal = this.refused.get(registry.host);
+    const role = credentials.spec.tenantRole;
+    const refusal =
+      role !== undefined ? this.refusedRoles.get(role.roleArn) : this.refused.get(registry.host);
     if (refusal) return Promise.reject(refusal);
     return Promise.resolve({
       password: 'token',

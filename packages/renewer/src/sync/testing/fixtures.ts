@@ -22,6 +22,7 @@ export const settings: SyncSettings = {
   instance: 'eatr',
   maxRegistriesPerNamespace: 20,
   defaultAccess: parseDefaultAccess('*'),
+  tenantRoles: [],
   globalRegistries: [],
   includeNamespaces: [],
   excludeNamespaces: [],
