@@ -6,10 +6,7 @@ import { render, rulesOf } from './support.js';
 // that list equal to what the chart grants, so a ✔ means the chart's RBAC works and a ✖ is real.
 describe("eatr doctor's RBAC list", () => {
   it.each([
-    [
-      'watcher',
-      ['watcher-clusterrole', 'watcher-role-credentials', 'watcher-role-leader-election'],
-    ],
+    ['watcher', ['watcher-clusterrole', 'watcher-role-leader-election']],
     ['renewer', ['renewer-clusterrole']],
   ] as const)('is what the chart grants the %s', async (component, templates) => {
     const objects = await render();

@@ -109,9 +109,7 @@ describe('helm template: defaults', () => {
         'NetworkPolicy/eatr-watcher',
         'PodDisruptionBudget/eatr-renewer',
         'PodDisruptionBudget/eatr-watcher',
-        'Role/eatr-watcher-credentials',
         'Role/eatr-watcher-leader-election',
-        'RoleBinding/eatr-watcher-credentials',
         'RoleBinding/eatr-watcher-leader-election',
         'Secret/eatr-digest-key',
         'Secret/eatr-redis-auth',
@@ -756,15 +754,13 @@ describe('helm template: value combinations', () => {
     });
   });
 
-  it('places the Roles in the host and leader-election namespaces', async () => {
+  it('places the leader-election Role in its namespace, and reads no Secret in the host namespace', async () => {
     const objects = await render({
       values: { hostNamespace: '', watcher: { leaderElection: { namespace: 'leases' } } },
       namespace: 'platform',
     });
-    expect(find(objects, 'Role', 'eatr-watcher-credentials').metadata.namespace).toBe('platform');
-    expect(find(objects, 'RoleBinding', 'eatr-watcher-credentials').metadata.namespace).toBe(
-      'platform',
-    );
+    // The watcher reads no Secret: no Role of its in the host namespace.
+    expect(objects.filter((o) => o.metadata.name === 'eatr-watcher-credentials')).toEqual([]);
     expect(find(objects, 'Role', 'eatr-watcher-leader-election').metadata.namespace).toBe('leases');
     const env = envOf(find(objects, 'Deployment', 'eatr-watcher'));
     expect(env.get('EATR_HOST_NAMESPACE')).toBe('platform');
@@ -799,9 +795,6 @@ describe('helm template: RBAC', () => {
     expect(rules('ClusterRole', 'eatr-watcher')).toEqual([
       { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] },
       { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['list', 'watch'] },
-    ]);
-    expect(rules('Role', 'eatr-watcher-credentials')).toEqual([
-      { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] },
     ]);
     expect(rules('Role', 'eatr-watcher-leader-election')).toEqual([
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },

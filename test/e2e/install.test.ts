@@ -17,6 +17,7 @@ import {
   chartPath,
   describeCluster,
   eventually,
+  StopWaiting,
   helm,
   isReady,
   kubectl,
@@ -188,7 +189,8 @@ describe('helm install eatr on a real node', () => {
       const p = await kubectlJson<PodList['items'][number]>(['get', 'pod', 'app', '-n', 'team-a']);
       const waiting = p.status.containerStatuses?.[0]?.state?.waiting;
       if (waiting?.reason === 'ErrImagePull' || waiting?.reason === 'ImagePullBackOff') {
-        throw new Error(`${waiting.reason}: ${waiting.message ?? ''}`);
+        // A refused pull fails the scenario even if a retry would succeed.
+        throw new StopWaiting(`${waiting.reason}: ${waiting.message ?? ''}`);
       }
       return p.status.phase === 'Running' ? p : undefined;
     });
@@ -284,7 +286,8 @@ describe('token rotation', () => {
       ]);
       const waiting = p.status.containerStatuses?.[0]?.state?.waiting;
       if (waiting?.reason === 'ErrImagePull' || waiting?.reason === 'ImagePullBackOff') {
-        throw new Error(`${waiting.reason}: ${waiting.message ?? ''}`);
+        // A refused pull fails the scenario even if a retry would succeed.
+        throw new StopWaiting(`${waiting.reason}: ${waiting.message ?? ''}`);
       }
       return p.status.phase === 'Running' ? true : undefined;
     });
@@ -549,6 +552,9 @@ describe('tenant roles', () => {
     await apply(appPod('team-r'));
     await eventually('the team-r Pod Running (pulled with the role-issued Secret)', async () => {
       const p = await kubectlJson<PodList['items'][number]>(['get', 'pod', 'app', '-n', 'team-r']);
+      const waiting = p.status.containerStatuses?.[0]?.state?.waiting;
+      if (waiting?.reason === 'ErrImagePull' || waiting?.reason === 'ImagePullBackOff')
+        throw new StopWaiting(`${waiting.reason}: ${waiting.message ?? ''}`);
       return p.status.phase === 'Running' ? true : undefined;
     });
 

@@ -23,5 +23,9 @@ mount -t tmpfs -o size=512m,mode=755 eatr-e2e-log /var/log
 mount -t tmpfs -o size=64m,mode=755 eatr-e2e-run /run
 mount -t tmpfs -o size=64m,mode=755 eatr-e2e-var-lib /var/lib
 
+# Temporary files of the node's processes (control-plane keys, etcd and Prometheus data) go to the
+# run folder, which node.sh deletes however the run ends.
+mkdir -p "$EATR_E2E_RUN_DIR/tmp"
+export TMPDIR=$EATR_E2E_RUN_DIR/tmp
 export EATR_E2E_NODE_ADDRESS=$NODE_ADDRESS EATR_E2E_INSIDE=1
 exec "$@"

@@ -7,9 +7,13 @@
 # netfilter tables (kubelet, kube-proxy), its mounts (Pod volumes, overlay snapshots, a private
 # /etc/hosts and /var/log) and every process it starts live and die with them; `--kill-child` ends
 # the whole PID namespace when this script ends, however COMMAND ends. What is global is handled
-# here, on the host side: the kernel sysctls the kubelet sets are saved and restored, the node's
-# cgroups (under /eatr-e2e in every hierarchy) are removed, the run folder is deleted. Then the host
-# is compared with a snapshot taken before the run: any difference fails the run ("nothing left").
+# here, on the host side: the kernel sysctls the kubelet sets are saved (to a file too, so a run
+# killed with SIGKILL is restored by the next one) and restored, the node's cgroups (under
+# /eatr-e2e in every hierarchy) are removed, the run folder (also the node's TMPDIR: control-plane
+# keys, etcd and Prometheus data) is deleted, also when the run is interrupted (SIGINT, SIGTERM,
+# SIGHUP). Then the host is compared with a snapshot taken before the run: any difference fails the
+# run ("nothing left"). Kernel modules the node loaded are reported, not unloaded (others may use
+# them).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -18,6 +22,8 @@ log() { printf '[e2e-node] %s\n' "$*" >&2; }
 [[ $# -gt 0 ]] || { log "usage: node.sh COMMAND..."; exit 2; }
 
 CGROUP=eatr-e2e
+# The host's sysctl values while a run is on: a run killed before restoring them leaves this file.
+SAVED_SYSCTLS=/var/tmp/eatr-e2e-sysctls
 # What the kubelet sets at start (pkg/kubelet/cm: setupKernelTunables) and the node must give back.
 SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
 
@@ -33,7 +39,11 @@ host_state() {
   ps -eo pid=,comm= | grep -E ' (kubelet|containerd|containerd-shim.*|kube-proxy|kube-controller|kube-scheduler|coredns|registry|pause|runc)$' || true
   pgrep -a -f 'eatr-e2e-run' | grep -v -e pgrep -e node.sh || true
   echo "# folders"; ls -d /var/lib/kubelet /var/log/pods /var/lib/cni /run/containerd /opt/containerd /etc/cni/net.d 2>/dev/null || true
+  echo "# temporary folders"; ls -d /tmp/eatr-e2e-* 2>/dev/null | grep -v -e '^/tmp/eatr-e2e-logs$' || true
 }
+
+# Loaded kernel modules (none listed where the kernel does not say, as in some sandboxes).
+modules() { if [[ -r /proc/modules ]]; then awk '{print $1}' /proc/modules | sort; fi; }
 
 remove_cgroups() {
   local tries=0 dir
@@ -51,13 +61,28 @@ remove_cgroups() {
   done
 }
 
-# A run killed with SIGKILL cannot clean up after itself: take what it left first.
+# A run killed with SIGKILL cannot clean up after itself: take what it left first, and say so.
+if [[ -f $SAVED_SYSCTLS ]]; then
+  log "an earlier run was killed before restoring the host's sysctls; restoring them from $SAVED_SYSCTLS:"
+  while IFS='=' read -r name value; do
+    [[ -n $name ]] || continue
+    log "  $name: $(sysctl -n "$name") -> $value"
+    sysctl -q -w "$name=$value"
+  done <"$SAVED_SYSCTLS"
+  rm -f "$SAVED_SYSCTLS"
+fi
 remove_cgroups
 for leftover in /tmp/eatr-e2e-run.*; do [[ -d $leftover ]] && rm -rf "$leftover"; done
 
 before=$(host_state)
+modules_before=$(modules)
 declare -A saved
-for s in "${SYSCTLS[@]}"; do saved[$s]=$(sysctl -n "$s"); done
+: >"$SAVED_SYSCTLS.new"
+for s in "${SYSCTLS[@]}"; do
+  saved[$s]=$(sysctl -n "$s")
+  echo "$s=${saved[$s]}" >>"$SAVED_SYSCTLS.new"
+done
+mv "$SAVED_SYSCTLS.new" "$SAVED_SYSCTLS"
 run_dir=$(mktemp -d /tmp/eatr-e2e-run.XXXXXX)
 chmod 755 "$run_dir"
 
@@ -72,12 +97,35 @@ done
 
 status=0
 started=$(date +%s)
+# In the background, so that a signal reaches this script at once (bash runs a trap only once the
+# foreground command is done): the trap ends the node's PID namespace, and the cleanup below runs
+# as after a normal end.
 EATR_E2E_RUN_DIR=$run_dir EATR_E2E_CGROUP=$CGROUP \
   unshare --pid --fork --kill-child --mount-proc --net --mount --propagation private \
-  bash "$here/node-inside.sh" "$@" || status=$?
-log "node command finished with status $status after $(( $(date +%s) - started ))s; cleaning up"
+  bash "$here/node-inside.sh" "$@" &
+node_pid=$!
+interrupted=''
+on_signal() {
+  interrupted=$1
+  log "SIG$1: stopping the node, then cleaning up"
+  # unshare blocks SIGTERM and SIGINT while it waits, and the namespace's init ignores what it has
+  # no handler for: kill the init, and the kernel ends every process of the namespace with it.
+  pkill -KILL -P "$node_pid" 2>/dev/null || true
+}
+trap 'on_signal INT' INT
+trap 'on_signal TERM' TERM
+trap 'on_signal HUP' HUP
+while :; do
+  wait "$node_pid" && status=0 || status=$?
+  # A trapped signal interrupts `wait` (status > 128) while the node still stops: wait again.
+  kill -0 "$node_pid" 2>/dev/null || break
+done
+trap - INT TERM HUP
+[[ -n $interrupted ]] && status=130
+log "node command finished with status $status after $(( $(date +%s) - started ))s${interrupted:+ (interrupted by SIG$interrupted)}; cleaning up"
 
 for s in "${SYSCTLS[@]}"; do sysctl -q -w "$s=${saved[$s]}" || status=1; done
+rm -f "$SAVED_SYSCTLS"
 remove_cgroups || status=1
 if [[ $status -ne 0 ]]; then
   # The node's own logs, for the failure (kept outside the run folder, which goes).
@@ -87,6 +135,8 @@ if [[ $status -ne 0 ]]; then
   log "the node's logs are in $logs"
 fi
 rm -rf "$run_dir"
+loaded=$(comm -13 <(echo "$modules_before") <(modules) | tr '\n' ' ')
+[[ -z $loaded ]] || log "kernel modules the node loaded (left loaded: others may use them): $loaded"
 after=$(host_state)
 if [[ "$before" != "$after" ]]; then
   log "the host changed during the run:"

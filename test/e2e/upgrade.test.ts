@@ -9,6 +9,7 @@ import {
   chartPath,
   describeCluster,
   eventually,
+  StopWaiting,
   helm,
   isReady,
   kubectl,
@@ -494,7 +495,7 @@ describe('helm upgrade and rollback between the previous release and this one lo
         for (const pod of pods) {
           const waiting = pod.status.containerStatuses?.[0]?.state?.waiting;
           if (waiting?.reason === 'ErrImagePull' || waiting?.reason === 'ImagePullBackOff') {
-            throw new Error(
+            throw new StopWaiting(
               `${pod.metadata.namespace}/${pod.metadata.name}: ${waiting.reason}: ${waiting.message ?? ''}`,
             );
           }

@@ -132,7 +132,7 @@ describe('helm install into the test API server', () => {
       admin.core.readNamespacedServiceAccount({ namespace, name: 'eatr-renewer' }),
     ).resolves.toBeDefined();
     await expect(
-      admin.rbac.readNamespacedRole({ namespace: host, name: 'eatr-watcher-credentials' }),
+      admin.rbac.readNamespacedRole({ namespace: host, name: 'eatr-watcher-leader-election' }),
     ).resolves.toBeDefined();
     await expect(admin.rbac.readClusterRole({ name: 'eatr-renewer' })).resolves.toBeDefined();
     expect(release.manifest.filter((o) => o.kind === 'StatefulSet')).toEqual([]);
@@ -449,7 +449,7 @@ describe("what the chart's RBAC refuses", () => {
     expect(wrong).toEqual([]);
   }
 
-  it('the watcher: watch namespaces and the wired ServiceAccounts, read credential Secrets in the host namespace, hold its Lease; nothing else', async () => {
+  it('the watcher: watch namespaces and the wired ServiceAccounts, hold its Lease; no Secret anywhere, not even in the host namespace', async () => {
     const { namespace, host } = release;
     const kubeconfig = await kubeconfigForServiceAccount(namespace, 'eatr-watcher');
     const rbac = 'rbac.authorization.k8s.io';
@@ -457,8 +457,9 @@ describe("what the chart's RBAC refuses", () => {
     await check(kubeconfig, [
       [true, { verb: 'list', resource: 'namespaces' }],
       [true, { verb: 'watch', resource: 'namespaces' }],
-      [true, { verb: 'list', resource: 'secrets', namespace: host }],
-      [true, { verb: 'watch', resource: 'secrets', namespace: host }],
+      [false, { verb: 'get', resource: 'secrets', namespace: host }],
+      [false, { verb: 'list', resource: 'secrets', namespace: host }],
+      [false, { verb: 'watch', resource: 'secrets', namespace: host }],
       // The wired ServiceAccounts, to repair their imagePullSecrets at once; it never writes them.
       [true, { verb: 'list', resource: 'serviceaccounts' }],
       [true, { verb: 'watch', resource: 'serviceaccounts' }],
@@ -502,7 +503,7 @@ describe("what the chart's RBAC refuses", () => {
     expect(await outcome(sa.core.deleteNamespace({ name: team }))).toBe(403);
     expect(await outcome(sa.core.listSecretForAllNamespaces())).toBe(403);
     expect(await outcome(sa.core.listNamespacedSecret({ namespace: team }))).toBe(403);
-    expect(await outcome(sa.core.listNamespacedSecret({ namespace: host }))).toBe('allowed');
+    expect(await outcome(sa.core.listNamespacedSecret({ namespace: host }))).toBe(403);
     expect(
       await outcome(
         sa.core.createNamespacedSecret({

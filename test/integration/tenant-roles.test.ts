@@ -281,7 +281,8 @@ describe('tenant roles (eatr.io/role-arn), checked by the allowlist and by AWS',
     const calls = (action: string) => s.aws.callCount({ action });
     const [sts0, ecr0] = [calls('AssumeRoleWithWebIdentity'), calls('GetAuthorizationToken')];
     const started = Date.now();
-    const renew = await eatrCli(['renew', '--all', '--timeout', '3m'], s.env(env), 180_000);
+    // (By name: other tests' namespaces share this cluster, and no renewer serves theirs.)
+    const renew = await eatrCli(['renew', ...namespaces, '--timeout', '3m'], s.env(env), 180_000);
     expect(renew.code, `${renew.stdout}\n${renew.stderr}`).toBe(0);
     await s.drained(120_000);
     const [sts, ecr] = [

@@ -237,9 +237,9 @@ describe('watcher', () => {
     );
   });
 
-  it('watches credential Secrets as metadata only: no key material ever reaches the watcher', async () => {
+  it('reads no Secret at all, not even metadata; a key rotation still renews the namespace (the renewers sweep)', async () => {
     await s.createCredentialSecret(EU, KEYS);
-    await s.start('renewer');
+    const renewer = await s.start('renewer');
     // Every request the watcher makes goes through a proxy that records what it asked and received.
     const proxy = await RecordingApiProxy.start(s.kubeconfigPath);
     try {
@@ -248,7 +248,7 @@ describe('watcher', () => {
       await s.waitFor('leadership and synced watches', () => watcher.ready());
       const ns = await s.createNamespace('meta', [EU]);
       const first = await s.waitForSecret(ns, EU);
-      // A key rotation arrives over the open watch, and still renews the namespace.
+      // A key rotation reaches the renewer's own watch, which enqueues the sweep that renews.
       const name = `eatr-aws-credentials-${EU}`;
       await s.rotateCredentials(EU, OTHER_KEYS);
       await s.waitForSecret(
@@ -256,37 +256,9 @@ describe('watcher', () => {
         EU,
         (x) => x.metadata?.resourceVersion !== first.metadata?.resourceVersion,
       );
-      await watcher.waitForLog((l) => l.msg === LogMessage.credentialChanged);
-
-      const secrets = proxy.exchanges.filter((e) =>
-        e.url.startsWith(`/api/v1/namespaces/${s.hostNamespace}/secrets`),
-      );
-      const lists = secrets.filter((e) => !e.url.includes('watch=true'));
-      const watches = secrets.filter((e) => e.url.includes('watch=true'));
-      expect(lists.length).toBeGreaterThan(0);
-      expect(watches.length).toBeGreaterThan(0);
-      for (const e of lists) {
-        expect(e.accept).toBe('application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1');
-        expect(e.body).toContain('"kind":"PartialObjectMetadataList"');
-      }
-      for (const e of watches)
-        expect(e.accept).toBe('application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1');
-      const received = secrets.map((e) => e.body).join('\n');
-      expect(received).toContain(`"name":"${name}"`); // the watch did deliver the rotation
-      expect(received).toContain('"kind":"PartialObjectMetadata"');
-      for (const secretText of [
-        '"data"',
-        KEYS.secretAccessKey,
-        OTHER_KEYS.secretAccessKey,
-        Buffer.from(KEYS.secretAccessKey).toString('base64'),
-        Buffer.from(OTHER_KEYS.secretAccessKey).toString('base64'),
-        Buffer.from(OTHER_KEYS.accessKeyId).toString('base64'),
-      ])
-        expect(received).not.toContain(secretText);
-      // No other request of the watcher reads a Secret.
-      expect(
-        proxy.exchanges.filter((e) => e.url.includes('/secrets') && !secrets.includes(e)),
-      ).toEqual([]);
+      await renewer.waitForLog((l) => l.msg === LogMessage.credentialChanged);
+      expect(proxy.exchanges.length).toBeGreaterThan(0); // the watcher did talk through the proxy
+      expect(proxy.exchanges.filter((e) => e.url.includes('/secrets'))).toEqual([]);
 
       // The recorder does see data when a full Secret is asked for.
       const full = await fetchThroughProxy(

@@ -45,7 +45,6 @@ export function requiredPermissions(
     return [
       ...many('', 'namespaces', ['list', 'watch']),
       ...many('', 'serviceaccounts', ['list', 'watch']),
-      ...many('', 'secrets', ['list', 'watch'], settings.hostNamespace),
       ...many('coordination.k8s.io', 'leases', ['create'], settings.leaseNamespace),
       ...many(
         'coordination.k8s.io',

@@ -28,6 +28,7 @@ import { SdkEcrTokenClient, type EcrTokenClient } from './aws/ecr-token-client.j
 import { SdkWebIdentitySts } from './aws/web-identity-sts.js';
 import { RoleSessions, type RoleSession } from './tokens/role-sessions.js';
 import { ApiServerServiceAccountTokens } from './tokens/service-account-tokens.js';
+import { CredentialSweeps } from './jobs/credential-sweeps.js';
 import { ClusterCache } from './cache/cluster-cache.js';
 import { CredentialResolver } from './credentials/credential-resolver.js';
 import { registerExpiryGauge } from './expiry-gauge.js';
@@ -88,6 +89,18 @@ export async function wireRenewer(
   const registry = options.registry ?? createRegistry('renewer', BUILD_INFO);
   const metrics = createRenewerMetrics(registry);
   const series = new SeriesTracker(metrics);
+  // One producer connection for the queue and eatr's own keys; the worker gets its own (BullMQ
+  // adds a blocking one beside it).
+  const producerRedis = redisConnection(config, 'producer');
+  producerRedis.on('error', (error: Error) =>
+    log.debug({ err: error.message }, 'redis connection error'),
+  );
+  const queue = createQueue(producerRedis, {
+    prefix: config.queuePrefix,
+    jobAttempts: config.jobAttempts,
+    jobBackoffMs: config.jobBackoffMs,
+  });
+  const credentialSweeps = new CredentialSweeps(queue, log);
   const cache = new ClusterCache({
     kubeConfig: kc,
     core,
@@ -99,6 +112,8 @@ export async function wireRenewer(
     onNamespaceDeleted: (namespace) => series.dropNamespace(namespace),
     onSecretDeleted: (namespace, name) => series.dropSecret(namespace, name),
     onRestart: (resource) => metrics.cacheWatchRestarts.inc({ resource }),
+    onCredentialsChanged: (registry, resourceVersion) =>
+      credentialSweeps.request(registry, resourceVersion),
   });
   registerExpiryGauge(registry, cache, planSettingsOf(config));
 
@@ -121,17 +136,6 @@ export async function wireRenewer(
     roles,
   );
   const events = new EventRecorder(core, 'renewer', config.podName, log);
-  // One producer connection for the queue and eatr's own keys; the worker gets its own (BullMQ
-  // adds a blocking one beside it).
-  const producerRedis = redisConnection(config, 'producer');
-  producerRedis.on('error', (error: Error) =>
-    log.debug({ err: error.message }, 'redis connection error'),
-  );
-  const queue = createQueue(producerRedis, {
-    prefix: config.queuePrefix,
-    jobAttempts: config.jobAttempts,
-    jobBackoffMs: config.jobBackoffMs,
-  });
   const credentials = new CredentialResolver(
     cache,
     config.hostNamespace,

@@ -1,6 +1,5 @@
-import { setHeaderOptions, type CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import {
-  PARTIAL_OBJECT_METADATA_LIST,
   ResilientWatch,
   projectNamespace,
   type CachedNamespace,
@@ -9,12 +8,7 @@ import {
   type WatcherConfig,
   type WatcherMetrics,
 } from '@eatr/core';
-import {
-  projectCredentials,
-  projectServiceAccount,
-  type WatchedCredentials,
-  type WatchedServiceAccount,
-} from './watched-objects.js';
+import { projectServiceAccount, type WatchedServiceAccount } from './watched-objects.js';
 
 type Handler<T> = (type: WatchEventType, object: T, previous: T | undefined) => void;
 
@@ -23,20 +17,18 @@ export interface LeaderWatchesOptions {
   readonly core: CoreV1Api;
   readonly config: Pick<WatcherConfig, 'hostNamespace' | 'serviceAccounts' | 'watchTimeoutMs'>;
   readonly onNamespace: Handler<CachedNamespace>;
-  readonly onCredential: Handler<WatchedCredentials>;
   readonly onServiceAccount: Handler<WatchedServiceAccount>;
   readonly metrics: WatcherMetrics;
   readonly log: Logger;
 }
 
 /**
- * What the leading watcher watches: every Namespace, the credential Secrets of the host namespace
- * (metadata only: the keys never reach the watcher) and the ServiceAccounts eatr wires (none when it
- * wires none; a field selector when it wires one name).
+ * What the leading watcher watches: every Namespace and the ServiceAccounts eatr wires (none when it
+ * wires none; a field selector when it wires one name). No Secret: the renewers, which read the
+ * credential Secrets anyway, turn their changes into sweeps, so the watcher needs no Secret access.
  */
 export class LeaderWatches {
   readonly namespaces: ResilientWatch<CachedNamespace>;
-  readonly credentials: ResilientWatch<WatchedCredentials>;
   readonly serviceAccounts: ResilientWatch<WatchedServiceAccount> | undefined;
 
   constructor(o: LeaderWatchesOptions) {
@@ -50,20 +42,6 @@ export class LeaderWatches {
       project: projectNamespace,
       onEvent: o.onNamespace,
       onRestart: () => metrics.watchRestarts.inc({ resource: 'namespaces' }),
-    });
-    this.credentials = new ResilientWatch<WatchedCredentials>({
-      ...common,
-      resource: 'credentials',
-      path: `/api/v1/namespaces/${config.hostNamespace}/secrets`,
-      metadataOnly: true,
-      list: (page) =>
-        core.listNamespacedSecret(
-          { namespace: config.hostNamespace, ...page },
-          setHeaderOptions('Accept', PARTIAL_OBJECT_METADATA_LIST),
-        ),
-      project: projectCredentials,
-      onEvent: o.onCredential,
-      onRestart: () => metrics.watchRestarts.inc({ resource: 'credentials' }),
     });
     const targets = config.serviceAccounts;
     if (targets === '*' || targets.length > 0) {
@@ -89,24 +67,15 @@ export class LeaderWatches {
 
   start(): void {
     this.namespaces.start();
-    this.credentials.start();
     this.serviceAccounts?.start();
   }
 
   /** Every watch has listed. */
   get synced(): boolean {
-    return (
-      this.namespaces.isSynced &&
-      this.credentials.isSynced &&
-      (this.serviceAccounts?.isSynced ?? true)
-    );
+    return this.namespaces.isSynced && (this.serviceAccounts?.isSynced ?? true);
   }
 
   async stop(): Promise<void> {
-    await Promise.all([
-      this.namespaces.stop(),
-      this.credentials.stop(),
-      this.serviceAccounts?.stop(),
-    ]);
+    await Promise.all([this.namespaces.stop(), this.serviceAccounts?.stop()]);
   }
 }

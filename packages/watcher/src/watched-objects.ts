@@ -1,13 +1,5 @@
-import type { V1ObjectMeta, V1ServiceAccount } from '@kubernetes/client-node';
+import type { V1ServiceAccount } from '@kubernetes/client-node';
 import { SERVICE_ACCOUNT_ANNOTATION } from '@eatr/core';
-
-/**
- * A credential Secret as the watcher keeps it: its name and version. The watch asks the API server
- * for metadata only (PartialObjectMetadata), so the keys never reach this process.
- */
-export interface WatchedCredentials {
-  readonly metadata: { readonly name: string; readonly resourceVersion: string };
-}
 
 /** A wired ServiceAccount as the watcher keeps it: its pull Secret names. */
 export interface WatchedServiceAccount {
@@ -19,11 +11,6 @@ export interface WatchedServiceAccount {
   readonly pullSecrets: readonly string[];
   /** The entries eatr recorded as its own (its annotation). */
   readonly addedByEatr: readonly string[];
-}
-
-export function projectCredentials(raw: unknown): WatchedCredentials {
-  const meta = (raw as { metadata?: V1ObjectMeta }).metadata;
-  return { metadata: { name: meta?.name ?? '', resourceVersion: meta?.resourceVersion ?? '' } };
 }
 
 export function projectServiceAccount(raw: unknown): WatchedServiceAccount {

@@ -11,12 +11,10 @@ import {
   createRegistry,
   createWatcherMetrics,
   describeError,
-  enqueueCredentialSweep,
   enqueueSweep,
   enqueueSync,
   loadKubeConfig,
   planSettingsOf,
-  registryOfCredentialSecret,
   redisConnection,
   RedisHealth,
   describeRedis,
@@ -38,7 +36,7 @@ import { registerQueueGauge } from './queue-gauge.js';
 import { registerRedisMemoryGauge } from './redis-memory-gauge.js';
 import { EventRules } from './rules/event-rules.js';
 import { SweepScheduler } from './sweep-scheduler.js';
-import { type WatchedCredentials, type WatchedServiceAccount } from './watched-objects.js';
+import { type WatchedServiceAccount } from './watched-objects.js';
 
 export interface WatcherOptions {
   /** Metrics registry to register on; default: a new one. The all-in-one process shares one. */
@@ -48,16 +46,15 @@ export interface WatcherOptions {
 }
 
 /**
- * The watcher: one leader at a time turns Namespace and credential-Secret events into deduplicated
- * sync jobs and keeps the sweep scheduler in place; standbys wait on the Lease.
+ * The watcher: one leader at a time turns Namespace and ServiceAccount events into deduplicated
+ * sync jobs and keeps the sweep scheduler in place; standbys wait on the Lease. Credential Secret
+ * changes are the renewers' to notice (they read those Secrets; the watcher reads no Secret).
  */
 export class Watcher implements Closable {
   private watches: LeaderWatches | undefined;
   private scheduler: SweepScheduler | undefined;
   private readonly pending: PendingSyncs;
   private readonly rules: EventRules;
-  /** Credential sweeps are enqueued one after another, so a later version is never overtaken. */
-  private pendingCredentialSweep: Promise<void> = Promise.resolve();
   private elector!: LeaseElector;
   private health: HealthServer | undefined;
   private closing: Promise<void> | undefined;
@@ -87,8 +84,6 @@ export class Watcher implements Closable {
       blocked: (namespace, subjects) => blocked.get(namespace, subjects),
       jobs: {
         syncNamespace: (namespace, reason, waitFor) => this.pending.add(namespace, reason, waitFor),
-        sweepCredentials: (registry, resourceVersion) =>
-          this.sweepCredentials(registry, resourceVersion),
       },
       metrics,
       log,
@@ -147,7 +142,6 @@ export class Watcher implements Closable {
           core,
           config,
           onNamespace: (type, ns, previous) => watcher.onNamespace(type, ns, previous),
-          onCredential: (type, secret, previous) => watcher.onCredential(type, secret, previous),
           onServiceAccount: (type, sa, previous) => watcher.onServiceAccount(type, sa, previous),
           metrics,
           log,
@@ -238,7 +232,6 @@ export class Watcher implements Closable {
       await this.elector.stop();
       await this.stopLeading();
       await this.pending.stop();
-      await this.pendingCredentialSweep;
       this.stopFollowingFailovers();
       await this.queue.close();
       await this.legacyQueue.close();
@@ -266,16 +259,6 @@ export class Watcher implements Closable {
     if (this.watches?.namespaces.isSynced) this.rules.onNamespace(type, ns, previous);
   }
 
-  private onCredential(
-    type: WatchEventType,
-    secret: WatchedCredentials,
-    previous: WatchedCredentials | undefined,
-  ): void {
-    if (registryOfCredentialSecret(secret.metadata.name) === undefined) return;
-    this.metrics.watchEvents.inc({ resource: 'credentials', type });
-    if (this.watches?.credentials.isSynced) this.rules.onCredential(type, secret, previous);
-  }
-
   private onServiceAccount(
     type: WatchEventType,
     sa: WatchedServiceAccount,
@@ -288,23 +271,6 @@ export class Watcher implements Closable {
       .catch((error: unknown) =>
         this.log.warn({ err: describeError(error) }, 'ServiceAccount event not handled'),
       );
-  }
-
-  /** Credential sweeps are enqueued one after another, so a later version is never overtaken. */
-  private sweepCredentials(registry: string, resourceVersion: string): void {
-    this.pendingCredentialSweep = this.pendingCredentialSweep.then(async () => {
-      try {
-        const added = await enqueueCredentialSweep(this.queue, resourceVersion);
-        if (added) this.metrics.jobsEnqueued.inc({ reason: 'credentials-sweep' });
-        else this.metrics.jobsDeduplicated.inc();
-      } catch (error) {
-        // The next scheduled sweep finds the change too; say so rather than lose it quietly.
-        this.log.warn(
-          { registry, err: describeError(error) },
-          'could not enqueue the credential sweep; the scheduled sweep will pick the change up',
-        );
-      }
-    });
   }
 
   private async enqueue(

@@ -6,6 +6,7 @@ import { createServer } from 'node:https';
 import type { Server } from 'node:https';
 import { join } from 'node:path';
 import type { FakeAwsEndpoint } from '../../harness/aws/index.js';
+import { authorizeEcrPull, type EcrPullDecision } from '../../harness/aws/ecr-registry-auth.js';
 import { freePort } from '../../harness/free-port.js';
 import { ServerProcess, waitUntilReady } from '../../harness/server-process.js';
 import { signServingCertificate } from '../../harness/test-pki.js';
@@ -19,7 +20,7 @@ export interface RegistryAccess {
   /** 'none' without credentials; 'AWS' with an ECR token; anything else is a wrong user. */
   readonly user: string;
   readonly status: number;
-  readonly reason: 'open' | 'accepted' | 'no-credentials' | 'unknown-token' | 'wrong-user';
+  readonly reason: 'open' | EcrPullDecision;
 }
 
 export interface EcrNamedRegistryOptions {
@@ -40,9 +41,9 @@ export interface EcrNamedRegistryOptions {
 /**
  * The distribution registry (v3, on loopback, plain HTTP, no authentication of its own) behind a
  * TLS front with the test CA's certificate for both host names. For the ECR-named host the front
- * accepts exactly what ECR would: Basic authentication as user `AWS` with the password of a token
- * the ECR stand-in issued that has not expired and was not revoked; anything else is answered
- * 401 with a Basic challenge, as ECR answers. (The registry's own htpasswd holds one password per
+ * accepts exactly what ECR would (authorizeEcrPull): Basic authentication as user `AWS` with the
+ * password of a token the ECR stand-in issued for this registry's account and region that has not
+ * expired and was not revoked; anything else is answered 401 with a Basic challenge, as ECR answers. (The registry's own htpasswd holds one password per
  * user, but several ECR tokens are valid at once.)
  */
 export class EcrNamedRegistry {
@@ -228,25 +229,13 @@ export class EcrNamedRegistry {
     req.pipe(upstream);
   }
 
-  private authorize(authorization: string | undefined): {
-    user: string;
-    reason: RegistryAccess['reason'];
-  } {
-    if (authorization === undefined || !authorization.startsWith('Basic ')) {
-      return { user: 'none', reason: 'no-credentials' };
-    }
-    const decoded = Buffer.from(authorization.slice('Basic '.length), 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    const user = colon < 0 ? decoded : decoded.slice(0, colon);
-    const password = colon < 0 ? '' : decoded.slice(colon + 1);
-    if (user !== 'AWS') return { user: 'other', reason: 'wrong-user' };
-    const now = Date.now();
-    const live = this.options.aws
-      .issuedTokens()
-      .some(
-        (t) =>
-          t.password === password && t.expiresAt.getTime() > now && !this.revoked.has(password),
-      );
-    return { user, reason: live ? 'accepted' : 'unknown-token' };
+  private authorize(authorization: string | undefined) {
+    return authorizeEcrPull(
+      authorization,
+      this.options.ecrHost,
+      this.options.aws.issuedTokens(),
+      this.revoked,
+      Date.now(),
+    );
   }
 }

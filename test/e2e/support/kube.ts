@@ -89,6 +89,9 @@ export function releaseValues(eatrImage: string): string[] {
  * Polls `check` (which returns a value when done, undefined when not yet) until done or
  * `timeoutMs`; the error names what was awaited and the last state seen.
  */
+/** Thrown by an `eventually` check to fail at once: waiting longer cannot make it pass. */
+export class StopWaiting extends Error {}
+
 export async function eventually<T>(
   what: string,
   check: () => Promise<T | undefined>,
@@ -102,6 +105,7 @@ export async function eventually<T>(
       if (value !== undefined) return value;
       last = 'not yet';
     } catch (error) {
+      if (error instanceof StopWaiting) throw error;
       last = (error as Error).message;
     }
     if (Date.now() > deadline)

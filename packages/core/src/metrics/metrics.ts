@@ -124,7 +124,7 @@ export function createWatcherMetrics(registry: Registry) {
     }),
     jobsEnqueued: new Counter({
       name: 'eatr_jobs_enqueued_total',
-      help: 'Jobs enqueued, by reason: a sync per namespace, or credentials-sweep (one sweep per credential Secret change)',
+      help: 'Jobs enqueued, by reason (a sync per namespace)',
       labelNames: ['reason'],
       registers,
     }),

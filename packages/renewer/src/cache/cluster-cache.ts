@@ -5,6 +5,7 @@ import {
   PARTIAL_OBJECT_METADATA_LIST,
   ResilientWatch,
   credentialSecretName,
+  registryOfCredentialSecret,
   type CachedResource,
   type Logger,
   type WatchEventType,
@@ -36,6 +37,11 @@ export interface ClusterCacheOptions {
   /** Called when one of eatr's Secrets is deleted, by any replica (to drop its metric series). */
   readonly onSecretDeleted?: (namespace: string, name: string) => void;
   readonly onRestart?: (resource: string) => void;
+  /**
+   * Called when a credential Secret of the host namespace changes after the first list (a key
+   * rotation, an access annotation edited, a Secret created or deleted).
+   */
+  readonly onCredentialsChanged?: (registry: string, resourceVersion: string) => void;
 }
 
 /** eatr writes only this type: the API server filters out every other Secret carrying eatr's label. */
@@ -135,7 +141,18 @@ export class ClusterCache {
       path: `/api/v1/namespaces/${options.hostNamespace}/secrets`,
       list: (page) => core.listNamespacedSecret({ namespace: options.hostNamespace, ...page }),
       project: (raw) => projectCredentials(raw, options.digestKey),
-      onEvent: () => undefined,
+      onEvent: (type, secret, previous) => {
+        // The first list only tells what exists (the start-up sweep covers it).
+        if (!this.credentials.isSynced) return;
+        const registry = registryOfCredentialSecret(secret.metadata.name);
+        if (registry === undefined) return;
+        if (
+          type === 'MODIFIED' &&
+          previous?.metadata.resourceVersion === secret.metadata.resourceVersion
+        )
+          return;
+        options.onCredentialsChanged?.(registry, secret.metadata.resourceVersion);
+      },
       onRestart: () => options.onRestart?.('credentials'),
     });
   }

@@ -60,8 +60,6 @@ function rules(namespaces: CachedNamespace[], blocked = new Map<string, BlockedE
         jobs.push(
           `sync ${namespace} ${reason} ${waitFor.map((w) => `${w.resource}@${w.resourceVersion}`).join(',')}`,
         ),
-      sweepCredentials: (registry, resourceVersion) =>
-        jobs.push(`sweep ${registry}@${resourceVersion}`),
     },
     metrics: createWatcherMetrics(new Registry()),
     log: createLogger('watcher', 'silent'),
@@ -157,37 +155,6 @@ describe('EventRules: namespace role annotations (eatr.io/role-arn)', () => {
     const { r, jobs } = rules([]);
     r.onNamespace('ADDED', annotated({ 'eatr.io/role-arn': 'not-an-arn' }), undefined);
     expect(jobs).toEqual(['sync team-a namespace namespaces@10']);
-  });
-});
-
-describe('EventRules: credential Secret events', () => {
-  it.each<[string, string, 'ADDED' | 'MODIFIED', string | undefined, string[]]>([
-    [
-      'a credential Secret created',
-      `eatr-aws-credentials-${EU}`,
-      'ADDED',
-      undefined,
-      [`sweep ${EU}@5`],
-    ],
-    [
-      'a credential Secret changed',
-      `eatr-aws-credentials-${EU}`,
-      'MODIFIED',
-      '4',
-      [`sweep ${EU}@5`],
-    ],
-    ['a resync with the same version', `eatr-aws-credentials-${EU}`, 'MODIFIED', '5', []],
-    ['another Secret of the host namespace', 'unrelated', 'ADDED', undefined, []],
-  ])('%s', (_name, name, type, previousVersion, expected) => {
-    const { r, jobs } = rules([]);
-    r.onCredential(
-      type,
-      { metadata: { name, resourceVersion: '5' } },
-      previousVersion === undefined
-        ? undefined
-        : { metadata: { name, resourceVersion: previousVersion } },
-    );
-    expect(jobs).toEqual(expected);
   });
 });
 

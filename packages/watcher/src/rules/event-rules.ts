@@ -3,7 +3,6 @@ import {
   LogMessage,
   describeError,
   planNamespace,
-  registryOfCredentialSecret,
   type BlockedEntry,
   type CachedNamespace,
   type Logger,
@@ -14,14 +13,12 @@ import {
   type WatchEventType,
   type WatcherMetrics,
 } from '@eatr/core';
-import type { WatchedCredentials, WatchedServiceAccount } from '../watched-objects.js';
+import type { WatchedServiceAccount } from '../watched-objects.js';
 
 /** What the rules ask for. */
 export interface WatcherJobs {
   /** Queue a sync of one namespace (deduplicated, retried until Redis takes it). */
   syncNamespace(namespace: string, reason: SyncReason, waitFor: readonly WaitForVersion[]): void;
-  /** Queue one sweep that finds the namespaces a credential change affects. */
-  sweepCredentials(registry: string, resourceVersion: string): void;
 }
 
 export interface EventRuleDependencies {
@@ -84,30 +81,6 @@ export class EventRules {
         { resource: 'namespaces', resourceVersion: ns.metadata.resourceVersion },
       ]);
     }
-  }
-
-  /**
-   * The watcher sees no keys, so it cannot tell a key change from a label edit: one sweep (not a job
-   * per namespace) lets the renewer, which compares the keys' digest with each Secret's
-   * eatr.io/credentials-version, sync only the namespaces whose token must change.
-   */
-  onCredential(
-    type: WatchEventType,
-    secret: WatchedCredentials,
-    previous: WatchedCredentials | undefined,
-  ): void {
-    const registry = registryOfCredentialSecret(secret.metadata.name);
-    if (!registry) return;
-    if (
-      type === 'MODIFIED' &&
-      previous?.metadata.resourceVersion === secret.metadata.resourceVersion
-    )
-      return;
-    this.d.log.info(
-      { registry, event: type, resourceVersion: secret.metadata.resourceVersion },
-      LogMessage.credentialChanged,
-    );
-    this.d.jobs.sweepCredentials(registry, secret.metadata.resourceVersion);
   }
 
   /**
