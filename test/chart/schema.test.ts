@@ -135,6 +135,7 @@ describe('values.schema.json', () => {
       '123456789012.dkr.ecr.amazonaws.com',
       '123456789012.dkr.ecr.eu-west-1.example.com',
       'public.ecr.aws',
+      'public.ecr.aws/nginx',
     ];
     for (const host of hosts)
       expect([host, pattern.test(host)]).toEqual([host, parseRegistryHost(host) !== undefined]);

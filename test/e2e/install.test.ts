@@ -228,6 +228,71 @@ describe('helm install eatr on a real node', () => {
   });
 });
 
+describe('ECR Public', () => {
+  it("serves public.ecr.aws from the ecr-public API: a Pod pulls from the registry answering as public.ecr.aws with eatr's Secret", async () => {
+    const ecr = inject('e2eEcr');
+    const PUBLIC = 'public.ecr.aws';
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: `eatr-aws-credentials-${PUBLIC}`, namespace: RELEASE_NAMESPACE },
+      stringData: {
+        aws_access_key_id: ecr.accessKeyId,
+        aws_secret_access_key: ecr.secretAccessKey,
+      },
+    });
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'team-p', labels: { [PUBLIC]: 'true' } },
+    });
+    const password = await eventually('team-p gets its public.ecr.aws Secret', async () => {
+      const p = await pullPassword('team-p', PUBLIC).catch(() => '');
+      return p === '' ? undefined : p;
+    });
+    await eventually('team-p default ServiceAccount has the Secret', async () => {
+      const sa = await kubectlJson<{ imagePullSecrets?: Array<{ name: string }> }>([
+        'get',
+        'serviceaccount',
+        'default',
+        '-n',
+        'team-p',
+      ]);
+      return sa.imagePullSecrets?.some((r) => r.name === PUBLIC) ? true : undefined;
+    });
+    const since = new Date().toISOString();
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'app', namespace: 'team-p' },
+      spec: {
+        containers: [
+          {
+            name: 'app',
+            image: `${PUBLIC}/${ecr.image.split('/').slice(1).join('/')}`,
+            imagePullPolicy: 'Always',
+          },
+        ],
+        terminationGracePeriodSeconds: 1,
+      },
+    });
+    await eventually('the team-p Pod Running (pulled from public.ecr.aws)', async () => {
+      const p = await kubectlJson<PodList['items'][number]>(['get', 'pod', 'app', '-n', 'team-p']);
+      const waiting = p.status.containerStatuses?.[0]?.state?.waiting;
+      if (waiting?.reason === 'ErrImagePull' || waiting?.reason === 'ImagePullBackOff')
+        throw new StopWaiting(`${waiting.reason}: ${waiting.message ?? ''}`);
+      return p.status.phase === 'Running' ? true : undefined;
+    });
+    // The front let the pull through with that token, an ECR Public one (a private registry's
+    // token is refused there: authorizeEcrPull checks the token's registry).
+    const accepted = (await registryAccesses()).filter(
+      (a) => a.at >= since && a.reason === 'accepted' && a.path.includes('/manifests/'),
+    );
+    expect(accepted.length).toBeGreaterThan(0);
+    expect(password).not.toBe(await pullPassword('team-a', ecr.registry).catch(() => ''));
+  });
+});
+
 describe('token rotation', () => {
   it('after eatr renews and the registry revokes the old token, a new Pod still pulls', async () => {
     const ecr = inject('e2eEcr');

@@ -15,7 +15,7 @@ sysctl -q -w net.bridge.bridge-nf-call-iptables=1
 
 # Names the node serves: its own (kubectl logs reaches the kubelet by it), the registries'.
 cp /etc/hosts "$EATR_E2E_RUN_DIR/hosts"
-printf '%s %s\n' "$NODE_ADDRESS" "${EATR_E2E_HOST_NAMES:-eatr-e2e-node registry.e2e.test 111111111111.dkr.ecr.eu-west-1.amazonaws.com}" >>"$EATR_E2E_RUN_DIR/hosts"
+printf '%s %s\n' "$NODE_ADDRESS" "${EATR_E2E_HOST_NAMES:-eatr-e2e-node registry.e2e.test 111111111111.dkr.ecr.eu-west-1.amazonaws.com public.ecr.aws}" >>"$EATR_E2E_RUN_DIR/hosts"
 mount --bind "$EATR_E2E_RUN_DIR/hosts" /etc/hosts
 # Paths fixed in the parts (kubelet: /var/log/pods, /var/lib/kubelet/...; containerd's shims and
 # runc: /run/containerd; CNI's result cache: /var/lib/cni) go to file systems no one else sees.

@@ -22,6 +22,8 @@ export const OPEN_REGISTRY = 'registry.e2e.test';
 export const ECR_ACCOUNT = '111111111111';
 export const ECR_REGION = 'eu-west-1';
 export const ECR_REGISTRY = `${ECR_ACCOUNT}.dkr.ecr.${ECR_REGION}.amazonaws.com`;
+/** ECR Public's host, answered by the same registry (its images under the same paths). */
+export const PUBLIC_REGISTRY = 'public.ecr.aws';
 export const IMAGE_TAG = 'e2e';
 /** The tag of the previous release's eatr image (test/compat/previous-release), beside IMAGE_TAG. */
 export const PREVIOUS_IMAGE_TAG = 'previous';
@@ -159,6 +161,7 @@ export class NodeCluster {
       pki: cp.pki,
       openHost: OPEN_REGISTRY,
       ecrHost: ECR_REGISTRY,
+      publicHost: PUBLIC_REGISTRY,
       aws: this.aws,
       processes: this.processes,
     });
@@ -210,7 +213,7 @@ export class NodeCluster {
     mkdirSync(cniConf, { recursive: true });
     this.containerdSocket = join(dir, 'containerd.sock');
     const ca = this.controlPlane?.pki.caCertPath ?? '';
-    for (const host of [OPEN_REGISTRY, ECR_REGISTRY]) {
+    for (const host of [OPEN_REGISTRY, ECR_REGISTRY, PUBLIC_REGISTRY]) {
       mkdirSync(join(certs, host), { recursive: true });
       await writeFile(
         join(certs, host, 'hosts.toml'),
@@ -333,7 +336,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
     bind ${this.address}
     errors
     hosts {
-        ${this.address} ${NODE_NAME} ${OPEN_REGISTRY} ${ECR_REGISTRY}
+        ${this.address} ${NODE_NAME} ${OPEN_REGISTRY} ${ECR_REGISTRY} ${PUBLIC_REGISTRY}
         fallthrough
     }
     kubernetes ${CLUSTER_DNS_DOMAIN} in-addr.arpa ip6.arpa {

@@ -33,6 +33,8 @@ export interface EcrNamedRegistryOptions {
   readonly openHost: string;
   /** `<account>.dkr.ecr.<region>.amazonaws.com`: only user `AWS` with a live ECR token. */
   readonly ecrHost: string;
+  /** `public.ecr.aws`: the same images, only user `AWS` with a live ECR Public token. */
+  readonly publicHost: string;
   readonly aws: FakeAwsEndpoint;
   /** The registry process is added here so the node stops it with the rest. */
   readonly processes: ServerProcess[];
@@ -96,7 +98,7 @@ export class EcrNamedRegistry {
       options.pki,
       options.dir,
       'registry',
-      [`DNS:${options.openHost}`, `DNS:${options.ecrHost}`],
+      [`DNS:${options.openHost}`, `DNS:${options.ecrHost}`, `DNS:${options.publicHost}`],
     );
     const front = createServer({
       cert: await readFile(certPath),
@@ -182,8 +184,8 @@ export class EcrNamedRegistry {
     const host = (req.headers.host ?? '').replace(/:\d+$/, '');
     const method = req.method ?? 'GET';
     const path = req.url ?? '/';
-    if (host === this.options.ecrHost) {
-      const decision = this.authorize(req.headers.authorization);
+    if (host === this.options.ecrHost || host === this.options.publicHost) {
+      const decision = this.authorize(req.headers.authorization, host);
       const record = (status: number) =>
         this.accessLog.push({
           at: new Date().toISOString(),
@@ -197,7 +199,7 @@ export class EcrNamedRegistry {
         record(401);
         res.writeHead(401, {
           'content-type': 'application/json',
-          'www-authenticate': `Basic realm="https://${this.options.ecrHost}/",service="ecr.amazonaws.com"`,
+          'www-authenticate': `Basic realm="https://${host}/",service="ecr.amazonaws.com"`,
         });
         res.end(
           JSON.stringify({
@@ -229,10 +231,10 @@ export class EcrNamedRegistry {
     req.pipe(upstream);
   }
 
-  private authorize(authorization: string | undefined) {
+  private authorize(authorization: string | undefined, host: string) {
     return authorizeEcrPull(
       authorization,
-      this.options.ecrHost,
+      host,
       this.options.aws.issuedTokens(),
       this.revoked,
       Date.now(),

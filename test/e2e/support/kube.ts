@@ -80,18 +80,20 @@ export function releaseValues(eatrImage: string): string[] {
     '--set-json',
     `renewer.extraEnv=${JSON.stringify([
       { name: 'AWS_ENDPOINT_URL_ECR', value: ecr.endpointUrl },
+      { name: 'AWS_ENDPOINT_URL_ECR_PUBLIC', value: ecr.endpointUrl },
       { name: 'AWS_ENDPOINT_URL_STS', value: ecr.endpointUrl },
     ])}`,
   ];
 }
 
-/**
- * Polls `check` (which returns a value when done, undefined when not yet) until done or
- * `timeoutMs`; the error names what was awaited and the last state seen.
- */
 /** Thrown by an `eventually` check to fail at once: waiting longer cannot make it pass. */
 export class StopWaiting extends Error {}
 
+/**
+ * Polls `check` (which returns a value when done, undefined when not yet) until done or
+ * `timeoutMs` (a StopWaiting it throws fails at once); the error names what was awaited and the
+ * last state seen.
+ */
 export async function eventually<T>(
   what: string,
   check: () => Promise<T | undefined>,

@@ -16,7 +16,7 @@ export type AwsErrorKind =
   | 'unknown-operation'
   | 'invalid-identity-token';
 
-export type AwsService = 'ecr' | 'sts';
+export type AwsService = 'ecr' | 'ecr-public' | 'sts';
 
 export interface AwsErrorCode {
   readonly code: string;
@@ -29,7 +29,9 @@ export interface AwsErrorCode {
  * status. InvalidSignatureException and AccessDeniedException are on the SDK's clock-skew list:
  * they are retried once only when the response's Date header shows the caller's clock is off.
  */
-const CODES: Readonly<Record<AwsErrorKind, Readonly<Record<AwsService, AwsErrorCode>>>> = {
+const CODES: Readonly<
+  Record<AwsErrorKind, Readonly<Record<Exclude<AwsService, 'ecr-public'>, AwsErrorCode>>>
+> = {
   throttled: {
     ecr: { code: 'ThrottlingException', status: 400 },
     sts: { code: 'Throttling', status: 400 },
@@ -77,8 +79,9 @@ const CODES: Readonly<Record<AwsErrorKind, Readonly<Record<AwsService, AwsErrorC
   },
 };
 
+/** ECR Public (the same JSON 1.1 protocol) answers with ECR's codes. */
 export function errorCodeFor(kind: AwsErrorKind, service: AwsService): AwsErrorCode {
-  return CODES[kind][service];
+  return CODES[kind][service === 'ecr-public' ? 'ecr' : service];
 }
 
 /** Thrown inside the endpoint's handlers; rendered in the wire format of the service called. */

@@ -9,10 +9,19 @@ import type { WireResponse } from './wire-response.js';
 export const ECR_TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921';
 export const ECR_CONTENT_TYPE = 'application/x-amz-json-1.1';
 
+/** ECR Public's X-Amz-Target prefix (its API's service name). */
+export const ECR_PUBLIC_TARGET_PREFIX = 'SpencerFrontendService';
+
 /** The operation an X-Amz-Target header names, or undefined when it is not an ECR target. */
 export function ecrAction(target: string): string | undefined {
   const [prefix, action, ...rest] = target.split('.');
   return prefix === ECR_TARGET_PREFIX && action && rest.length === 0 ? action : undefined;
+}
+
+/** The operation an ECR Public X-Amz-Target names, or undefined when it is not one. */
+export function ecrPublicAction(target: string): string | undefined {
+  const [prefix, action, ...rest] = target.split('.');
+  return prefix === ECR_PUBLIC_TARGET_PREFIX && action && rest.length === 0 ? action : undefined;
 }
 
 export function ecrSuccess(payload: unknown, requestId: string): WireResponse {

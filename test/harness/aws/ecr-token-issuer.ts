@@ -47,6 +47,8 @@ export class EcrTokenIssuer {
     principal: { accessKeyId: string; accountId: string },
     region: string,
     now: number,
+    /** ECR Public's tokens are for public.ecr.aws, not an account's registry. */
+    service: 'ecr' | 'ecr-public' = 'ecr',
   ): IssuedToken {
     // The counter makes every password distinct and ordered; the random part keeps two endpoints'
     // tokens (one per test file) apart.
@@ -58,7 +60,10 @@ export class EcrTokenIssuer {
       password,
       authorizationToken: Buffer.from(`AWS:${password}`).toString('base64'),
       expiresAt: new Date(now + this.lifetimeMs),
-      proxyEndpoint: registryEndpoint(principal.accountId, region),
+      proxyEndpoint:
+        service === 'ecr-public'
+          ? 'https://public.ecr.aws'
+          : registryEndpoint(principal.accountId, region),
     };
     this.issued.push(token);
     return token;

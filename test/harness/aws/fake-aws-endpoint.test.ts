@@ -4,6 +4,10 @@ import type { Duplex } from 'node:stream';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import type { ECRClientConfig } from '@aws-sdk/client-ecr';
+import {
+  ECRPUBLICClient,
+  GetAuthorizationTokenCommand as GetPublicAuthorizationTokenCommand,
+} from '@aws-sdk/client-ecr-public';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { rejectionOf } from './expect-rejection.js';
@@ -410,5 +414,41 @@ describe('lifecycle', () => {
     await own.stop();
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(await pending).toBeInstanceOf(Error);
+  });
+});
+
+describe('ECR Public GetAuthorizationToken through the real ECR Public client', () => {
+  const ecrPublic = (region: string, credentials = ALICE) => {
+    const client = new ECRPUBLICClient({ region, endpoint: aws.url, credentials });
+    clients.push(client as unknown as ECRClient);
+    return client;
+  };
+
+  it('returns a token for public.ecr.aws, signed for its own service name', async () => {
+    const out = await ecrPublic('us-east-1').send(new GetPublicAuthorizationTokenCommand({}));
+    const decoded = Buffer.from(out.authorizationData?.authorizationToken ?? '', 'base64').toString(
+      'utf8',
+    );
+    expect(decoded).toMatch(/^AWS:eatr-fake-ecr-/);
+    expect(aws.issuedTokens().at(-1)?.proxyEndpoint).toBe('https://public.ecr.aws');
+    expect(aws.calls()).toMatchObject([
+      { service: 'ecr-public', action: 'GetAuthorizationToken', status: 200 },
+    ]);
+  });
+
+  it('is served in us-east-1 only', async () => {
+    const error = await rejectionOf(
+      ecrPublic('us-west-2').send(new GetPublicAuthorizationTokenCommand({})),
+    );
+    expect(error.name).toBe('InvalidParameterException');
+  });
+
+  it('refuses a key it does not know', async () => {
+    const error = await rejectionOf(
+      ecrPublic('us-east-1', { accessKeyId: 'AKIANOBODY0000000009', secretAccessKey: 'x' }).send(
+        new GetPublicAuthorizationTokenCommand({}),
+      ),
+    );
+    expect(error.name).toBe('UnrecognizedClientException');
   });
 });

@@ -10,7 +10,7 @@ import { CallLog } from './call-log.js';
 import type { AwsCall, CallFilter, CallRecord, ProxyMode } from './call-log.js';
 import { CredentialStore } from './credential-store.js';
 import type { CredentialConfig, IssuedSession, Principal, RoleConfig } from './credential-store.js';
-import { ecrAction, ecrError, ecrSuccess } from './ecr-json-protocol.js';
+import { ecrAction, ecrError, ecrPublicAction, ecrSuccess } from './ecr-json-protocol.js';
 import { EcrTokenIssuer, registryEndpoint } from './ecr-token-issuer.js';
 import type { IssuedToken } from './ecr-token-issuer.js';
 import { FailureInjector } from './failure-injector.js';
@@ -41,7 +41,7 @@ const MAX_BODY_BYTES = 1024 * 1024;
 const DEFAULT_SLOW_RESPONSE_MS = 10_000;
 
 type Operation =
-  | { readonly service: 'ecr'; readonly action: string; readonly known: boolean }
+  | { readonly service: 'ecr' | 'ecr-public'; readonly action: string; readonly known: boolean }
   | { readonly service: 'sts'; readonly action: string; readonly params: URLSearchParams };
 
 /** Which AwsErrorKind each signature failure is answered with. */
@@ -107,8 +107,16 @@ export class FakeAwsEndpoint {
   }
 
   /** The environment that points an AWS SDK v3 process at this endpoint. */
-  env(): { AWS_ENDPOINT_URL_ECR: string; AWS_ENDPOINT_URL_STS: string } {
-    return { AWS_ENDPOINT_URL_ECR: this.url, AWS_ENDPOINT_URL_STS: this.url };
+  env(): {
+    AWS_ENDPOINT_URL_ECR: string;
+    AWS_ENDPOINT_URL_ECR_PUBLIC: string;
+    AWS_ENDPOINT_URL_STS: string;
+  } {
+    return {
+      AWS_ENDPOINT_URL_ECR: this.url,
+      AWS_ENDPOINT_URL_ECR_PUBLIC: this.url,
+      AWS_ENDPOINT_URL_STS: this.url,
+    };
   }
 
   addCredentials(credentials: CredentialConfig): void {
@@ -259,7 +267,7 @@ export class FakeAwsEndpoint {
     } catch (error) {
       if (!(error instanceof AwsServiceError)) throw error;
       response =
-        operation.service === 'ecr' ? ecrError(error, requestId) : stsError(error, requestId);
+        operation.service === 'sts' ? stsError(error, requestId) : ecrError(error, requestId);
     }
     if (response === undefined || res.destroyed) return;
     record.update({ status: response.status, errorCode: response.errorCode });
@@ -280,7 +288,7 @@ export class FakeAwsEndpoint {
     requestId: string,
     res: ServerResponse,
   ): Promise<WireResponse | undefined> {
-    if (operation.service === 'ecr' && !operation.known) {
+    if (operation.service !== 'sts' && !operation.known) {
       throw new AwsServiceError('unknown-operation', `Unknown operation ${operation.action}`);
     }
     if (operation.service === 'sts' && !STS_ACTIONS.has(operation.action)) {
@@ -305,10 +313,12 @@ export class FakeAwsEndpoint {
       }
     }
 
-    if (operation.service === 'ecr') {
+    if (operation.service !== 'sts') {
       // authenticate() always returns a principal for signed (all ECR) calls.
       if (principal === undefined) throw new Error('unreachable: ECR call without principal');
-      return this.getAuthorizationToken(principal, record.call.region ?? '', request, requestId);
+      return operation.service === 'ecr-public'
+        ? this.getPublicAuthorizationToken(principal, record.call.region ?? '', requestId)
+        : this.getAuthorizationToken(principal, record.call.region ?? '', request, requestId);
     }
     const params = operation.params;
     const base = {
@@ -392,6 +402,32 @@ export class FakeAwsEndpoint {
     );
   }
 
+  /**
+   * ECR Public's GetAuthorizationToken: one token for public.ecr.aws, from its API in us-east-1 only
+   * (the real service has no other endpoint; a client of another region never reaches it).
+   */
+  private getPublicAuthorizationToken(
+    principal: Principal,
+    region: string,
+    requestId: string,
+  ): WireResponse {
+    if (region !== 'us-east-1')
+      throw new AwsServiceError(
+        'invalid-parameter',
+        `ECR Public is served in us-east-1 only; the request was signed for ${region}`,
+      );
+    const token = this.tokens.issue(principal, region, this.now(), 'ecr-public');
+    return ecrSuccess(
+      {
+        authorizationData: {
+          authorizationToken: token.authorizationToken,
+          expiresAt: token.expiresAt.getTime() / 1000,
+        },
+      },
+      requestId,
+    );
+  }
+
   /** Waits the slow delay; false when the client hung up or the endpoint stopped meanwhile. */
   private async waitUnlessGone(res: ServerResponse): Promise<boolean> {
     const gone = new AbortController();
@@ -458,10 +494,20 @@ function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string | u
   return flat;
 }
 
-/** Which service and action a request is for: ECR by X-Amz-Target, STS by its Action parameter. */
+/**
+ * Which service and action a request is for: ECR and ECR Public by X-Amz-Target, STS by its Action
+ * parameter.
+ */
 function classify(request: ReceivedRequest): Operation {
   const target = request.headers['x-amz-target'];
   if (target !== undefined) {
+    const publicAction = ecrPublicAction(target);
+    if (publicAction !== undefined)
+      return {
+        service: 'ecr-public',
+        action: publicAction,
+        known: publicAction === 'GetAuthorizationToken',
+      };
     const action = ecrAction(target);
     return { service: 'ecr', action: action ?? target, known: action === 'GetAuthorizationToken' };
   }

@@ -108,6 +108,7 @@ describe('parseRegistryHost', () => {
       partition,
       fips,
       dualStack,
+      service: 'ecr',
     });
   });
 
@@ -118,7 +119,8 @@ describe('parseRegistryHost', () => {
     ['no region', '123456789012.dkr.ecr.amazonaws.com'],
     ['region without number', '123456789012.dkr.ecr.eu-west.amazonaws.com'],
     ['wrong service', '123456789012.dkr.ecs.eu-west-1.amazonaws.com'],
-    ['public ECR', 'public.ecr.aws'],
+    ['a public ECR repository path', 'public.ecr.aws/nginx'],
+    ['a look-alike of ECR Public', 'public.ecr.aws.evil.example'],
     ['other domain', '123456789012.dkr.ecr.eu-west-1.amazonaws.com.evil.example'],
     ['prefix', 'x123456789012.dkr.ecr.eu-west-1.amazonaws.com'],
     ['China region on .com', '123456789012.dkr.ecr.cn-north-1.amazonaws.com'],
@@ -132,10 +134,26 @@ describe('parseRegistryHost', () => {
   });
 });
 
+describe('parseRegistryHost: ECR Public', () => {
+  it('takes public.ecr.aws, served by the ecr-public API in us-east-1', () => {
+    expect(parseRegistryHost(' Public.ECR.aws ')).toEqual({
+      host: 'public.ecr.aws',
+      accountId: 'public',
+      region: 'us-east-1',
+      partition: 'aws',
+      fips: false,
+      dualStack: false,
+      service: 'ecr-public',
+    });
+    expect(parseRegistryHost('123456789012.dkr.ecr.eu-west-1.amazonaws.com')?.service).toBe('ecr');
+  });
+});
+
 describe('looksLikeRegistryHost', () => {
   it.each([
     ['12345678901.dkr.ecr.eu-west-1.amazonaws.com', true],
     ['123456789012.dkr.ecr.amazonaws.com', true],
+    ['public.ecr.aws.example', true],
     ['team', false],
     ['kubernetes.io/metadata.name', false],
   ])('%s -> %s', (key, expected) => {

@@ -12,7 +12,27 @@ export interface RegistryHost {
   readonly fips: boolean;
   /** True for dual-stack (IPv4 + IPv6) endpoints (`dkr-ecr.<region>.on.aws`). */
   readonly dualStack: boolean;
+  /** The API that issues its tokens: `ecr`, or `ecr-public` for ECR Public (`public.ecr.aws`). */
+  readonly service: EcrService;
 }
+
+export type EcrService = 'ecr' | 'ecr-public';
+
+/** ECR Public's one registry host. */
+export const PUBLIC_REGISTRY_HOST = 'public.ecr.aws';
+/** ECR Public's API is served in this region only, whatever region the credentials name. */
+export const PUBLIC_REGISTRY_REGION = 'us-east-1';
+
+const PUBLIC_REGISTRY: RegistryHost = {
+  host: PUBLIC_REGISTRY_HOST,
+  // What {{account}} in a Secret name template gives (an ECR Public token is not an account's).
+  accountId: 'public',
+  region: PUBLIC_REGISTRY_REGION,
+  partition: 'aws',
+  fips: false,
+  dualStack: false,
+  service: 'ecr-public',
+};
 
 export type Partition = 'aws' | 'aws-cn' | 'aws-us-gov' | 'aws-eusc';
 
@@ -58,6 +78,7 @@ function partitionOf(region: string, suffix: string): Partition | undefined {
  */
 export function parseRegistryHost(input: string): RegistryHost | undefined {
   const host = input.trim().toLowerCase();
+  if (host === PUBLIC_REGISTRY_HOST) return PUBLIC_REGISTRY;
   if (host.length > 253) return undefined;
   for (const form of FORMS) {
     const match = form.pattern.exec(host);
@@ -66,12 +87,20 @@ export function parseRegistryHost(input: string): RegistryHost | undefined {
     if (accountId === undefined || region === undefined) continue;
     const partition = partitionOf(region, form.suffix);
     if (partition === undefined) return undefined;
-    return { host, accountId, region, partition, fips: form.fips, dualStack: form.dualStack };
+    return {
+      host,
+      accountId,
+      region,
+      partition,
+      fips: form.fips,
+      dualStack: form.dualStack,
+      service: 'ecr',
+    };
   }
   return undefined;
 }
 
 /** True when a label key looks like someone meant an ECR registry (used to report near misses). */
 export function looksLikeRegistryHost(key: string): boolean {
-  return /ecr/i.test(key) && /(amazonaws\.|on\.aws)/i.test(key);
+  return /ecr/i.test(key) && /(amazonaws\.|on\.aws|ecr\.aws)/i.test(key);
 }

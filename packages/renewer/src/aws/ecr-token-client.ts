@@ -1,8 +1,16 @@
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import {
+  ECRPUBLICClient,
+  GetAuthorizationTokenCommand as GetPublicAuthorizationTokenCommand,
+} from '@aws-sdk/client-ecr-public';
 import { fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { NodeHttpHandler } from '@smithy/node-http-handler';
-import { passwordFromAuthorizationToken } from '@eatr/core';
+import {
+  PUBLIC_REGISTRY_REGION,
+  passwordFromAuthorizationToken,
+  type EcrService,
+} from '@eatr/core';
 import type { CredentialSpec } from '../credentials/credential-secret.js';
 
 /** A registry token: the password for user `AWS`, and when ECR says it expires. */
@@ -13,9 +21,13 @@ export interface EcrToken {
   readonly fetchedAt: number;
 }
 
-/** The one thing eatr asks of ECR. */
+/** The one thing eatr asks of ECR (or of ECR Public, `service` `ecr-public`). */
 export interface EcrTokenClient {
-  getAuthorizationToken(credentials: CredentialSpec, region: string): Promise<EcrToken>;
+  getAuthorizationToken(
+    credentials: CredentialSpec,
+    region: string,
+    service?: EcrService,
+  ): Promise<EcrToken>;
 }
 
 export interface SdkEcrTokenClientOptions {
@@ -29,12 +41,13 @@ export interface SdkEcrTokenClientOptions {
 const MAX_CLIENTS = 256;
 
 /**
- * GetAuthorizationToken through the AWS SDK. Endpoints come from the SDK's own settings
- * (`AWS_ENDPOINT_URL_ECR`, `AWS_ENDPOINT_URL_STS`, FIPS/dual-stack flags); every client, STS included,
- * uses the proxy-aware request handler.
+ * GetAuthorizationToken through the AWS SDK, of ECR or of ECR Public. Endpoints come from the SDK's
+ * own settings (`AWS_ENDPOINT_URL_ECR`, `AWS_ENDPOINT_URL_ECR_PUBLIC`, `AWS_ENDPOINT_URL_STS`,
+ * FIPS/dual-stack flags); every client, STS included, uses the proxy-aware request handler.
  */
 export class SdkEcrTokenClient implements EcrTokenClient {
   private readonly clients = new Map<string, ECRClient>();
+  private readonly publicClients = new Map<string, ECRPUBLICClient>();
   private podIdentity: AwsCredentialIdentityProvider | undefined;
   private readonly now: () => number;
 
@@ -42,10 +55,17 @@ export class SdkEcrTokenClient implements EcrTokenClient {
     this.now = options.now ?? Date.now;
   }
 
-  async getAuthorizationToken(credentials: CredentialSpec, region: string): Promise<EcrToken> {
-    const client = this.clientFor(credentials, region);
-    const response = await client.send(new GetAuthorizationTokenCommand({}));
-    const data = response.authorizationData?.[0];
+  async getAuthorizationToken(
+    credentials: CredentialSpec,
+    region: string,
+    service: EcrService = 'ecr',
+  ): Promise<EcrToken> {
+    const data =
+      service === 'ecr-public'
+        ? (await this.publicClientFor(credentials).send(new GetPublicAuthorizationTokenCommand({})))
+            .authorizationData
+        : (await this.clientFor(credentials, region).send(new GetAuthorizationTokenCommand({})))
+            .authorizationData?.[0];
     const password = data?.authorizationToken
       ? passwordFromAuthorizationToken(data.authorizationToken)
       : undefined;
@@ -60,14 +80,16 @@ export class SdkEcrTokenClient implements EcrTokenClient {
 
   /** Releases every SDK client (sockets). */
   destroy(): void {
-    for (const client of this.clients.values()) client.destroy();
+    for (const client of [...this.clients.values(), ...this.publicClients.values()])
+      client.destroy();
     this.clients.clear();
+    this.publicClients.clear();
   }
 
   // One client per (credentials, region): SDK clients bind credentials at construction and cache
   // assumed-role sessions, so reusing them avoids an STS call per token.
   private clientFor(spec: CredentialSpec, region: string): ECRClient {
-    const key = `${region}\u0000${spec.keys?.accessKeyId ?? 'pod'}\u0000${spec.keys?.secretAccessKey ?? ''}\u0000${spec.keys?.sessionToken ?? ''}\u0000${spec.roleArn ?? ''}\u0000${spec.externalId ?? ''}`;
+    const key = clientKey(spec, region);
     const existing = this.clients.get(key);
     if (existing) return existing;
     if (this.clients.size >= MAX_CLIENTS) {
@@ -86,6 +108,25 @@ export class SdkEcrTokenClient implements EcrTokenClient {
       ? this.options.createClient(config)
       : new ECRClient(config);
     this.clients.set(key, client);
+    return client;
+  }
+
+  // ECR Public's API is served in us-east-1 only, whatever region the credentials are for.
+  private publicClientFor(spec: CredentialSpec): ECRPUBLICClient {
+    const key = clientKey(spec, PUBLIC_REGISTRY_REGION);
+    const existing = this.publicClients.get(key);
+    if (existing) return existing;
+    if (this.publicClients.size >= MAX_CLIENTS) {
+      const oldestKey = this.publicClients.keys().next().value;
+      if (oldestKey !== undefined) this.publicClients.delete(oldestKey);
+    }
+    const client = new ECRPUBLICClient({
+      region: PUBLIC_REGISTRY_REGION,
+      maxAttempts: this.options.maxAttempts,
+      requestHandler: this.options.requestHandler,
+      credentials: this.credentialsFor(spec, PUBLIC_REGISTRY_REGION),
+    });
+    this.publicClients.set(key, client);
     return client;
   }
 
@@ -123,4 +164,8 @@ export class SdkEcrTokenClient implements EcrTokenClient {
     });
     return this.podIdentity;
   }
+}
+
+function clientKey(spec: CredentialSpec, region: string): string {
+  return `${region}\u0000${spec.keys?.accessKeyId ?? 'pod'}\u0000${spec.keys?.secretAccessKey ?? ''}\u0000${spec.keys?.sessionToken ?? ''}\u0000${spec.roleArn ?? ''}\u0000${spec.externalId ?? ''}`;
 }

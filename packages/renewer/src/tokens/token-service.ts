@@ -25,7 +25,7 @@ export class TokenService {
     const role = credentials.spec.tenantRole;
     if (role === undefined)
       return this.cache.get(
-        cacheKey(credentials, registry.region),
+        cacheKey(credentials, registry),
         () => this.fetch(credentials.spec, registry),
         options,
       );
@@ -44,7 +44,7 @@ export class TokenService {
       throw error instanceof EatrError ? error.withContext({ registry: registry.host }) : error;
     }
     return this.cache.get(
-      roleCacheKey(role.roleArn, registry.region),
+      roleCacheKey(role.roleArn, registry),
       () => this.fetch({ keys: session.keys }, registry),
       options,
     );
@@ -53,7 +53,11 @@ export class TokenService {
   private async fetch(spec: CredentialSpec, registry: RegistryHost): Promise<EcrToken> {
     const stopTimer = this.metrics.ecrCallDuration.startTimer({ region: registry.region });
     try {
-      const token = await this.client.getAuthorizationToken(spec, registry.region);
+      const token = await this.client.getAuthorizationToken(
+        spec,
+        registry.region,
+        registry.service,
+      );
       this.metrics.ecrCalls.inc({ region: registry.region, result: 'success' });
       return token;
     } catch (error) {
@@ -69,15 +73,22 @@ export class TokenService {
 }
 
 /** The ECR token of a tenant role in one region (shared by the namespaces proven to it). */
-export function roleCacheKey(roleArn: string, region: string): string {
-  return `${region}/role:${createHash('sha256').update(roleArn).digest('base64url')}`;
+export function roleCacheKey(
+  roleArn: string,
+  registry: Pick<RegistryHost, 'region' | 'service'>,
+): string {
+  return `${registry.service}/${registry.region}/role:${createHash('sha256').update(roleArn).digest('base64url')}`;
 }
 
 /**
- * One ECR token serves every registry the same credentials reach in one region. The key is a digest
- * of the credentials (held in memory only), so two credential Secrets with the same keys share a call.
+ * One ECR token serves every registry the same credentials reach in one region (ECR Public's is a
+ * token of its own). The key is a digest of the credentials (held in memory only), so two credential
+ * Secrets with the same keys share a call.
  */
-export function cacheKey(credentials: ResolvedCredentials, region: string): string {
+export function cacheKey(
+  credentials: ResolvedCredentials,
+  registry: Pick<RegistryHost, 'region' | 'service'>,
+): string {
   const { keys, roleArn, externalId } = credentials.spec;
   const identity = JSON.stringify([
     keys?.accessKeyId,
@@ -86,5 +97,5 @@ export function cacheKey(credentials: ResolvedCredentials, region: string): stri
     roleArn,
     externalId,
   ]);
-  return `${region}/${createHash('sha256').update(identity).digest('base64url')}`;
+  return `${registry.service}/${registry.region}/${createHash('sha256').update(identity).digest('base64url')}`;
 }
