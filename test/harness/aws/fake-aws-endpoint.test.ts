@@ -23,7 +23,7 @@ const BOB = {
 };
 
 let aws: FakeAwsEndpoint;
-const clients: ECRClient[] = [];
+const clients: { destroy(): void }[] = [];
 
 beforeAll(async () => {
   aws = await FakeAwsEndpoint.start({ credentials: [ALICE, BOB] });
@@ -420,7 +420,7 @@ describe('lifecycle', () => {
 describe('ECR Public GetAuthorizationToken through the real ECR Public client', () => {
   const ecrPublic = (region: string, credentials = ALICE) => {
     const client = new ECRPUBLICClient({ region, endpoint: aws.url, credentials });
-    clients.push(client as unknown as ECRClient);
+    clients.push(client);
     return client;
   };
 
