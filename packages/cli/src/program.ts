@@ -13,10 +13,19 @@ import { parseOutput } from './output.js';
 import { renderDoctor } from './doctor/render.js';
 import { runDoctor } from './doctor/run-doctor.js';
 import { renew } from './renew.js';
+import { whyPod } from './why/why.js';
 import { collectStatus, renderStatus } from './status.js';
 
 /** The commands (anything else with flags only is the seed's command line: `eatr run`). */
-export const COMMANDS: readonly string[] = ['status', 'renew', 'doctor', 'run', 'sandbox', 'help'];
+export const COMMANDS: readonly string[] = [
+  'status',
+  'renew',
+  'doctor',
+  'why',
+  'run',
+  'sandbox',
+  'help',
+];
 
 /** Exit codes, as kubectl-style tools use them: 1 = the command found a problem, 2 = it could not run. */
 export const EXIT = { ok: 0, problem: 1, error: 2 } as const;
@@ -226,6 +235,27 @@ export function createProgram(io: ProgramIo = defaultIo): {
         );
       },
     );
+
+  program
+    .command('why')
+    .description(
+      "why a Pod can or cannot pull its ECR images: the namespace's label, the access policy or role, the Secret, the Pod's reference to it; exit 1 when something is missing",
+    )
+    .argument('<pod>', 'the Pod (name, or pod/name)')
+    .requiredOption('-n, --namespace <name>', "the Pod's namespace")
+    .option('-o, --output <format>', 'json or yaml')
+    .action(async (pod: string, opts: { namespace: string; output?: string }, command: Command) => {
+      const output = parseOutput(opts.output);
+      code = await withCli(
+        command,
+        async (cli) => {
+          const checks = await whyPod(cli, opts.namespace, pod.replace(/^pods?\//, ''));
+          io.out(`${renderDoctor(checks, output)}\n`);
+          return checks.every((c) => c.ok) ? EXIT.ok : EXIT.problem;
+        },
+        io,
+      );
+    });
 
   program
     .command('sandbox')
