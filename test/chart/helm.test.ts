@@ -683,6 +683,27 @@ describe('helm template: value combinations', () => {
     expect(message).toContain('arn:aws:s3:::bucket');
   });
 
+  it("passes labels and annotations for eatr's Secrets to the renewer, sorted, and refuses eatr's own keys", async () => {
+    const objects = await render({
+      values: {
+        renewer: {
+          secretLabels: { team: 'a', 'argocd.argoproj.io/instance': 'none' },
+          secretAnnotations: { 'argocd.argoproj.io/sync-options': 'Prune=false' },
+        },
+      },
+    });
+    const env = envOf(find(objects, 'Deployment', 'eatr-renewer'));
+    expect(env.get('EATR_SECRET_LABELS')).toBe('argocd.argoproj.io/instance=none,team=a');
+    expect(env.get('EATR_SECRET_ANNOTATIONS')).toBe('argocd.argoproj.io/sync-options=Prune=false');
+    expect(
+      envOf(find(await render(), 'Deployment', 'eatr-renewer')).has('EATR_SECRET_LABELS'),
+    ).toBe(false);
+    const refused = await renderError({
+      values: { renewer: { secretLabels: { 'eatr.io/instance': 'other' } } },
+    });
+    expect(refused).toContain("invalid propertyName 'eatr.io/instance'");
+  });
+
   it('gives the renewer a pod AWS identity: web identity token, role, region', async () => {
     const objects = await render({
       values: {

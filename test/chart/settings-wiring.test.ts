@@ -13,11 +13,15 @@ const NOT_WIRED: Readonly<Record<string, string>> = {
 };
 
 /**
- * Values that switch on the optional ones (a Redis password, an email, a proxy); the Redis modes
+ * Values that switch on the optional ones (a Redis password, an email, Secret labels, a proxy); the Redis modes
  * exclude each other, so each mode is one render and a setting counts as wired when any has it.
  */
 const OPTIONAL = {
-  renewer: { dockerEmail: 'ops@example.com' },
+  renewer: {
+    dockerEmail: 'ops@example.com',
+    secretLabels: { 'argocd.argoproj.io/instance': 'none' },
+    secretAnnotations: { 'argocd.argoproj.io/compare-options': 'IgnoreExtraneous' },
+  },
   proxy: {
     httpsProxy: 'http://proxy:3128',
     httpProxy: 'http://proxy:3128',

@@ -576,3 +576,14 @@ when tenant roles are off.
 {{- end -}}
 {{- $names | uniq | sortAlpha | toJson -}}
 {{- end -}}
+
+{{/*
+A map as key=value,key=value (sorted by key), for --secret-labels and --secret-annotations.
+*/}}
+{{- define "eatr.keyValueList" -}}
+{{- $items := list -}}
+{{- range $k, $v := . -}}
+{{- $items = append $items (printf "%s=%s" $k $v) -}}
+{{- end -}}
+{{- join "," $items -}}
+{{- end -}}

@@ -64,4 +64,24 @@ describe('buildConfig', () => {
     });
     expect(renewer).toMatchObject({ concurrency: 2, renewalIntervalMs: 20_000, logLevel: 'trace' });
   });
+
+  it("reads --secret-labels and --secret-annotations as key=value lists, refusing eatr's own keys", () => {
+    expect(
+      buildConfig('renewer', {
+        'secret-labels': 'argocd.argoproj.io/instance=none, team=a',
+        'secret-annotations': 'argocd.argoproj.io/sync-options=Prune=false',
+      }),
+    ).toMatchObject({
+      secretLabels: { 'argocd.argoproj.io/instance': 'none', team: 'a' },
+      secretAnnotations: { 'argocd.argoproj.io/sync-options': 'Prune=false' },
+    });
+    for (const [flag, value, message] of [
+      ['secret-labels', 'team', '"team" is not key=value'],
+      ['secret-labels', 'eatr.io/instance=x', '"eatr.io/instance" is eatr\'s own key'],
+      ['secret-labels', 'app.kubernetes.io/managed-by=me', "is eatr's own key"],
+      ['secret-labels', 'team=a b', '"a b" is not a label value'],
+      ['secret-annotations', 'bad key=x', 'is not an annotation key'],
+    ] as const)
+      expect(() => buildConfig('renewer', { [flag]: value })).toThrow(message);
+  });
 });

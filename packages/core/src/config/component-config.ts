@@ -52,6 +52,9 @@ export interface RenewerConfig extends CommonConfig {
   readonly component: 'renewer';
   readonly concurrency: number;
   readonly dockerEmail: string | undefined;
+  /** Written on every Secret eatr writes (`--secret-labels`, `--secret-annotations`). */
+  readonly secretLabels: Readonly<Record<string, string>>;
+  readonly secretAnnotations: Readonly<Record<string, string>>;
   readonly usePodIdentity: boolean;
   readonly ecrMaxAttempts: number;
   readonly ecrTimeoutMs: number;
@@ -146,6 +149,8 @@ function build(
       component,
       concurrency: c.concurrency,
       dockerEmail: c['docker-email'] || undefined,
+      secretLabels: c['secret-labels'],
+      secretAnnotations: c['secret-annotations'],
       usePodIdentity: c['use-pod-identity'],
       ecrMaxAttempts: c['ecr-max-attempts'],
       ecrTimeoutMs: c['ecr-timeout'],

@@ -231,6 +231,8 @@ describe('every setting reaches the config', () => {
       instance: { value: 'sample-release' },
       'max-registries-per-namespace': { value: '7' },
       'default-allowed-namespaces': { value: 'eatr.io/tenant in (a,b)' },
+      'secret-labels': { value: 'argocd.argoproj.io/instance=none' },
+      'secret-annotations': { value: 'argocd.argoproj.io/compare-options=IgnoreExtraneous' },
       'tenant-roles': {
         value: '[{"namespaces":"team=a","roleArns":["arn:aws:iam::111122223333:role/team-a-*"]}]',
       },

@@ -5,6 +5,7 @@ import {
   boolean,
   defaultAccess,
   tenantRoles,
+  secretMetadata,
   duration,
   integer,
   kubeconfigPath,
@@ -153,6 +154,24 @@ export const SETTINGS = [
     components: ['renewer'],
     description: 'email written into .dockerconfigjson (optional)',
     parse: z.string().optional(),
+  },
+  {
+    flag: 'secret-labels',
+    env: ['EATR_SECRET_LABELS'],
+    components: ['renewer'],
+    defaultValue: '',
+    description:
+      "labels written on every Secret eatr writes, as key=value,key=value (for GitOps tools and policy engines, e.g. argocd.argoproj.io/instance=none); eatr's own keys cannot be set; applied at each write",
+    parse: secretMetadata('secret-labels'),
+  },
+  {
+    flag: 'secret-annotations',
+    env: ['EATR_SECRET_ANNOTATIONS'],
+    components: ['renewer'],
+    defaultValue: '',
+    description:
+      "annotations written on every Secret eatr writes, as key=value,key=value (e.g. argocd.argoproj.io/compare-options=IgnoreExtraneous); eatr's own keys cannot be set; applied at each write",
+    parse: secretMetadata('secret-annotations'),
   },
   {
     flag: 'service-accounts',

@@ -174,3 +174,41 @@ export const tenantRoles = z.string().transform((v, ctx) => {
     return z.NEVER;
   }
 });
+
+// Label keys and values as Kubernetes validates them (a prefix of DNS labels, then a name).
+const QUALIFIED_KEY =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+/** Keys eatr owns on its Secrets: they say who manages a Secret, so nobody may set them. */
+const OWN_KEY = /^(app\.kubernetes\.io\/managed-by|eatr\.io\/.*)$/;
+
+/**
+ * `--secret-labels` / `--secret-annotations`: `key=value,key=value` written on every Secret eatr
+ * writes (values of annotations may hold anything but a comma).
+ */
+export function secretMetadata(flag: 'secret-labels' | 'secret-annotations') {
+  return z.string().transform((v, ctx) => {
+    const entries: Record<string, string> = {};
+    for (const item of list(v)) {
+      const eq = item.indexOf('=');
+      const key = eq < 0 ? item : item.slice(0, eq);
+      const value = eq < 0 ? '' : item.slice(eq + 1);
+      const problem =
+        eq < 0
+          ? 'is not key=value'
+          : !QUALIFIED_KEY.test(key) || key.length > 317
+            ? `"${key}" is not ${flag === 'secret-labels' ? 'a label' : 'an annotation'} key`
+            : OWN_KEY.test(key)
+              ? `"${key}" is eatr's own key`
+              : flag === 'secret-labels' && !LABEL_VALUE.test(value)
+                ? `"${value}" is not a label value`
+                : undefined;
+      if (problem !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `${flag}: "${item}" ${problem}` });
+        return z.NEVER;
+      }
+      entries[key] = value;
+    }
+    return entries;
+  });
+}

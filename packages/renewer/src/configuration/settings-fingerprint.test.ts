@@ -13,6 +13,8 @@ const base = {
   maxRegistriesPerNamespace: 20,
   defaultAccess: parseDefaultAccess('*'),
   tenantRoles: [] as TenantRoleAllowlist,
+  secretLabels: {} as Readonly<Record<string, string>>,
+  secretAnnotations: {} as Readonly<Record<string, string>>,
 };
 
 describe('settingsFingerprint', () => {
@@ -27,6 +29,8 @@ describe('settingsFingerprint', () => {
     ['the registry cap', { maxRegistriesPerNamespace: 5 }],
     ['deny by default', { defaultAccess: parseDefaultAccess('none') }],
     ['a default selector', { defaultAccess: parseDefaultAccess('team=a') }],
+    ['extra labels on Secrets', { secretLabels: { team: 'a' } }],
+    ['extra annotations on Secrets', { secretAnnotations: { 'example.com/x': 'y' } }],
     [
       'a tenant role allowlist',
       {

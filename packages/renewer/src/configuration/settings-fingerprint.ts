@@ -24,6 +24,14 @@ export function settingsFingerprint(settings: Omit<SyncSettings, 'renewalInterva
     // renewers without it (a rollout is then not a change of settings).
     ...(allowed === ALL_NAMESPACES ? [] : [allowed]),
     ...(roles === '' ? [] : [roles]),
+    ...(Object.keys(settings.secretLabels).length +
+      Object.keys(settings.secretAnnotations).length ===
+    0
+      ? []
+      : [sortedEntries(settings.secretLabels), sortedEntries(settings.secretAnnotations)]),
   ]);
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
+
+const sortedEntries = (record: Readonly<Record<string, string>>) =>
+  Object.entries(record).sort(([a], [b]) => a.localeCompare(b));

@@ -36,6 +36,8 @@ export type SyncSettings = Pick<
   | 'maxRegistriesPerNamespace'
   | 'defaultAccess'
   | 'tenantRoles'
+  | 'secretLabels'
+  | 'secretAnnotations'
 >;
 
 /** The cluster as the renewer's watches see it: read-only, no API request. */

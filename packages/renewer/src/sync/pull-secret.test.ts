@@ -83,4 +83,27 @@ describe('buildPullSecret', () => {
       Object.keys(updated.metadata?.annotations ?? {}).every((k) => k.startsWith('eatr.io/')),
     ).toBe(true);
   });
+
+  it("adds --secret-labels and --secret-annotations, under eatr's own keys", () => {
+    const tagged = buildPullSecret({
+      namespace: 'a',
+      secretName: REG,
+      registry: REG,
+      token,
+      credentialsVersion: 'u/1',
+      renewalIntervalMs: 6 * H,
+      instance: 'eatr-a',
+      email: undefined,
+      extraLabels: { 'argocd.argoproj.io/instance': 'none', 'eatr.io/instance': 'forged' },
+      extraAnnotations: { 'argocd.argoproj.io/compare-options': 'IgnoreExtraneous' },
+    });
+    expect(tagged.metadata?.labels).toEqual({
+      'argocd.argoproj.io/instance': 'none',
+      'app.kubernetes.io/managed-by': 'eatr',
+      'eatr.io/instance': 'eatr-a',
+    });
+    expect(tagged.metadata?.annotations?.['argocd.argoproj.io/compare-options']).toBe(
+      'IgnoreExtraneous',
+    );
+  });
 });

@@ -25,6 +25,9 @@ export interface PullSecretInput {
   /** This eatr release (INSTANCE_LABEL). */
   readonly instance: string;
   readonly email: string | undefined;
+  /** `--secret-labels` and `--secret-annotations`: eatr's own keys are written after them, so win. */
+  readonly extraLabels?: Readonly<Record<string, string>>;
+  readonly extraAnnotations?: Readonly<Record<string, string>>;
   /**
    * The version of the Secret being updated, if any: the write is a merge patch guarded by it, so the
    * Secret's other labels and annotations stay without eatr reading or holding them.
@@ -44,10 +47,12 @@ export function buildPullSecret(input: PullSecretInput): V1Secret {
       namespace: input.namespace,
       ...(input.resourceVersion ? { resourceVersion: input.resourceVersion } : {}),
       labels: {
+        ...input.extraLabels,
         [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
         [INSTANCE_LABEL]: input.instance,
       },
       annotations: {
+        ...input.extraAnnotations,
         [REGISTRY_ANNOTATION]: input.registry,
         [EXPIRES_AT_ANNOTATION]: new Date(token.expiresAt).toISOString(),
         // Spread per Secret, so one token's Secrets do not all come due in one burst.

@@ -27,7 +27,10 @@ export interface SecretWriterDependencies {
   readonly kube: KubeWrites;
   readonly tokens: TokenSource;
   readonly events: EventSink;
-  readonly config: Pick<RenewerConfig, 'renewalIntervalMs' | 'dockerEmail' | 'instance'>;
+  readonly config: Pick<
+    RenewerConfig,
+    'renewalIntervalMs' | 'dockerEmail' | 'instance' | 'secretLabels' | 'secretAnnotations'
+  >;
   readonly metrics: RenewerMetrics;
   readonly series: SeriesTracker;
   readonly now: () => number;
@@ -161,6 +164,8 @@ export class SecretWriter {
       renewalIntervalMs: config.renewalIntervalMs,
       instance: config.instance,
       email: credentials.value.spec.email ?? config.dockerEmail,
+      extraLabels: config.secretLabels,
+      extraAnnotations: config.secretAnnotations,
       ...(action.kind === 'renew' && resourceVersion ? { resourceVersion } : {}),
     });
     if (action.kind === 'renew') {

@@ -23,6 +23,8 @@ export const settings: SyncSettings = {
   maxRegistriesPerNamespace: 20,
   defaultAccess: parseDefaultAccess('*'),
   tenantRoles: [],
+  secretLabels: {},
+  secretAnnotations: {},
   globalRegistries: [],
   includeNamespaces: [],
   excludeNamespaces: [],
