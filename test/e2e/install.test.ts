@@ -17,7 +17,7 @@ import {
   chartPath,
   describeCluster,
   eventually,
-  StopWaiting,
+  podRunning,
   helm,
   isReady,
   kubectl,
@@ -185,15 +185,7 @@ describe('helm install eatr on a real node', () => {
     );
     expect(pullSecrets).toEqual([{ name: ecr.registry }]);
     await apply(appPod('team-a'));
-    const pod = await eventually('the team-a Pod Running', async () => {
-      const p = await kubectlJson<PodList['items'][number]>(['get', 'pod', 'app', '-n', 'team-a']);
-      const waiting = p.status.containerStatuses?.[0]?.state?.waiting;
-      if (waiting?.reason === 'ErrImagePull' || waiting?.reason === 'ImagePullBackOff') {
-        // A refused pull fails the scenario even if a retry would succeed.
-        throw new StopWaiting(`${waiting.reason}: ${waiting.message ?? ''}`);
-      }
-      return p.status.phase === 'Running' ? p : undefined;
-    });
+    const pod = await podRunning('team-a', 'app');
     expect(pod.spec.containers[0]?.image).toBe(ecr.image);
     const accesses = await registryAccesses();
     expect(accesses.some((a) => a.reason === 'accepted' && a.path.includes('/manifests/v1'))).toBe(
@@ -276,13 +268,7 @@ describe('ECR Public', () => {
         terminationGracePeriodSeconds: 1,
       },
     });
-    await eventually('the team-p Pod Running (pulled from public.ecr.aws)', async () => {
-      const p = await kubectlJson<PodList['items'][number]>(['get', 'pod', 'app', '-n', 'team-p']);
-      const waiting = p.status.containerStatuses?.[0]?.state?.waiting;
-      if (waiting?.reason === 'ErrImagePull' || waiting?.reason === 'ImagePullBackOff')
-        throw new StopWaiting(`${waiting.reason}: ${waiting.message ?? ''}`);
-      return p.status.phase === 'Running' ? true : undefined;
-    });
+    await podRunning('team-p', 'app', 'the team-p Pod Running (pulled from public.ecr.aws)');
     // The front let the pull through with that token, an ECR Public one (a private registry's
     // token is refused there: authorizeEcrPull checks the token's registry).
     const accepted = (await registryAccesses()).filter(
@@ -341,21 +327,7 @@ describe('token rotation', () => {
     await revokeToken(rotated);
     const revokedAt = new Date().toISOString();
     await apply(appPod('team-a', 'app-after-rotation'));
-    await eventually('the new Pod Running', async () => {
-      const p = await kubectlJson<PodList['items'][number]>([
-        'get',
-        'pod',
-        'app-after-rotation',
-        '-n',
-        'team-a',
-      ]);
-      const waiting = p.status.containerStatuses?.[0]?.state?.waiting;
-      if (waiting?.reason === 'ErrImagePull' || waiting?.reason === 'ImagePullBackOff') {
-        // A refused pull fails the scenario even if a retry would succeed.
-        throw new StopWaiting(`${waiting.reason}: ${waiting.message ?? ''}`);
-      }
-      return p.status.phase === 'Running' ? true : undefined;
-    });
+    await podRunning('team-a', 'app-after-rotation', 'the new Pod Running');
     const after = (await registryAccesses()).filter((a) => a.at >= revokedAt);
     expect(after.some((a) => a.reason === 'accepted')).toBe(true);
     expect(renewed).not.toBe(rotated);
@@ -533,10 +505,7 @@ describe('web identity off EKS', () => {
       return sa.imagePullSecrets?.length ? true : undefined;
     });
     await apply(appPod('team-w'));
-    await eventually('the team-w Pod Running', async () => {
-      const p = await kubectlJson<PodList['items'][number]>(['get', 'pod', 'app', '-n', 'team-w']);
-      return p.status.phase === 'Running' ? true : undefined;
-    });
+    await podRunning('team-w', 'app');
 
     // A token for another audience: STS refuses it, and eatr says so.
     await upgrade('aws.webIdentity.audience=not-sts.example.com');
@@ -615,13 +584,11 @@ describe('tenant roles', () => {
       `${role.replace(':iam::', ':sts::').replace(':role/', ':assumed-role/')}/eatr-team-r`,
     );
     await apply(appPod('team-r'));
-    await eventually('the team-r Pod Running (pulled with the role-issued Secret)', async () => {
-      const p = await kubectlJson<PodList['items'][number]>(['get', 'pod', 'app', '-n', 'team-r']);
-      const waiting = p.status.containerStatuses?.[0]?.state?.waiting;
-      if (waiting?.reason === 'ErrImagePull' || waiting?.reason === 'ImagePullBackOff')
-        throw new StopWaiting(`${waiting.reason}: ${waiting.message ?? ''}`);
-      return p.status.phase === 'Running' ? true : undefined;
-    });
+    await podRunning(
+      'team-r',
+      'app',
+      'the team-r Pod Running (pulled with the role-issued Secret)',
+    );
 
     // Allowed by the (too wide) allowlist; the role trusts only team-r's ServiceAccount.
     await tenant('team-s', 's');

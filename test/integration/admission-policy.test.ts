@@ -1,6 +1,5 @@
 import { EventReason } from '@eatr/core';
 import {
-  ApiException,
   KubernetesObjectApi,
   PatchStrategy,
   setHeaderOptions,
@@ -12,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { harness, kubeClients, kubeconfigForServiceAccount, uniqueName } from '../harness/index.js';
 import { helm, parseRendered, CHART, KUBE_VERSION, type Rendered } from '../chart/support.js';
 import { Scenario, registry } from './support/scenario.js';
+import { attempt } from './support/api-attempt.js';
 
 // The chart's ValidatingAdmissionPolicies, installed into the run's real kube-apiserver with the
 // renewer's ServiceAccount and RBAC: every write the renewer's token may not make is refused by the
@@ -37,22 +37,6 @@ function dockerConfig(password: string): Record<string, string> {
   const auth = Buffer.from(`AWS:${password}`).toString('base64');
   const json = JSON.stringify({ auths: { [EU]: { username: 'AWS', password, auth } } });
   return { '.dockerconfigjson': Buffer.from(json).toString('base64') };
-}
-
-/** What the API server answered: 'allowed', or the status and message of the refusal. */
-async function attempt(request: Promise<unknown>): Promise<string> {
-  try {
-    await request;
-    return 'allowed';
-  } catch (error) {
-    if (!(error instanceof ApiException)) throw error;
-    const body: unknown = error.body;
-    const message =
-      typeof body === 'string'
-        ? ((JSON.parse(body) as { message?: string }).message ?? body)
-        : JSON.stringify(body);
-    return `${error.code} ${message}`;
-  }
 }
 
 /** A refusal by one of the chart's policies, with its message. */

@@ -1,5 +1,4 @@
 import {
-  ApiException,
   KubernetesObjectApi,
   type CoreV1Api,
   type KubernetesObject,
@@ -7,6 +6,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { harness, kubeClients, kubeconfigForServiceAccount, uniqueName } from '../harness/index.js';
 import { helm, parseRendered, CHART, KUBE_VERSION, type Rendered } from '../chart/support.js';
+import { attempt } from './support/api-attempt.js';
 
 // With config.tenantRoles, the renewer may request ServiceAccount tokens (RBAC cannot narrow that):
 // the chart's admission policy, installed into the real kube-apiserver with the renewer's identity
@@ -20,21 +20,6 @@ let release: string;
 let installed: KubernetesObject[] = [];
 let renewer: CoreV1Api;
 let team: string;
-
-async function attempt(request: Promise<unknown>): Promise<string> {
-  try {
-    await request;
-    return 'allowed';
-  } catch (error) {
-    if (!(error instanceof ApiException)) throw error;
-    const body: unknown = error.body;
-    const message =
-      typeof body === 'string'
-        ? ((JSON.parse(body) as { message?: string }).message ?? body)
-        : JSON.stringify(body);
-    return `${error.code} ${message}`;
-  }
-}
 
 const token = (name: string, spec: Record<string, unknown>) =>
   attempt(renewer.createNamespacedServiceAccountToken({ namespace: team, name, body: { spec } }));

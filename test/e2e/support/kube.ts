@@ -172,3 +172,21 @@ export async function describeCluster(namespace?: string): Promise<string> {
   }
   return parts.join('\n');
 }
+
+/**
+ * Waits until Pod `namespace/name` runs. A refused pull (ErrImagePull, ImagePullBackOff) fails at
+ * once: a pull that fails first and succeeds on a retry must not pass as one that worked.
+ */
+export function podRunning(
+  namespace: string,
+  name: string,
+  what = `the ${namespace} Pod ${name} Running`,
+): Promise<PodList['items'][number]> {
+  return eventually(what, async () => {
+    const p = await kubectlJson<PodList['items'][number]>(['get', 'pod', name, '-n', namespace]);
+    const waiting = p.status.containerStatuses?.[0]?.state?.waiting;
+    if (waiting?.reason === 'ErrImagePull' || waiting?.reason === 'ImagePullBackOff')
+      throw new StopWaiting(`${waiting.reason}: ${waiting.message ?? ''}`);
+    return p.status.phase === 'Running' ? p : undefined;
+  });
+}
