@@ -539,77 +539,6 @@ describe('web identity off EKS', () => {
   });
 });
 
-describe('tenant roles', () => {
-  it("serves a namespace from its own IAM role (the renewer's token request passes the admission policy); another namespace naming that role is refused by the role's trust policy", async () => {
-    const ecr = inject('e2eEcr');
-    const role = ecr.tenantRoleArn;
-    await helm([
-      'upgrade',
-      'eatr',
-      chartPath,
-      '--namespace',
-      RELEASE_NAMESPACE,
-      '--reuse-values',
-      '--set-json',
-      `config.tenantRoles=${JSON.stringify([
-        { namespaces: 'team in (r,s)', roleArns: [`arn:aws:iam::*:role/eatr-e2e-team-*`] },
-      ])}`,
-      '--wait',
-      '--timeout',
-      '5m',
-    ]);
-    const tenant = (name: string, team: string) =>
-      apply({
-        apiVersion: 'v1',
-        kind: 'Namespace',
-        metadata: {
-          name,
-          labels: { [ecr.registry]: 'true', team },
-          annotations: { 'eatr.io/role-arn': role },
-        },
-      });
-    await tenant('team-r', 'r');
-    try {
-      await eventually(
-        'team-r gets its Secret',
-        async () =>
-          (await pullPassword('team-r', ecr.registry).catch(() => '')) !== '' ? true : undefined,
-        120_000,
-      );
-    } catch (error) {
-      console.error(await describeCluster(RELEASE_NAMESPACE));
-      throw error;
-    }
-    expect((await issuedSessions()).map((s) => s.assumedRoleArn)).toContain(
-      `${role.replace(':iam::', ':sts::').replace(':role/', ':assumed-role/')}/eatr-team-r`,
-    );
-    await apply(appPod('team-r'));
-    await podRunning(
-      'team-r',
-      'app',
-      'the team-r Pod Running (pulled with the role-issued Secret)',
-    );
-
-    // Allowed by the (too wide) allowlist; the role trusts only team-r's ServiceAccount.
-    await tenant('team-s', 's');
-    const message = await eventually('a Warning Event on team-s', async () => {
-      const text = await kubectl([
-        'get',
-        'events',
-        '-n',
-        'team-s',
-        '--field-selector',
-        'involvedObject.kind=Namespace,type=Warning,reason=TokenFailed',
-        '-o',
-        'jsonpath={.items[*].message}',
-      ]);
-      return text.trim() === '' ? undefined : text;
-    });
-    expect(message).toContain(`AWS refused role ${role} for ServiceAccount team-s/default`);
-    expect(await pullPassword('team-s', ecr.registry).catch(() => '')).toBe('');
-  });
-});
-
 describe('observability: Prometheus scrapes eatr, the dashboard and the alerts work on live data', () => {
   it('scrapes every eatr Pod; every dashboard query and alert expression evaluates; the expiry alert fires for a Secret that expired', async () => {
     const ecr = inject('e2eEcr');
@@ -910,6 +839,78 @@ describe('observability: renewals stopping raise EatrNoRenewer', () => {
       const renewers = (await chartPods()).filter((p) => component(p) === 'renewer');
       return renewers.length === 2 && renewers.every(isReady) ? true : undefined;
     });
+  });
+});
+
+// After the observability scenarios: its helm upgrade restarts the eatr Pods (their counters).
+describe('tenant roles', () => {
+  it("serves a namespace from its own IAM role (the renewer's token request passes the admission policy); another namespace naming that role is refused by the role's trust policy", async () => {
+    const ecr = inject('e2eEcr');
+    const role = ecr.tenantRoleArn;
+    await helm([
+      'upgrade',
+      'eatr',
+      chartPath,
+      '--namespace',
+      RELEASE_NAMESPACE,
+      '--reuse-values',
+      '--set-json',
+      `config.tenantRoles=${JSON.stringify([
+        { namespaces: 'team in (r,s)', roleArns: [`arn:aws:iam::*:role/eatr-e2e-team-*`] },
+      ])}`,
+      '--wait',
+      '--timeout',
+      '5m',
+    ]);
+    const tenant = (name: string, team: string) =>
+      apply({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: {
+          name,
+          labels: { [ecr.registry]: 'true', team },
+          annotations: { 'eatr.io/role-arn': role },
+        },
+      });
+    await tenant('team-r', 'r');
+    try {
+      await eventually(
+        'team-r gets its Secret',
+        async () =>
+          (await pullPassword('team-r', ecr.registry).catch(() => '')) !== '' ? true : undefined,
+        120_000,
+      );
+    } catch (error) {
+      console.error(await describeCluster(RELEASE_NAMESPACE));
+      throw error;
+    }
+    expect((await issuedSessions()).map((s) => s.assumedRoleArn)).toContain(
+      `${role.replace(':iam::', ':sts::').replace(':role/', ':assumed-role/')}/eatr-team-r`,
+    );
+    await apply(appPod('team-r'));
+    await podRunning(
+      'team-r',
+      'app',
+      'the team-r Pod Running (pulled with the role-issued Secret)',
+    );
+
+    // Allowed by the (too wide) allowlist; the role trusts only team-r's ServiceAccount.
+    await tenant('team-s', 's');
+    const message = await eventually('a Warning Event on team-s', async () => {
+      const text = await kubectl([
+        'get',
+        'events',
+        '-n',
+        'team-s',
+        '--field-selector',
+        'involvedObject.kind=Namespace,type=Warning,reason=TokenFailed',
+        '-o',
+        'jsonpath={.items[*].message}',
+      ]);
+      return text.trim() === '' ? undefined : text;
+    });
+    expect(message).toContain(`AWS refused role ${role} for ServiceAccount team-s/default`);
+    expect(await pullPassword('team-s', ecr.registry).catch(() => '')).toBe('');
   });
 });
 

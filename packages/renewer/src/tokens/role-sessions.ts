@@ -67,8 +67,10 @@ export class RoleSessions {
       );
     } catch (error) {
       const code = (error as { code?: unknown }).code;
+      // Retried with the job's backoff: a new namespace's `default` ServiceAccount appears a moment
+      // after the namespace. (A Secret issued through it is revoked at once all the same.)
       if (code === 404)
-        throw new PermanentError(
+        throw new RetryableError(
           `ServiceAccount ${namespace}/${serviceAccount}, whose token proves the namespace to role ${roleArn}, does not exist`,
           'role-service-account-missing',
           context,
