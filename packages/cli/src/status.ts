@@ -16,7 +16,7 @@ import {
   type AccessRule,
   type RedisMemory,
 } from '@eatr/core';
-import { BlockedStore } from '@eatr/core';
+import { BlockedStore, parseBlockedKey } from '@eatr/core';
 import type { Cli } from './context.js';
 import { formatStructured, humanDuration, paint, table, type OutputFormat } from './output.js';
 import {
@@ -153,6 +153,26 @@ export async function readCredentials(cli: Cli): Promise<CredentialsView | undef
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Why each of a namespace's Secrets is blocked, by Secret name, as the renewers recorded it;
+ * undefined when Redis cannot be read.
+ */
+export async function readBlockedIn(
+  cli: Cli,
+  namespace: string,
+): Promise<Map<string, string> | undefined> {
+  const all = await readBlocked(cli);
+  if (all === undefined) return undefined;
+  return new Map(
+    [...all.entries()].flatMap(([key, entry]) => {
+      const k = parseBlockedKey(key);
+      return k?.namespace === namespace && k.subject.kind === 'secret'
+        ? [[k.subject.name, entry.reason] as const]
+        : [];
+    }),
+  );
 }
 
 async function readBlocked(cli: Cli): Promise<Map<string, BlockedInput> | undefined> {

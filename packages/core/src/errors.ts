@@ -8,6 +8,9 @@ export type ErrorClass = 'retry' | 'permanent' | 'gone';
 export interface ErrorContext {
   readonly namespace?: string;
   readonly registry?: string;
+  /** A tenant role the namespace named, and the ServiceAccount (in `namespace`) that proves it. */
+  readonly roleArn?: string;
+  readonly serviceAccount?: string;
 }
 
 /** Base of eatr's classified errors. `reason` is a short machine-readable word for metrics and Events. */

@@ -1,6 +1,5 @@
 import {
   ALLOWED_NAMESPACES_ANNOTATION,
-  BlockedStore,
   DEFAULT_ROLE_SERVICE_ACCOUNT,
   ROLE_ARN_ANNOTATION,
   ROLE_SERVICE_ACCOUNT_ANNOTATION,
@@ -14,7 +13,7 @@ import type { Check } from '../doctor-model.js';
 import type { Cli } from '../context.js';
 import { fail, ok } from './check.js';
 import { registriesAskedFor } from './namespace-registries.js';
-import { readCredentials } from '../status.js';
+import { readBlockedIn, readCredentials } from '../status.js';
 import { judgeRole } from './role-checks.js';
 
 /**
@@ -60,13 +59,7 @@ export async function accessChecks(cli: Cli, namespace: string): Promise<Check[]
         () => true,
         (error: unknown) => (kubeStatus(error) === 404 ? false : undefined),
       ),
-      new BlockedStore(cli.redis, cli.watcher.queuePrefix).all().then(
-        (all) =>
-          [...all.entries()]
-            .filter(([key]) => key.startsWith(`${namespace}/`))
-            .map(([, entry]) => entry.reason),
-        () => undefined,
-      ),
+      readBlockedIn(cli, namespace).then((blocked) => blocked && [...blocked.values()]),
     ]);
     return judgeRole({
       namespace,

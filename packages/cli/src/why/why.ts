@@ -1,8 +1,8 @@
 import type { V1Pod, V1Secret } from '@kubernetes/client-node';
-import { BlockedStore, kubeStatus, parseBlockedKey, planSettingsOf } from '@eatr/core';
+import { kubeStatus, planSettingsOf } from '@eatr/core';
 import type { Check } from '../doctor-model.js';
 import type { Cli } from '../context.js';
-import { readCredentials } from '../status.js';
+import { readBlockedIn, readCredentials } from '../status.js';
 import { explainPull } from './explain-pull.js';
 
 /** Reads what `eatr why` needs about one Pod (your kubeconfig, Redis), then explains (pure). */
@@ -23,18 +23,7 @@ export async function whyPod(cli: Cli, namespace: string, podName: string): Prom
       },
     ),
     readCredentials(cli),
-    new BlockedStore(cli.redis, cli.watcher.queuePrefix).all().then(
-      (all) =>
-        new Map(
-          [...all.entries()].flatMap(([key, entry]) => {
-            const k = parseBlockedKey(key);
-            return k?.namespace === namespace && k.subject.kind === 'secret'
-              ? [[k.subject.name, entry.reason] as const]
-              : [];
-          }),
-        ),
-      () => undefined,
-    ),
+    readBlockedIn(cli, namespace),
   ]);
   const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
   const statuses = [

@@ -12,14 +12,24 @@ const KEY = new RegExp(
 );
 const VALUE = new RegExp(`^(${NAME})?$`);
 
+/** Whether `key` is a label key (or an annotation key: the same rule) as Kubernetes validates it. */
+export function isLabelKey(key: string): boolean {
+  return KEY.test(key) && key.length <= 253 + 1 + 63;
+}
+
+/** Whether `value` is a label value as Kubernetes validates it (empty included). */
+export function isLabelValue(value: string): boolean {
+  return VALUE.test(value);
+}
+
 function checkKey(key: string, selector: string): string {
-  if (!KEY.test(key) || key.length > 253 + 1 + 63)
+  if (!isLabelKey(key))
     throw new LabelSelectorError(`"${key}" in selector "${selector}" is not a label key`);
   return key;
 }
 
 function checkValue(value: string, selector: string): string {
-  if (!VALUE.test(value))
+  if (!isLabelValue(value))
     throw new LabelSelectorError(`"${value}" in selector "${selector}" is not a label value`);
   return value;
 }

@@ -16,6 +16,11 @@ export const ROLE_ANNOTATIONS = [ROLE_ARN_ANNOTATION, ROLE_SERVICE_ACCOUNT_ANNOT
 
 const PARTITION = '(aws|aws-cn|aws-us-gov|aws-eusc)';
 const ROLE_ARN = new RegExp(`^arn:${PARTITION}:iam::\\d{12}:role/[\\w+=,.@\\-/]{1,512}$`);
+
+/** Whether `text` is an IAM role ARN (any partition); a namespace's role and a credential Secret's. */
+export function isRoleArn(text: string): boolean {
+  return ROLE_ARN.test(text);
+}
 // A pattern: the same shape, with * (any run) and ? (one character) in the account and the name.
 const ROLE_ARN_PATTERN = new RegExp(
   `^arn:${PARTITION}:iam::[\\d*?]{1,12}:role/[\\w+=,.@\\-/*?]{1,512}$`,
@@ -167,7 +172,7 @@ export function tenantRoleOf(
     reason,
     message,
   });
-  if (!ROLE_ARN.test(roleArn))
+  if (!isRoleArn(roleArn))
     return refuse(
       'malformed',
       `${ROLE_ARN_ANNOTATION}="${roleArn}" is not an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>)`,

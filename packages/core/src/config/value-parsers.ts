@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { formatDuration, parseGoDuration } from './duration.js';
 import { parseRegistryHost } from '../registry/registry-host.js';
 import { parseDefaultAccess } from '../access/credential-access.js';
-import { LabelSelectorError } from '../access/label-selector.js';
+import { LabelSelectorError, isLabelKey, isLabelValue } from '../access/label-selector.js';
 import { TenantRolesError, parseTenantRoles } from '../access/tenant-role.js';
 
 // The parsers the settings catalogue (settings.ts) declares its settings with.
@@ -175,10 +175,6 @@ export const tenantRoles = z.string().transform((v, ctx) => {
   }
 });
 
-// Label keys and values as Kubernetes validates them (a prefix of DNS labels, then a name).
-const QUALIFIED_KEY =
-  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 /** Keys eatr owns on its Secrets: they say who manages a Secret, so nobody may set them. */
 const OWN_KEY = /^(app\.kubernetes\.io\/managed-by|eatr\.io\/.*)$/;
 
@@ -196,11 +192,11 @@ export function secretMetadata(flag: 'secret-labels' | 'secret-annotations') {
       const problem =
         eq < 0
           ? 'is not key=value'
-          : !QUALIFIED_KEY.test(key) || key.length > 317
+          : !isLabelKey(key)
             ? `"${key}" is not ${flag === 'secret-labels' ? 'a label' : 'an annotation'} key`
             : OWN_KEY.test(key)
               ? `"${key}" is eatr's own key`
-              : flag === 'secret-labels' && !LABEL_VALUE.test(value)
+              : flag === 'secret-labels' && !isLabelValue(value)
                 ? `"${value}" is not a label value`
                 : undefined;
       if (problem !== undefined) {

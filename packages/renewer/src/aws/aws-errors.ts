@@ -85,7 +85,12 @@ const ERROR_CODE = /^[A-Za-z][A-Za-z0-9]{0,63}$/;
  * text and are kept.
  */
 export function tokenFailureEventMessage(
-  error: { readonly reason: string; readonly message: string; readonly cause?: unknown },
+  error: {
+    readonly reason: string;
+    readonly message: string;
+    readonly cause?: unknown;
+    readonly context?: ErrorContext;
+  },
   registry: string,
 ): string {
   const name = (error.cause as { name?: unknown } | undefined)?.name;
@@ -118,12 +123,12 @@ export function roleFailureText(error: {
   readonly reason: string;
   readonly message: string;
   readonly cause?: unknown;
+  readonly context?: ErrorContext;
 }): string {
   if (error.reason === 'role-service-account-missing')
     return `${error.message}; create it, or name another with eatr.io/role-service-account`;
   const name = (error.cause as { name?: unknown } | undefined)?.name;
   const code = typeof name === 'string' && ERROR_CODE.test(name) ? ` (${name})` : '';
-  const subject = /^role (\S+) for ServiceAccount (\S+):/.exec(error.message);
-  const [role, account] = subject ? [subject[1], subject[2]] : ['the role', 'the ServiceAccount'];
-  return `AWS refused role ${role} for ServiceAccount ${account}${code}: its trust policy must allow sub system:serviceaccount:${account?.replace('/', ':') ?? ''} with aud sts.amazonaws.com from this cluster's OIDC issuer; see the renewer log`;
+  const { roleArn = 'the role', namespace = '', serviceAccount = '' } = error.context ?? {};
+  return `AWS refused role ${roleArn} for ServiceAccount ${namespace}/${serviceAccount}${code}: its trust policy must allow sub system:serviceaccount:${namespace}:${serviceAccount} with aud sts.amazonaws.com from this cluster's OIDC issuer; see the renewer log`;
 }

@@ -89,45 +89,30 @@ export class SdkEcrTokenClient implements EcrTokenClient {
   // One client per (credentials, region): SDK clients bind credentials at construction and cache
   // assumed-role sessions, so reusing them avoids an STS call per token.
   private clientFor(spec: CredentialSpec, region: string): ECRClient {
-    const key = clientKey(spec, region);
-    const existing = this.clients.get(key);
-    if (existing) return existing;
-    if (this.clients.size >= MAX_CLIENTS) {
-      // Drop the oldest without destroy(): it would destroy the request handler, which every client
-      // (and STS) shares, and break their calls in flight. The GC takes the client itself.
-      const oldestKey = this.clients.keys().next().value;
-      if (oldestKey !== undefined) this.clients.delete(oldestKey);
-    }
-    const config = {
-      region,
-      maxAttempts: this.options.maxAttempts,
-      requestHandler: this.options.requestHandler,
-      credentials: this.credentialsFor(spec, region),
-    };
-    const client = this.options.createClient
-      ? this.options.createClient(config)
-      : new ECRClient(config);
-    this.clients.set(key, client);
-    return client;
+    return boundedGet(this.clients, clientKey(spec, region), () => {
+      const config = {
+        region,
+        maxAttempts: this.options.maxAttempts,
+        requestHandler: this.options.requestHandler,
+        credentials: this.credentialsFor(spec, region),
+      };
+      return this.options.createClient ? this.options.createClient(config) : new ECRClient(config);
+    });
   }
 
   // ECR Public's API is served in us-east-1 only, whatever region the credentials are for.
   private publicClientFor(spec: CredentialSpec): ECRPUBLICClient {
-    const key = clientKey(spec, PUBLIC_REGISTRY_REGION);
-    const existing = this.publicClients.get(key);
-    if (existing) return existing;
-    if (this.publicClients.size >= MAX_CLIENTS) {
-      const oldestKey = this.publicClients.keys().next().value;
-      if (oldestKey !== undefined) this.publicClients.delete(oldestKey);
-    }
-    const client = new ECRPUBLICClient({
-      region: PUBLIC_REGISTRY_REGION,
-      maxAttempts: this.options.maxAttempts,
-      requestHandler: this.options.requestHandler,
-      credentials: this.credentialsFor(spec, PUBLIC_REGISTRY_REGION),
-    });
-    this.publicClients.set(key, client);
-    return client;
+    return boundedGet(
+      this.publicClients,
+      clientKey(spec, PUBLIC_REGISTRY_REGION),
+      () =>
+        new ECRPUBLICClient({
+          region: PUBLIC_REGISTRY_REGION,
+          maxAttempts: this.options.maxAttempts,
+          requestHandler: this.options.requestHandler,
+          credentials: this.credentialsFor(spec, PUBLIC_REGISTRY_REGION),
+        }),
+    );
   }
 
   private credentialsFor(
@@ -164,6 +149,23 @@ export class SdkEcrTokenClient implements EcrTokenClient {
     });
     return this.podIdentity;
   }
+}
+
+/**
+ * The client under `key`, created (the oldest dropped past MAX_CLIENTS) when missing. A dropped
+ * client is not destroyed: that would destroy the request handler every client (and STS) shares,
+ * and break their calls in flight. The GC takes the client itself.
+ */
+function boundedGet<T>(clients: Map<string, T>, key: string, create: () => T): T {
+  const existing = clients.get(key);
+  if (existing) return existing;
+  if (clients.size >= MAX_CLIENTS) {
+    const oldestKey = clients.keys().next().value;
+    if (oldestKey !== undefined) clients.delete(oldestKey);
+  }
+  const client = create();
+  clients.set(key, client);
+  return client;
 }
 
 function clientKey(spec: CredentialSpec, region: string): string {

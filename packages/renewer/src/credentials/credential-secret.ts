@@ -1,4 +1,4 @@
-import { PermanentError, type TenantRole } from '@eatr/core';
+import { PermanentError, isRoleArn, type TenantRole } from '@eatr/core';
 
 /** Long-lived or session keys from a credential Secret. */
 export interface StaticKeys {
@@ -31,8 +31,6 @@ const KEYS = {
   externalId: ['aws_external_id', 'AWS_EXTERNAL_ID'],
   email: ['email', 'EMAIL'],
 } as const;
-
-const ROLE_ARN = /^arn:aws(-cn|-us-gov|-eusc)?:iam::\d{12}:role\/[\w+=,.@\-/]{1,512}$/;
 
 function pick(
   data: Readonly<Record<string, string>>,
@@ -85,7 +83,7 @@ export function parseCredentialSecret(
   }
   if (accessKeyId !== undefined && !/^[A-Z0-9]{16,128}$/.test(accessKeyId))
     throw fail('aws_access_key_id is not an AWS access key id');
-  if (roleArn !== undefined && !ROLE_ARN.test(roleArn))
+  if (roleArn !== undefined && !isRoleArn(roleArn))
     throw fail('aws_role_arn is not an IAM role ARN');
   if (externalId !== undefined && roleArn === undefined)
     throw fail('aws_external_id is set without aws_role_arn');

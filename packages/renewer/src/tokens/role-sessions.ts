@@ -56,7 +56,7 @@ export class RoleSessions {
 
   private async assume(role: TenantRole): Promise<RoleSession> {
     const { roleArn, namespace, serviceAccount } = role;
-    const context = { namespace };
+    const context = { namespace, roleArn, serviceAccount };
     let webIdentityToken: string;
     try {
       webIdentityToken = await this.tokens.request(
