@@ -31,4 +31,30 @@ describe("eatr doctor's RBAC list", () => {
     }).map((p) => [p.group, p.resource, p.verb, p.name ?? '*'].join(' '));
     expect(checked.sort()).toEqual(granted.sort());
   });
+
+  it('is what the chart grants the renewer with config.servedNamespaces, namespace by namespace', async () => {
+    const objects = await render({
+      values: { hostNamespace: 'ci-cd', config: { servedNamespaces: ['team-a', 'team-b'] } },
+    });
+    const granted = objects
+      .filter((o) =>
+        ['renewer-clusterrole', 'renewer-role-secrets'].some(
+          (t) => o.source === `templates/${t}.yaml`,
+        ),
+      )
+      .flatMap((o) =>
+        rulesOf(o).flatMap((rule) =>
+          (rule.resources ?? []).flatMap((resource) =>
+            rule.verbs.map((verb) => `${resource} ${verb} ${o.metadata.namespace ?? '*'}`),
+          ),
+        ),
+      );
+    const checked = requiredPermissions('renewer', {
+      hostNamespace: 'ci-cd',
+      leaseNamespace: 'ci-cd',
+      leaseName: 'eatr-watcher',
+      servedNamespaces: new Set(['team-a', 'team-b']),
+    }).map((p) => `${p.resource} ${p.verb} ${p.namespace ?? '*'}`);
+    expect(checked.sort()).toEqual(granted.sort());
+  });
 });

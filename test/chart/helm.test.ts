@@ -790,6 +790,69 @@ describe('helm template: value combinations', () => {
 });
 
 describe('helm template: RBAC', () => {
+  it('with config.servedNamespaces, grants Secrets in those namespaces and the host namespace alone', async () => {
+    const objects = await render({
+      values: { hostNamespace: '', config: { servedNamespaces: ['team-a', 'team-b', 'platform'] } },
+      namespace: 'platform',
+    });
+    expect(
+      rulesOf(find(objects, 'ClusterRole', 'eatr-renewer')).flatMap((r) => r.resources ?? []),
+    ).not.toContain('secrets');
+    const roles = objects.filter(
+      (o) => o.kind === 'Role' && o.metadata.name === 'eatr-renewer-secrets',
+    );
+    // The host namespace (the release namespace here) is also served: one Role there, not two.
+    expect(roles.map((r) => r.metadata.namespace)).toEqual(['team-a', 'team-b', 'platform']);
+    for (const role of roles)
+      expect(rulesOf(role)).toEqual([
+        {
+          apiGroups: [''],
+          resources: ['secrets'],
+          verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'],
+        },
+        { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['patch'] },
+      ]);
+    // ServiceAccounts stay readable cluster-wide (no secret in them), patched only where served.
+    expect(rulesOf(find(objects, 'ClusterRole', 'eatr-renewer'))).toContainEqual({
+      apiGroups: [''],
+      resources: ['serviceaccounts'],
+      verbs: ['get', 'list', 'watch'],
+    });
+    const bindings = objects.filter(
+      (o) => o.kind === 'RoleBinding' && o.metadata.name === 'eatr-renewer-secrets',
+    );
+    expect(bindings.map((b) => b.metadata.namespace)).toEqual(['team-a', 'team-b', 'platform']);
+    for (const binding of bindings)
+      expect(binding.subjects).toEqual([
+        { kind: 'ServiceAccount', name: 'eatr-renewer', namespace: 'platform' },
+      ]);
+    for (const name of ['eatr-watcher', 'eatr-renewer'])
+      expect(envOf(find(objects, 'Deployment', name)).get('EATR_SERVED_NAMESPACES')).toBe(
+        'team-a,team-b,platform',
+      );
+
+    // A host namespace of its own gets its Role too; by default there is none and the list is empty.
+    const hosted = await render({
+      values: { hostNamespace: 'creds', config: { servedNamespaces: ['team-a'] } },
+    });
+    expect(
+      hosted
+        .filter((o) => o.kind === 'Role' && o.metadata.name === 'eatr-renewer-secrets')
+        .map((r) => r.metadata.namespace),
+    ).toEqual(['team-a', 'creds']);
+    const defaults = await render();
+    expect(defaults.filter((o) => o.metadata.name === 'eatr-renewer-secrets')).toEqual([]);
+    expect(envOf(find(defaults, 'Deployment', 'eatr-renewer')).get('EATR_SERVED_NAMESPACES')).toBe(
+      '',
+    );
+  });
+
+  it('refuses a served namespace that is not a namespace name, naming it', async () => {
+    const message = await renderError({ values: { config: { servedNamespaces: ['Team_A'] } } });
+    expect(message).toContain('servedNamespaces');
+    expect(message).toContain('Team_A');
+  });
+
   it('grants each component exactly the rules the code needs, and no wildcard', async () => {
     const objects = await render();
     const rules = (kind: string, name: string) =>

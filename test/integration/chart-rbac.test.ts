@@ -1,14 +1,11 @@
 import { EventReason } from '@eatr/core';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { request, type RequestOptions } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ApiextensionsV1Api,
-  AuthorizationV1Api,
   KubernetesObjectApi,
   type KubernetesObject,
-  type V1ResourceAttributes,
 } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,15 +19,8 @@ import {
   uniqueName,
   type KubeClients,
 } from '../harness/index.js';
-import {
-  CHART,
-  envOf,
-  find,
-  helm,
-  parseRendered,
-  render,
-  type Rendered,
-} from '../chart/support.js';
+import { CHART, find, render } from '../chart/support.js';
+import { ChartRelease, expectAccess, type AccessExpectation } from './support/chart-release.js';
 import { dashboardQueries, parsePromQL } from '../chart/promql.js';
 
 // `helm install` of charts/eatr into the run's real kube-apiserver, then the watcher and renewer run
@@ -46,75 +36,20 @@ const KEYS = {
 const REGISTRY = `${KEYS.accountId}.dkr.ecr.eu-west-1.amazonaws.com`;
 
 let admin: KubeClients;
-let kubeconfigPath: string;
-let helmHome: string;
-let installed = false;
-let release: {
-  namespace: string;
-  host: string;
-  prefix: string;
-  install: string;
-  manifest: Rendered[];
-};
-
-/** helm with its own config/cache dirs and the admin kubeconfig. */
-async function helmAdmin(args: string[]) {
-  return helm([...args, '--kubeconfig', kubeconfigPath], {
-    ...process.env,
-    HELM_CONFIG_HOME: join(helmHome, 'config'),
-    HELM_CACHE_HOME: join(helmHome, 'cache'),
-    HELM_DATA_HOME: join(helmHome, 'data'),
-  });
-}
+let release: ChartRelease;
+let installed: ChartRelease | undefined;
 
 async function createNamespace(name: string, labels: Record<string, string> = {}): Promise<void> {
   await admin.core.createNamespace({ body: { metadata: { name, labels } } });
 }
 
 beforeAll(async () => {
-  const h = harness();
-  kubeconfigPath = h.kubeconfigPath;
-  admin = kubeClients(kubeconfigPath);
-  helmHome = await mkdtemp(join(tmpdir(), 'eatr-helm-'));
-  const namespace = uniqueName('eatr-chart');
-  const host = uniqueName('eatr-chart-host');
-  const prefix = `{${uniqueName('chart')}}`;
-  await createNamespace(namespace);
-  await createNamespace(host);
-  const values = join(helmHome, 'values.json');
-  await writeFile(
-    values,
-    JSON.stringify({
-      hostNamespace: host,
-      redis: { enabled: false },
-      externalRedis: { url: h.redisUrl },
-      config: { queuePrefix: prefix },
-    }),
-  );
-  const install = await helmAdmin([
-    'install',
-    'eatr',
-    CHART,
-    '--namespace',
-    namespace,
-    '--values',
-    values,
-  ]);
-  if (install.code !== 0) throw new Error(`helm install failed:\n${install.stderr}`);
-  installed = true;
-  const manifest = await helmAdmin(['get', 'manifest', 'eatr', '--namespace', namespace]);
-  release = {
-    namespace,
-    host,
-    prefix,
-    install: install.stdout,
-    manifest: parseRendered(manifest.stdout),
-  };
+  admin = kubeClients(harness().kubeconfigPath);
+  release = installed = await ChartRelease.install('eatr');
 }, 120_000);
 
 afterAll(async () => {
-  if (installed) await helmAdmin(['uninstall', 'eatr', '--namespace', release.namespace]);
-  await rm(helmHome, { recursive: true, force: true });
+  await installed?.uninstall();
 });
 
 describe('helm install into the test API server', () => {
@@ -245,27 +180,13 @@ describe("eatr with the chart's ServiceAccounts", () => {
     await aws.stop();
   });
 
-  /**
-   * The environment the chart's Deployment gives a component, pointed at this machine; a value from
-   * a Secret is read from the Secret the installed release has (the digest key it generated).
-   */
+  /** The chart's environment for a component, pointed at this machine. */
   async function chartEnv(
     component: 'watcher' | 'renewer',
     kubeconfig: string,
   ): Promise<Record<string, string>> {
-    const env: Record<string, string> = {};
-    for (const [name, value] of envOf(find(release.manifest, 'Deployment', `eatr-${component}`))) {
-      if (value.startsWith('secret:')) {
-        const [secret = '', key = ''] = value.slice('secret:'.length).split('/');
-        const read = await admin.core.readNamespacedSecret({
-          namespace: release.namespace,
-          name: secret,
-        });
-        env[name] = Buffer.from(read.data?.[key] ?? '', 'base64').toString('utf8');
-      } else if (!value.startsWith('field:')) env[name] = value;
-    }
     return {
-      ...env,
+      ...(await release.env(component)),
       ...aws.env(),
       KUBECONFIG: kubeconfig,
       POD_NAME: `${component}-chart-rbac`,
@@ -423,7 +344,7 @@ describe("eatr with the chart's ServiceAccounts", () => {
 });
 
 describe("what the chart's RBAC refuses", () => {
-  type Expectation = readonly [boolean, V1ResourceAttributes];
+  type Expectation = AccessExpectation;
   let team: string;
 
   beforeAll(async () => {
@@ -431,23 +352,7 @@ describe("what the chart's RBAC refuses", () => {
     await createNamespace(team);
   });
 
-  async function review(kubeconfig: string, attributes: V1ResourceAttributes): Promise<boolean> {
-    const api = kubeClients(kubeconfig).kubeConfig.makeApiClient(AuthorizationV1Api);
-    const result = await api.createSelfSubjectAccessReview({
-      body: { spec: { resourceAttributes: attributes } },
-    });
-    return result.status?.allowed ?? false;
-  }
-
-  async function check(kubeconfig: string, expectations: readonly Expectation[]): Promise<void> {
-    const wrong: string[] = [];
-    for (const [allowed, attributes] of expectations)
-      if ((await review(kubeconfig, attributes)) !== allowed)
-        wrong.push(
-          `${allowed ? 'should be allowed' : 'should be refused'}: ${JSON.stringify(attributes)}`,
-        );
-    expect(wrong).toEqual([]);
-  }
+  const check = expectAccess;
 
   it('the watcher: watch namespaces and the wired ServiceAccounts, hold its Lease; no Secret anywhere, not even in the host namespace', async () => {
     const { namespace, host } = release;

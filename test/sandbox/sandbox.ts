@@ -127,11 +127,13 @@ try {
   say('$ eatr status');
   await runCli(['status'], env);
   const envFile = join(dir, 'sandbox.env');
+  // The Node running the sandbox first on PATH: a new terminal's `node` may be an older one.
   writeFileSync(
     envFile,
-    Object.entries(env)
-      .map(([k, v]) => `export ${k}='${v}'`)
-      .join('\n') + '\n',
+    [
+      `export PATH='${dirname(process.execPath)}':"$PATH"`,
+      ...Object.entries(env).map(([k, v]) => `export ${k}='${v}'`),
+    ].join('\n') + '\n',
   );
   const eatrCommand = `node ${CLI}`;
   say();

@@ -383,6 +383,8 @@ Environment both components read. Call with the root context.
   value: {{ .Values.config.shutdownTimeout | quote }}
 - name: EATR_REGISTRIES
   value: {{ join "," .Values.config.registries | quote }}
+- name: EATR_SERVED_NAMESPACES
+  value: {{ join "," .Values.config.servedNamespaces | quote }}
 - name: EATR_INCLUDE_NAMESPACES
   value: {{ join "," .Values.config.includeNamespaces | quote }}
 - name: EATR_EXCLUDE_NAMESPACES
@@ -587,3 +589,11 @@ A map as key=value,key=value (sorted by key), for --secret-labels and --secret-a
 {{- end -}}
 {{- join "," $items -}}
 {{- end -}}
+
+{{/*
+Where the renewer may use Secrets with config.servedNamespaces: the served namespaces and the host
+namespace (its credential Secrets), each once, as a JSON list.
+*/}}
+{{- define "eatr.renewer.secretNamespaces" -}}
+{{- append .Values.config.servedNamespaces (include "eatr.hostNamespace" .) | uniq | toJson -}}
+{{- end }}

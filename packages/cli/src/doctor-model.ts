@@ -25,7 +25,13 @@ export interface Permission {
  */
 export function requiredPermissions(
   component: 'watcher' | 'renewer',
-  settings: { hostNamespace: string; leaseNamespace: string; leaseName: string },
+  settings: {
+    hostNamespace: string;
+    leaseNamespace: string;
+    leaseName: string;
+    /** --served-namespaces: the renewer's Secrets and ServiceAccount patch are granted there. */
+    servedNamespaces?: ReadonlySet<string> | undefined;
+  },
 ): Permission[] {
   const many = (
     group: string,
@@ -54,15 +60,36 @@ export function requiredPermissions(
         settings.leaseName,
       ),
     ];
+  // `update`: how 0.1.x renewers renew, on the same ServiceAccount during a rollout (this release
+  // patches); drop it once 0.1.x is more than one release back.
+  const secretVerbs = ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'];
+  const served = settings.servedNamespaces;
+  if (served !== undefined) {
+    // Granted per namespace: the host namespace and the first SERVED_SAMPLE served ones are asked.
+    const sample = [...new Set([settings.hostNamespace, ...[...served].sort()])].slice(
+      0,
+      SERVED_SAMPLE + 1,
+    );
+    return [
+      ...sample.flatMap((ns) => [
+        ...many('', 'secrets', secretVerbs, ns),
+        ...many('', 'serviceaccounts', ['patch'], ns),
+      ]),
+      ...many('', 'serviceaccounts', ['get', 'list', 'watch']),
+      ...many('', 'namespaces', ['get', 'list', 'watch']),
+      ...many('', 'events', ['create']),
+    ];
+  }
   return [
-    // `update`: how 0.1.x renewers renew, on the same ServiceAccount during a rollout (this release
-    // patches); drop it once 0.1.x is more than one release back.
-    ...many('', 'secrets', ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete']),
+    ...many('', 'secrets', secretVerbs),
     ...many('', 'serviceaccounts', ['get', 'list', 'watch', 'patch']),
     ...many('', 'namespaces', ['get', 'list', 'watch']),
     ...many('', 'events', ['create']),
   ];
 }
+
+/** How many served namespaces doctor asks about (each costs eight access reviews). */
+export const SERVED_SAMPLE = 20;
 
 export function describePermission(p: Permission): string {
   const resource = p.group === '' ? p.resource : `${p.resource}.${p.group}`;

@@ -272,7 +272,9 @@ export function createProgram(io: ProgramIo = defaultIo): {
   addSettings(
     program
       .command('run')
-      .description("run the watcher and a renewer in one process (the seed controller's way)"),
+      .description(
+        "run the watcher and a renewer in one process (the original Go controller's way)",
+      ),
     () => true,
   ).action(() => undefined);
 

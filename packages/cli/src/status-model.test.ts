@@ -69,6 +69,34 @@ describe('statusRows', () => {
     expect(open.map((r) => r.state)).toEqual(['missing']);
   });
 
+  it('shows a registry label set to True as ignored, with the command that fixes it', () => {
+    const rows = statusRows(input({ namespaces: [{ name: 'a', labels: { [EU]: 'True' } }] }));
+    expect(rows).toEqual([
+      expect.objectContaining({
+        namespace: 'a',
+        registry: EU,
+        state: 'ignored',
+        reason: `label value "True" is not "true", so eatr ignores it: kubectl label namespace a ${EU}=true --overwrite`,
+      }),
+    ]);
+    expect(summarize(rows)).toMatchObject({ byState: { ignored: 1 }, unhealthy: false });
+  });
+
+  it('shows a labelled namespace outside the served namespaces as refused, saying so', () => {
+    const rows = statusRows(input({ servedNamespaces: new Set(['b']) }));
+    expect(rows).toEqual([
+      expect.objectContaining({
+        namespace: 'a',
+        registry: EU,
+        state: 'refused',
+        reason: 'not among the served namespaces (config.servedNamespaces)',
+      }),
+    ]);
+    expect(statusRows(input({ servedNamespaces: new Set(['a']) })).map((r) => r.state)).toEqual([
+      'missing',
+    ]);
+  });
+
   it.each([
     ['fresh', [managed('a', 11 * H, 5 * H)], 'fresh', false],
     ['due', [managed('a', 5 * H, -H)], 'due', false],

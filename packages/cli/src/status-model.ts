@@ -20,6 +20,7 @@ export const SECRET_STATES = [
   'conflict',
   'blocked',
   'refused',
+  'ignored',
 ] as const;
 export type SecretState = (typeof SECRET_STATES)[number];
 
@@ -67,6 +68,8 @@ export interface StatusInput {
   readonly wantedServiceAccounts: '*' | readonly string[];
   /** The components' --tenant-roles (empty: off). */
   readonly tenantRoles?: TenantRoleAllowlist;
+  /** --served-namespaces: the only namespaces served; undefined: every namespace. */
+  readonly servedNamespaces?: ReadonlySet<string> | undefined;
   /**
    * Which namespaces may use each registry's credentials (their Secret's annotation, else the
    * components' --default-allowed-namespaces); undefined when the credential Secrets could not be read.
@@ -128,6 +131,8 @@ export function statusRows(input: StatusInput): StatusRow[] {
       refused,
       role,
       roleRefused,
+      notServed,
+      nearMisses,
     } = planNamespace({
       namespace: {
         name: ns.name,
@@ -144,11 +149,19 @@ export function statusRows(input: StatusInput): StatusRow[] {
         secretNameTemplate: input.secretNameTemplate,
         serviceAccounts: input.wantedServiceAccounts,
         tenantRoles: input.tenantRoles ?? [],
+        servedNamespaces: input.servedNamespaces,
       },
       ...(input.access ? { access: input.access } : {}),
       now: input.now,
     });
-    if (planned.length === 0 && refused.length === 0 && roleRefused.length === 0) continue;
+    if (
+      planned.length === 0 &&
+      refused.length === 0 &&
+      roleRefused.length === 0 &&
+      notServed.length === 0 &&
+      nearMisses.length === 0
+    )
+      continue;
     // A namespace's own role replaces the registries' credential Secrets.
     const credentialsOf = (registry: string) =>
       role.kind === 'allowed'
@@ -245,6 +258,36 @@ export function statusRows(input: StatusInput): StatusRow[] {
         lastRenewal: undefined,
         serviceAccounts: { wired: 0, wanted: wanted.length },
         credentials: role.kind === 'refused' ? `role ${role.roleArn} (refused)` : undefined,
+      });
+    }
+    for (const { registry, value } of nearMisses) {
+      rows.push({
+        namespace: ns.name,
+        registry: registry.host,
+        secret: '-',
+        state: 'ignored',
+        secretState: 'ignored',
+        reason: `label value ${JSON.stringify(value)} is not "true", so eatr ignores it: kubectl label namespace ${ns.name} ${registry.host}=true --overwrite`,
+        expiresAt: undefined,
+        renewAfter: undefined,
+        lastRenewal: undefined,
+        serviceAccounts: { wired: 0, wanted: 0 },
+        credentials: undefined,
+      });
+    }
+    for (const registry of notServed) {
+      rows.push({
+        namespace: ns.name,
+        registry: registry.host,
+        secret: '-',
+        state: 'refused',
+        secretState: 'refused',
+        reason: 'not among the served namespaces (config.servedNamespaces)',
+        expiresAt: undefined,
+        renewAfter: undefined,
+        lastRenewal: undefined,
+        serviceAccounts: { wired: 0, wanted: 0 },
+        credentials: undefined,
       });
     }
     for (const c of collisions) {

@@ -112,6 +112,7 @@ export async function collectStatus(cli: Cli, namespace: string | undefined): Pr
     maxRegistries: cli.watcher.maxRegistriesPerNamespace,
     wantedServiceAccounts: cli.watcher.serviceAccounts,
     tenantRoles: cli.watcher.tenantRoles,
+    servedNamespaces: cli.watcher.servedNamespaces,
     ...(credentials ? { access: credentials.access, credentialSource: credentials.source } : {}),
     now: Date.now(),
   });
@@ -244,6 +245,7 @@ const STATE_STYLE: Record<SecretState, Parameters<typeof paint>[0]> = {
   conflict: 'red',
   blocked: 'red',
   refused: 'yellow',
+  ignored: 'yellow',
 };
 
 export function renderStatus(status: Status, format: OutputFormat, now = Date.now()): string {

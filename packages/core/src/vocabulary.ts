@@ -26,6 +26,8 @@ export const EventReason = {
   RoleNotAllowed: 'RoleNotAllowed',
   /** AWS refused the namespace's role, or its ServiceAccount is gone: its Secret was deleted. */
   RoleRevoked: 'RoleRevoked',
+  /** The namespace asks for registries but is not among this install's --served-namespaces. */
+  NamespaceNotServed: 'NamespaceNotServed',
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];
 
@@ -56,6 +58,8 @@ export const LogMessage = {
     "the namespace may not use this registry's credentials (access policy); it is not served",
   roleRefused:
     'the namespace names an IAM role it may not use (--tenant-roles) or a malformed one; it is not served',
+  notServed:
+    'the namespace asks for registries but is outside --served-namespaces; eatr leaves it alone',
   roleRevoked:
     'the namespace can no longer prove its IAM role; deleted the Secret issued through it',
   nameCollision:

@@ -30,10 +30,8 @@ export function registerExpiryGauge(
     registers: [registry],
     collect() {
       this.reset();
-      if (!cache.secrets.isSynced) return;
-      const namespaces = new Set<string>();
-      for (const s of cache.secrets.objects.values()) namespaces.add(s.metadata.namespace);
-      for (const name of namespaces) {
+      if (!cache.secretsSynced) return;
+      for (const name of cache.namespacesWithSecrets()) {
         const ns = cache.namespace(name);
         if (!ns || ns.metadata.terminating) continue;
         const { registries } = desiredRegistries(

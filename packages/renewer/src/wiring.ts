@@ -106,6 +106,7 @@ export async function wireRenewer(
     core,
     hostNamespace: config.hostNamespace,
     serviceAccounts: config.serviceAccounts,
+    servedNamespaces: config.servedNamespaces,
     watchTimeoutMs: config.watchTimeoutMs,
     ...(config.digestKey ? { digestKey: config.digestKey } : {}),
     log,
@@ -143,7 +144,7 @@ export async function wireRenewer(
     config.defaultAccess,
   );
   const blocked = new BlockedStore(producerRedis, config.queuePrefix);
-  const kube = new ApiServerWrites(core, cache);
+  const kube = new ApiServerWrites(core, cache, config.servedNamespaces);
   const jobs: JobSink = {
     enqueueSync: (data) => enqueueSync(queue, data),
     enqueueProbe: (data) => enqueueProbe(queue, data),

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ALLOWED_NAMESPACES_ANNOTATION, accessRuleOf, parseDefaultAccess } from '@eatr/core';
-import { judgeAccess } from './access-checks.js';
+import {
+  ALLOWED_NAMESPACES_ANNOTATION,
+  accessRuleOf,
+  parseDefaultAccess,
+  parseRegistryHost,
+} from '@eatr/core';
+import { judgeAccess, judgeNearMisses, judgeServed } from './access-checks.js';
 
 const EU = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
 const US = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
@@ -32,5 +37,48 @@ describe('judgeAccess', () => {
         fix: `an eatr admin can allow it: kubectl -n ci-cd annotate secret eatr-aws-credentials-${US} eatr.io/allowed-namespaces='<a selector team-a matches, e.g. kubernetes.io/metadata.name in (team-a)>' --overwrite; or label the namespace to match the selector`,
       },
     ]);
+  });
+});
+
+describe('judgeServed', () => {
+  it.each<[string, ReadonlySet<string> | undefined, string[], string[]]>([
+    ['no list: nothing to say', undefined, [EU], []],
+    ['asks for nothing: nothing to say', new Set(['b']), [], []],
+    [
+      'listed',
+      new Set(['a']),
+      [EU],
+      ['ok: namespace a is among the namespaces this install serves'],
+    ],
+    [
+      'not listed: the fix names the value',
+      new Set(['b']),
+      [EU],
+      [
+        `FAIL: namespace a asks for ${EU} but is not among the namespaces this install serves (config.servedNamespaces): eatr leaves it alone -> an eatr admin can add a to config.servedNamespaces and run helm upgrade (the chart then grants the renewer Secrets there)`,
+      ],
+    ],
+  ])('%s', (_name, served, asked, expected) => {
+    expect(
+      judgeServed('a', served, asked).map(
+        (c) => `${c.ok ? 'ok' : 'FAIL'}: ${c.message}${c.ok ? '' : ` -> ${c.fix}`}`,
+      ),
+    ).toEqual(expected);
+  });
+});
+
+describe('judgeNearMisses', () => {
+  it('fails once per registry label set to a yes other than "true", with the command that fixes it', () => {
+    const registry = parseRegistryHost(EU);
+    if (!registry) throw new Error('not a registry host');
+    expect(judgeNearMisses('a', [{ registry, value: 'True' }])).toEqual([
+      {
+        id: `label:${EU}`,
+        ok: false,
+        message: `namespace a has the label ${EU}="True": eatr serves only the value "true" (exactly, lower case), so it ignores this label`,
+        fix: `kubectl label namespace a ${EU}=true --overwrite`,
+      },
+    ]);
+    expect(judgeNearMisses('a', [])).toEqual([]);
   });
 });

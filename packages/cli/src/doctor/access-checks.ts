@@ -8,11 +8,12 @@ import {
   credentialSecretName,
   describeAccessRule,
   type AccessRule,
+  type LabelNearMiss,
 } from '@eatr/core';
 import type { Check } from '../doctor-model.js';
 import type { Cli } from '../context.js';
 import { fail, ok } from './check.js';
-import { registriesAskedFor } from './namespace-registries.js';
+import { labelNearMisses, registriesAskedFor } from './namespace-registries.js';
 import { readBlockedIn, readCredentials } from '../status.js';
 import { judgeRole } from './role-checks.js';
 
@@ -41,6 +42,38 @@ export function judgeAccess(
   });
 }
 
+/** A registry label set to `True`, `yes` or `1` instead of `true`: one failing check each (pure). */
+export function judgeNearMisses(namespace: string, nearMisses: readonly LabelNearMiss[]): Check[] {
+  return nearMisses.map(({ registry, value }) =>
+    fail(
+      `label:${registry.host}`,
+      `namespace ${namespace} has the label ${registry.host}=${JSON.stringify(value)}: eatr serves only the value "true" (exactly, lower case), so it ignores this label`,
+      `kubectl label namespace ${namespace} ${registry.host}=true --overwrite`,
+    ),
+  );
+}
+
+/**
+ * With --served-namespaces, whether the namespace is among them (pure); nothing to say without a
+ * list or for a namespace that asks for no registry.
+ */
+export function judgeServed(
+  namespace: string,
+  served: ReadonlySet<string> | undefined,
+  asked: readonly string[],
+): Check[] {
+  if (served === undefined || asked.length === 0) return [];
+  if (served.has(namespace))
+    return [ok('served', `namespace ${namespace} is among the namespaces this install serves`)];
+  return [
+    fail(
+      'served',
+      `namespace ${namespace} asks for ${asked.join(', ')} but is not among the namespaces this install serves (config.servedNamespaces): eatr leaves it alone`,
+      `an eatr admin can add ${namespace} to config.servedNamespaces and run helm upgrade (the chart then grants the renewer Secrets there)`,
+    ),
+  ];
+}
+
 /**
  * The access policy of each registry the namespace asks for, or, for a namespace that names its own
  * IAM role, that role's allowlist, ServiceAccount and trust (with `-n` only).
@@ -50,6 +83,13 @@ export async function accessChecks(cli: Cli, namespace: string): Promise<Check[]
     cli.core.readNamespace({ name: namespace }),
     readCredentials(cli),
   ]);
+  const served = judgeServed(
+    namespace,
+    cli.watcher.servedNamespaces,
+    registriesAskedFor(ns, { ...cli.watcher, servedNamespaces: undefined }),
+  );
+  const labels = judgeNearMisses(namespace, labelNearMisses(ns, cli.watcher));
+  if (served.some((c) => !c.ok)) return [...labels, ...served];
   const annotations = ns.metadata?.annotations;
   if (annotations?.[ROLE_ARN_ANNOTATION] !== undefined) {
     const serviceAccount =
@@ -61,14 +101,18 @@ export async function accessChecks(cli: Cli, namespace: string): Promise<Check[]
       ),
       readBlockedIn(cli, namespace).then((blocked) => blocked && [...blocked.values()]),
     ]);
-    return judgeRole({
-      namespace,
-      labels: ns.metadata?.labels,
-      annotations,
-      allowlist: cli.watcher.tenantRoles,
-      serviceAccountExists: exists,
-      blockedReasons: blocked,
-    });
+    return [
+      ...labels,
+      ...served,
+      ...judgeRole({
+        namespace,
+        labels: ns.metadata?.labels,
+        annotations,
+        allowlist: cli.watcher.tenantRoles,
+        serviceAccountExists: exists,
+        blockedReasons: blocked,
+      }),
+    ];
   }
   if (credentials === undefined)
     return [
@@ -78,11 +122,15 @@ export async function accessChecks(cli: Cli, namespace: string): Promise<Check[]
         `check that your kubeconfig may list Secrets in ${cli.watcher.hostNamespace}`,
       ),
     ];
-  return judgeAccess(
-    namespace,
-    ns.metadata?.labels,
-    registriesAskedFor(ns, cli.watcher),
-    credentials.access,
-    cli.watcher.hostNamespace,
-  );
+  return [
+    ...labels,
+    ...served,
+    ...judgeAccess(
+      namespace,
+      ns.metadata?.labels,
+      registriesAskedFor(ns, cli.watcher),
+      credentials.access,
+      cli.watcher.hostNamespace,
+    ),
+  ];
 }

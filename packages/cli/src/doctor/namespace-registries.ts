@@ -1,26 +1,21 @@
 import type { V1Namespace } from '@kubernetes/client-node';
-import { planNamespace, planSettingsOf, type WatcherConfig } from '@eatr/core';
+import { planNamespace, planSettingsOf, type LabelNearMiss, type WatcherConfig } from '@eatr/core';
 import type { Cli } from '../context.js';
 
-/**
- * The registry hosts one namespace needs a Secret for, by the plan the watcher and the renewer follow
- * (planNamespace): its registry labels and the global registries where they apply, less registries
- * the name template leaves unserved; none for a terminating namespace.
- */
-export function registriesAskedFor(
-  namespace: V1Namespace,
-  settings: Pick<
-    WatcherConfig,
-    | 'instance'
-    | 'maxRegistriesPerNamespace'
-    | 'globalRegistries'
-    | 'includeNamespaces'
-    | 'excludeNamespaces'
-    | 'secretNameTemplate'
-    | 'serviceAccounts'
-  >,
-): string[] {
-  const plan = planNamespace({
+type PlanConfig = Pick<
+  WatcherConfig,
+  | 'instance'
+  | 'maxRegistriesPerNamespace'
+  | 'globalRegistries'
+  | 'includeNamespaces'
+  | 'excludeNamespaces'
+  | 'secretNameTemplate'
+  | 'serviceAccounts'
+> & { readonly servedNamespaces?: ReadonlySet<string> | undefined };
+
+/** One namespace's plan as the watcher and the renewer make it, from its labels alone. */
+function planOf(namespace: V1Namespace, settings: PlanConfig) {
+  return planNamespace({
     namespace: {
       name: namespace.metadata?.name ?? '',
       labels: namespace.metadata?.labels,
@@ -30,7 +25,21 @@ export function registriesAskedFor(
     settings: planSettingsOf(settings),
     now: Date.now(),
   });
-  return plan.secrets.map((s) => s.registry.host);
+}
+
+/**
+ * The registry hosts one namespace needs a Secret for, by the plan the watcher and the renewer follow
+ * (planNamespace): its registry labels and the global registries where they apply, less registries
+ * the name template leaves unserved; none for a terminating namespace or one outside
+ * --served-namespaces.
+ */
+export function registriesAskedFor(namespace: V1Namespace, settings: PlanConfig): string[] {
+  return planOf(namespace, settings).secrets.map((s) => s.registry.host);
+}
+
+/** Registry labels set to a yes that is not exactly `true` (`True`, `yes`): `host=value`. */
+export function labelNearMisses(namespace: V1Namespace, settings: PlanConfig): LabelNearMiss[] {
+  return [...planOf(namespace, settings).nearMisses];
 }
 
 /** How many of the namespaces doctor looks at (`only`, or every one) ask for each registry host. */

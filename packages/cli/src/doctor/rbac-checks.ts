@@ -29,6 +29,7 @@ export async function rbacCheck(
     hostNamespace: cli.watcher.hostNamespace,
     leaseNamespace: cli.watcher.leaderElection.namespace,
     leaseName: cli.watcher.leaderElection.leaseName,
+    servedNamespaces: cli.watcher.servedNamespaces,
   });
   const authz = cli.kc.makeApiClient(AuthorizationV1Api);
   const sa =

@@ -87,6 +87,11 @@ describe('explainPull: why a Pod can or cannot pull', () => {
       /^FAIL: namespace team-a may not use the credentials/,
     ],
     [
+      'outside the served namespaces',
+      { settings: { ...settings, servedNamespaces: new Set(['team-b']) }, secrets: [] },
+      /^FAIL: namespace team-a is not among the namespaces this eatr install serves/,
+    ],
+    [
       'no Secret yet, blocked by AWS',
       { secrets: [], blocked: new Map([[EU, 'denied']]) },
       /^FAIL: .*has no Secret .* yet: eatr recorded "denied"/,

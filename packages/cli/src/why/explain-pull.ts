@@ -88,7 +88,18 @@ export function explainPull(f: PullFacts): Check[] {
         ([k]) => k.toLowerCase() === registry.host,
       )?.[1];
       const refused = plan.refused.find((r) => r.registry.host === registry.host);
-      if (plan.roleRefused.some((r) => r.host === registry.host) && plan.role.kind === 'refused')
+      if (plan.notServed.some((r) => r.host === registry.host))
+        checks.push(
+          fail(
+            id,
+            `namespace ${ns} is not among the namespaces this eatr install serves (config.servedNamespaces): eatr leaves it alone`,
+            `an eatr admin can add ${ns} to config.servedNamespaces (helm upgrade)`,
+          ),
+        );
+      else if (
+        plan.roleRefused.some((r) => r.host === registry.host) &&
+        plan.role.kind === 'refused'
+      )
         checks.push(
           fail(
             id,

@@ -114,6 +114,15 @@ describe('tenantRoleOf: what a namespace may use', () => {
     expect(d.kind === 'refused' ? d.reason : d.kind).toBe(expected);
   });
 
+  it('cuts a role annotation longer than any ARN, so it is refused and quoted briefly', () => {
+    const huge = `${TEAM_A}${'x'.repeat(200_000)}`;
+    const kept = roleAnnotationsOf({ [ROLE_ARN_ANNOTATION]: huge });
+    expect(kept?.[ROLE_ARN_ANNOTATION]?.length).toBe(2049);
+    const d = tenantRoleOf('ns', {}, kept, allowlist);
+    expect(d.kind === 'refused' && d.reason).toBe('malformed');
+    expect(d.kind === 'refused' && d.message.length).toBeLessThan(300);
+  });
+
   it('keeps only eatr.io/role-* annotations in caches', () => {
     expect(roleAnnotationsOf({ a: 'b' })).toBeUndefined();
     expect(roleAnnotationsOf({ a: 'b', [ROLE_ARN_ANNOTATION]: TEAM_A })).toEqual({

@@ -175,12 +175,12 @@ export function tenantRoleOf(
   if (!isRoleArn(roleArn))
     return refuse(
       'malformed',
-      `${ROLE_ARN_ANNOTATION}="${roleArn}" is not an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>)`,
+      `${ROLE_ARN_ANNOTATION}=${quoted(roleArn)} is not an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>)`,
     );
   if (!SERVICE_ACCOUNT.test(serviceAccount))
     return refuse(
       'malformed',
-      `${ROLE_SERVICE_ACCOUNT_ANNOTATION}="${serviceAccount}" is not a ServiceAccount name`,
+      `${ROLE_SERVICE_ACCOUNT_ANNOTATION}=${quoted(serviceAccount)} is not a ServiceAccount name`,
     );
   if (allowlist.length === 0)
     return refuse(
@@ -201,6 +201,13 @@ export function tenantRoleOf(
   return { kind: 'allowed', role: { roleArn, namespace, serviceAccount } };
 }
 
+/**
+ * The longest role annotation value kept: an IAM role ARN has at most 2,048 characters. A tenant may
+ * write up to 256 KiB; a longer value is cut (and so refused as malformed), so it cannot grow the
+ * caches of every component or the Events that quote it.
+ */
+export const MAX_ROLE_ANNOTATION_LENGTH = 2048;
+
 /** The Namespace annotations eatr reads (ROLE_ANNOTATIONS), or undefined when it has none. */
 export function roleAnnotationsOf(
   annotations: Readonly<Record<string, string>> | undefined,
@@ -208,7 +215,14 @@ export function roleAnnotationsOf(
   let kept: Record<string, string> | undefined;
   for (const key of ROLE_ANNOTATIONS) {
     const value = annotations?.[key];
-    if (value !== undefined) (kept ??= {})[key] = value;
+    if (value !== undefined)
+      (kept ??= {})[key] =
+        value.length > MAX_ROLE_ANNOTATION_LENGTH
+          ? `${value.slice(0, MAX_ROLE_ANNOTATION_LENGTH)}…`
+          : value;
   }
   return kept;
 }
+
+/** A tenant's value as quoted in messages: at most 120 characters. */
+const quoted = (value: string) => `"${value.length > 120 ? `${value.slice(0, 120)}…` : value}"`;

@@ -44,6 +44,8 @@ export interface CommonConfig {
   readonly defaultAccess: DefaultAccess;
   /** The IAM roles namespaces may name (`--tenant-roles`); empty: off. */
   readonly tenantRoles: TenantRoleAllowlist;
+  /** The only namespaces served (`--served-namespaces`); undefined: every namespace. */
+  readonly servedNamespaces: ReadonlySet<string> | undefined;
   /** How long Redis may refuse the credentials before /healthz fails. */
   readonly redisUnhealthyAfterMs: number;
 }
@@ -141,6 +143,7 @@ function build(
     maxRegistriesPerNamespace: c['max-registries-per-namespace'],
     defaultAccess: c['default-allowed-namespaces'],
     tenantRoles: c['tenant-roles'],
+    servedNamespaces: c['served-namespaces'],
     redisUnhealthyAfterMs: c['redis-unhealthy-after'],
   };
   if (component === 'renewer') {

@@ -259,6 +259,7 @@ describe('every setting reaches the config', () => {
       'stalled-interval': { value: '5s' },
       'settings-revision': { value: '7' },
       registries: { value: '123456789012.dkr.ecr.eu-west-1.amazonaws.com' },
+      'served-namespaces': { value: 'team-a,team-b' },
       'include-namespaces': { value: 'team-*' },
       'exclude-namespaces': { value: 'kube-system' },
       'kube-api-qps': { value: '5' },

@@ -5,6 +5,7 @@ import {
   boolean,
   defaultAccess,
   tenantRoles,
+  servedNamespaces,
   secretMetadata,
   duration,
   integer,
@@ -305,6 +306,15 @@ export const SETTINGS = [
     description:
       'IAM roles namespaces may name with the eatr.io/role-arn annotation, as a JSON list of {"namespaces": "<label selector>", "roleArns": ["<ARN pattern, * and ? allowed>"], "serviceAccounts": ["<name>", default "default"]}; empty: tenant roles are off. eatr assumes a permitted role with a token of that ServiceAccount (audience sts.amazonaws.com), so the role\'s own trust policy decides too',
     parse: tenantRoles,
+  },
+  {
+    flag: 'served-namespaces',
+    env: ['EATR_SERVED_NAMESPACES'],
+    components: BOTH,
+    defaultValue: '',
+    description:
+      'the only namespaces this install serves, as a comma list; empty: every namespace. With a list, the chart grants the renewer Secrets in those namespaces and the host namespace alone, and it watches Secrets with one watch per namespace; a labelled namespace outside it gets a NamespaceNotServed Event',
+    parse: servedNamespaces,
   },
   {
     flag: 'include-namespaces',

@@ -132,6 +132,21 @@ export const namespaceName = (setting: string) =>
     .string()
     .refine((v) => NAMESPACE.test(v), { message: `${setting}: must be a valid namespace name` });
 
+/**
+ * `--served-namespaces`: the only namespaces this install serves (the chart grants the renewer
+ * Secrets there alone), or none for every namespace.
+ */
+export const servedNamespaces = z.string().transform((v, ctx): ReadonlySet<string> | undefined => {
+  const names = list(v);
+  for (const name of names)
+    if (!NAMESPACE.test(name))
+      ctx.addIssue({
+        code: 'custom',
+        message: `served-namespaces: "${name}" is not a namespace name`,
+      });
+  return names.length > 0 ? new Set(names) : undefined;
+});
+
 export const proxyUrl = (setting: string) =>
   z
     .string()

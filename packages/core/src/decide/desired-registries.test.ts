@@ -49,6 +49,21 @@ describe('desiredRegistries', () => {
   });
 });
 
+describe('desiredRegistries: a yes that is not "true"', () => {
+  it.each<[string, Record<string, string>, string[]]>([
+    ['True', { [A]: 'True' }, [`${A}=True`]],
+    ['yes, 1 and on, sorted by host', { [B]: 'yes', [A]: '1' }, [`${A}=1`, `${B}=yes`]],
+    [' TRUE with spaces', { [A]: ' TRUE ' }, [`${A}= TRUE `]],
+    ['false and other values are choices, not near misses', { [A]: 'false', [B]: 'no' }, []],
+    ['"true" itself is served, not a near miss', { [A]: 'true' }, []],
+    ['a label that is not a registry', { team: 'True' }, []],
+  ])('%s', (_name, labels, expected) => {
+    const result = desiredRegistries('team-a', labels, none);
+    expect(result.nearMisses.map((m) => `${m.registry.host}=${m.value}`)).toEqual(expected);
+    expect(result.registries.length).toBe(labels[A] === 'true' ? 1 : 0);
+  });
+});
+
 describe('desiredRegistries: at most `max` registries per namespace', () => {
   const region = (i: number) => `${String(i).padStart(12, '0')}.dkr.ecr.xx-test-1.amazonaws.com`;
   const labels = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [region(i), 'true']));

@@ -34,9 +34,22 @@ export interface DesiredRegistries {
   readonly overCap: readonly RegistryHost[];
   /** Label keys that look like a registry host but are not one (near misses), for a log line and metric. */
   readonly ignoredLabels: readonly string[];
+  /**
+   * Registry labels whose value reads as a yes but is not exactly `true` (`True`, `yes`, `1`): not
+   * served, and worth telling the user about.
+   */
+  readonly nearMisses: readonly LabelNearMiss[];
 }
 
 const byHost = (a: RegistryHost, b: RegistryHost) => a.host.localeCompare(b.host);
+
+/** A registry label set to something that reads as a yes but is not `"true"`. */
+export interface LabelNearMiss {
+  readonly registry: RegistryHost;
+  readonly value: string;
+}
+
+const YES = new Set(['true', 'yes', 'y', '1', 'on', 'enabled']);
 
 /**
  * Which registries a namespace asks for: every label `<registry host>: "true"`, plus the operator's
@@ -53,10 +66,12 @@ export function desiredRegistries(
 ): DesiredRegistries {
   const labelled = new Map<string, RegistryHost>();
   const ignoredLabels: string[] = [];
+  const nearMisses: LabelNearMiss[] = [];
   for (const [key, value] of Object.entries(labels ?? {})) {
     const registry = parseRegistryHost(key);
     if (registry) {
       if (value === 'true') labelled.set(registry.host, registry);
+      else if (YES.has(value.trim().toLowerCase())) nearMisses.push({ registry, value });
     } else if (looksLikeRegistryHost(key)) {
       ignoredLabels.push(key);
     }
@@ -72,7 +87,8 @@ export function desiredRegistries(
   const byLabel = [...labelled.values()].sort(byHost);
   const room = Math.max(0, max - operators.size);
   const registries = [...operators.values(), ...byLabel.slice(0, room)].sort(byHost);
-  return { registries, overCap: byLabel.slice(room), ignoredLabels };
+  nearMisses.sort((a, b) => byHost(a.registry, b.registry));
+  return { registries, overCap: byLabel.slice(room), ignoredLabels, nearMisses };
 }
 
 function namespaceMatches(namespace: string, global: GlobalRegistries): boolean {

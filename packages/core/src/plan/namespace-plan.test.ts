@@ -567,3 +567,41 @@ describe('planNamespace: a namespace that names its own IAM role (eatr.io/role-a
     expect(p.secrets).toEqual([]);
   });
 });
+
+describe('planNamespace: an install that serves a list of namespaces (--served-namespaces)', () => {
+  const served = { ...settings, servedNamespaces: new Set(['team-a']) };
+  const outside = view({
+    name: 'team-b',
+    secrets: [managed(EU)],
+    serviceAccounts: [account([EU], [EU])],
+  });
+  it.each<[string, Partial<PlanInput<CredentialStatus>>, string[], string[]]>([
+    ['a listed namespace is served as usual', { settings: served }, ['create ' + EU], []],
+    ['every namespace is served without a list', { namespace: outside }, ['leave ' + EU], []],
+    [
+      'a namespace outside the list is left alone: its Secret and ServiceAccount entry stay',
+      { settings: served, namespace: outside },
+      [],
+      [EU],
+    ],
+    [
+      'global registries do not reach outside the list either',
+      {
+        settings: { ...served, global: { registries: [US], include: ['*'], exclude: [] } },
+        namespace: view({ name: 'team-b', labels: {} }),
+      },
+      [],
+      [US],
+    ],
+  ])('%s', (_name, over, actions, notServed) => {
+    const p = plan(over);
+    expect(kinds(p)).toEqual(actions);
+    expect(p.notServed.map((r) => r.host)).toEqual(notServed);
+    expect(p.gone).toBe(false);
+    if (notServed.length > 0) {
+      expect(p.serviceAccounts).toEqual([]);
+      expect(p.secrets).toEqual([]);
+      expect(p.pullSecrets).toEqual([]);
+    }
+  });
+});

@@ -5,7 +5,11 @@ import {
 } from '../blocked/blocked-entry.js';
 import type { BlockedEntry } from '../blocked/blocked-entry.js';
 import { serviceAccountKey } from '../blocked/blocked-key.js';
-import { desiredRegistries, type GlobalRegistries } from '../decide/desired-registries.js';
+import {
+  desiredRegistries,
+  type GlobalRegistries,
+  type LabelNearMiss,
+} from '../decide/desired-registries.js';
 import {
   decideSecrets,
   forceRenewal,
@@ -48,6 +52,11 @@ export interface PlanSettings {
   readonly maxRegistries: number;
   /** The IAM roles namespaces may name (--tenant-roles); empty: tenant roles are off. */
   readonly tenantRoles: TenantRoleAllowlist;
+  /**
+   * The only namespaces this install serves (--served-namespaces; its RBAC grants Secrets there
+   * alone); undefined: every namespace.
+   */
+  readonly servedNamespaces?: ReadonlySet<string> | undefined;
 }
 
 /** A wired ServiceAccount as observed, with the version a refusal of its change is tied to. */
@@ -124,6 +133,8 @@ export interface NamespacePlan<C extends CredentialStatus> {
   readonly gone: boolean;
   /** Label keys that look like a registry host but are not one. */
   readonly ignoredLabels: readonly string[];
+  /** Registry labels set to a yes that is not exactly `true` (`True`, `yes`): not served. */
+  readonly nearMisses: readonly LabelNearMiss[];
   /** Registries asked for by label beyond PlanSettings.maxRegistries: not served. */
   readonly overCap: readonly RegistryHost[];
   /** Registries asked for whose credentials this namespace may not use: not served. */
@@ -132,6 +143,11 @@ export interface NamespacePlan<C extends CredentialStatus> {
   readonly role: TenantRoleDecision;
   /** Registries asked for and not served because the namespace's role is refused. */
   readonly roleRefused: readonly RegistryHost[];
+  /**
+   * Registries asked for in a namespace outside PlanSettings.servedNamespaces: eatr touches nothing
+   * there (no Secret, no ServiceAccount entry) and reports it.
+   */
+  readonly notServed: readonly RegistryHost[];
   /** Registries left unserved because the name template gives them another registry's Secret name. */
   readonly collisions: readonly SecretNameCollision[];
   /** The Secrets the namespace needs, in registry host order. */
@@ -153,10 +169,12 @@ export interface NamespacePlan<C extends CredentialStatus> {
 const NOTHING: NamespacePlan<never> = {
   gone: true,
   ignoredLabels: [],
+  nearMisses: [],
   overCap: [],
   refused: [],
   role: { kind: 'none' },
   roleRefused: [],
+  notServed: [],
   collisions: [],
   secrets: [],
   actions: [],
@@ -176,7 +194,10 @@ export function planNamespace<C extends CredentialStatus>(input: PlanInput<C>): 
   const { namespace: ns, settings, now } = input;
   if (ns === undefined || ns.terminating) return NOTHING;
   const asked = desiredRegistries(ns.name, ns.labels, settings.global, settings.maxRegistries);
-  const { overCap, ignoredLabels } = asked;
+  const { overCap, ignoredLabels, nearMisses } = asked;
+  // Outside the served namespaces eatr has no right to Secrets (the chart's RBAC): hands off.
+  if (settings.servedNamespaces && !settings.servedNamespaces.has(ns.name))
+    return { ...NOTHING, gone: false, ignoredLabels, nearMisses, notServed: asked.registries };
   // A namespace that names a role is served through it alone (not by the shared credentials, whose
   // access rules then do not apply), or, when the role is refused, not at all.
   const role = tenantRoleOf(ns.name, ns.labels, ns.annotations, settings.tenantRoles);
@@ -243,10 +264,12 @@ export function planNamespace<C extends CredentialStatus>(input: PlanInput<C>): 
   return {
     gone: false,
     ignoredLabels,
+    nearMisses,
     overCap,
     refused,
     role,
     roleRefused,
+    notServed: [],
     collisions,
     secrets,
     actions,

@@ -12,6 +12,7 @@ export function planSettingsOf(config: {
   readonly serviceAccounts: '*' | readonly string[];
   readonly maxRegistriesPerNamespace: number;
   readonly tenantRoles?: TenantRoleAllowlist;
+  readonly servedNamespaces?: ReadonlySet<string> | undefined;
 }): PlanSettings {
   return {
     instance: config.instance,
@@ -20,5 +21,6 @@ export function planSettingsOf(config: {
     serviceAccounts: config.serviceAccounts,
     maxRegistries: config.maxRegistriesPerNamespace,
     tenantRoles: config.tenantRoles ?? [],
+    ...(config.servedNamespaces ? { servedNamespaces: config.servedNamespaces } : {}),
   };
 }

@@ -27,6 +27,8 @@ export interface ClusterCacheOptions {
   readonly hostNamespace: string;
   /** The ServiceAccounts eatr wires (`*` for all, none for no ServiceAccount watch at all). */
   readonly serviceAccounts: '*' | readonly string[];
+  /** The only namespaces served (--served-namespaces): Secrets are watched there alone. */
+  readonly servedNamespaces?: ReadonlySet<string> | undefined;
   /** Restart a watch that delivered nothing for this long. */
   readonly watchTimeoutMs: number;
   /** The install's key for credential digests (--digest-key); unkeyed without. */
@@ -52,6 +54,9 @@ const PULL_SECRETS = `type=${DOCKER_CONFIG_JSON_TYPE}`;
  */
 const SECRET_PAGE_SIZE = 50;
 
+/** The key of the one cluster-wide watch of eatr's Secrets (no namespace is named so). */
+const ALL = '*';
+
 const byNamespaceAndName = (o: { metadata: { namespace: string; name: string } }) =>
   `${o.metadata.namespace}/${o.metadata.name}`;
 
@@ -64,7 +69,8 @@ const byNamespaceAndName = (o: { metadata: { namespace: string; name: string } }
  */
 export class ClusterCache {
   readonly namespaces: ResilientWatch<CachedNamespace>;
-  readonly secrets: ResilientWatch<CachedSecret>;
+  /** eatr's Secrets: one watch per served namespace, or one under ALL for the whole cluster. */
+  private readonly secretWatches = new Map<string, ResilientWatch<CachedSecret>>();
   readonly serviceAccounts: ResilientWatch<CachedServiceAccount> | undefined;
   readonly credentials: ResilientWatch<CachedCredentials>;
   private readonly secretsByNamespace = new Map<string, Set<string>>();
@@ -88,29 +94,11 @@ export class ClusterCache {
       },
       onRestart: () => options.onRestart?.('namespaces'),
     });
-    this.secrets = new ResilientWatch<CachedSecret>({
-      ...common,
-      resource: 'secrets',
-      path: '/api/v1/secrets',
-      labelSelector: MANAGED_SELECTOR,
-      fieldSelector: PULL_SECRETS,
-      // The Secrets' data (tokens, or whatever a tenant put in a Secret labelled as eatr's) never
-      // reaches this process: writes send it, nothing reads it back.
-      metadataOnly: true,
-      pageSize: SECRET_PAGE_SIZE,
-      list: (page) =>
-        core.listSecretForAllNamespaces(
-          { ...page, labelSelector: MANAGED_SELECTOR, fieldSelector: PULL_SECRETS },
-          setHeaderOptions('Accept', PARTIAL_OBJECT_METADATA_LIST),
-        ),
-      project: projectWatchedSecret,
-      keyOf: byNamespaceAndName,
-      onEvent: (type, s) => {
-        this.index(this.secretsByNamespace, type, s);
-        if (type === 'DELETED') options.onSecretDeleted?.(s.metadata.namespace, s.metadata.name);
-      },
-      onRestart: () => options.onRestart?.('secrets'),
-    });
+    // Served namespaces only (--served-namespaces): the renewer may read Secrets there alone, so
+    // one watch each; otherwise one cluster-wide watch.
+    const scopes = options.servedNamespaces ? [...options.servedNamespaces] : [undefined];
+    for (const namespace of scopes)
+      this.secretWatches.set(namespace ?? ALL, this.secretWatch(namespace));
     const targets = options.serviceAccounts;
     if (targets === '*' || targets.length > 0) {
       // One wired ServiceAccount (the usual `default`): the API server filters by name.
@@ -157,10 +145,47 @@ export class ClusterCache {
     });
   }
 
+  /** The watch of eatr's Secrets in `namespace` (or in the whole cluster). */
+  private secretWatch(namespace: string | undefined): ResilientWatch<CachedSecret> {
+    const { core, kubeConfig, log, watchTimeoutMs, onSecretDeleted, onRestart } = this.options;
+    const selectors = { labelSelector: MANAGED_SELECTOR, fieldSelector: PULL_SECRETS };
+    const metadataOnly = setHeaderOptions('Accept', PARTIAL_OBJECT_METADATA_LIST);
+    return new ResilientWatch<CachedSecret>({
+      kubeConfig,
+      log,
+      stallTimeoutMs: watchTimeoutMs,
+      resource: 'secrets',
+      path: namespace ? `/api/v1/namespaces/${namespace}/secrets` : '/api/v1/secrets',
+      ...selectors,
+      // The Secrets' data (tokens, or whatever a tenant put in a Secret labelled as eatr's) never
+      // reaches this process: writes send it, nothing reads it back.
+      metadataOnly: true,
+      pageSize: SECRET_PAGE_SIZE,
+      list: (page) =>
+        namespace
+          ? core.listNamespacedSecret({ namespace, ...page, ...selectors }, metadataOnly)
+          : core.listSecretForAllNamespaces({ ...page, ...selectors }, metadataOnly),
+      project: projectWatchedSecret,
+      keyOf: byNamespaceAndName,
+      onEvent: (type, s) => {
+        this.index(this.secretsByNamespace, type, s);
+        if (type === 'DELETED') onSecretDeleted?.(s.metadata.namespace, s.metadata.name);
+      },
+      onRestart: () => onRestart?.('secrets'),
+    });
+  }
+
+  private secretWatchOf(namespace: string): ResilientWatch<CachedSecret> | undefined {
+    return this.secretWatches.get(ALL) ?? this.secretWatches.get(namespace);
+  }
+
   private get all(): ResilientWatch<{ metadata?: { name?: string } }>[] {
-    return [this.namespaces, this.secrets, this.serviceAccounts, this.credentials].filter(
-      (w): w is NonNullable<typeof w> => w !== undefined,
-    );
+    return [
+      this.namespaces,
+      ...this.secretWatches.values(),
+      this.serviceAccounts,
+      this.credentials,
+    ].filter((w): w is NonNullable<typeof w> => w !== undefined);
   }
 
   start(): void {
@@ -200,9 +225,20 @@ export class ClusterCache {
     return this.namespaces.objects.values();
   }
 
+  /** True once every watch of eatr's Secrets has delivered its first list. */
+  get secretsSynced(): boolean {
+    return [...this.secretWatches.values()].every((w) => w.isSynced);
+  }
+
+  /** The namespaces where eatr's Secrets are. */
+  namespacesWithSecrets(): Iterable<string> {
+    return this.secretsByNamespace.keys();
+  }
+
   /** eatr's Secrets in a namespace. */
   secretsIn(namespace: string): CachedSecret[] {
-    return this.lookup(this.secrets, this.secretsByNamespace, namespace);
+    const watch = this.secretWatchOf(namespace);
+    return watch ? this.lookup(watch, this.secretsByNamespace, namespace) : [];
   }
 
   /** The wired ServiceAccounts of a namespace. */
@@ -218,12 +254,14 @@ export class ClusterCache {
 
   /** Records a Secret this process wrote, so its next read sees it before the watch echoes it. */
   rememberSecret(secret: CachedSecret): void {
-    this.secrets.remember(secret);
+    const watch = this.secretWatchOf(secret.metadata.namespace);
+    if (!watch) return;
+    watch.remember(secret);
     this.index(this.secretsByNamespace, 'ADDED', secret);
   }
 
   forgetSecret(namespace: string, name: string): void {
-    this.secrets.forget(`${namespace}/${name}`);
+    this.secretWatchOf(namespace)?.forget(`${namespace}/${name}`);
     this.secretsByNamespace.get(namespace)?.delete(name);
   }
 

@@ -259,6 +259,29 @@ export async function reportRoleRefused(
   });
 }
 
+/** A labelled namespace outside --served-namespaces: one Warning Event, nothing else touched. */
+export async function reportNotServed(
+  d: Pick<BlockedReportDependencies, 'events'>,
+  namespace: string,
+  registries: readonly RegistryHost[],
+  log: Logger,
+): Promise<void> {
+  if (registries.length === 0) return;
+  const hosts = registries.map((r) => r.host);
+  log.warn({ registries: hosts, decision: 'not-served' }, LogMessage.notServed);
+  await d.events.record({
+    namespace,
+    type: 'Warning',
+    reason: EventReason.NamespaceNotServed,
+    message: notServedMessage(hosts),
+  });
+}
+
+/** Why a namespace outside the served list gets nothing (an Event's and the CLI's text). */
+export function notServedMessage(hosts: readonly string[]): string {
+  return `This namespace asks for ${hosts.join(', ')} but this eatr install serves only the namespaces listed in its served namespaces (chart value config.servedNamespaces), so it leaves this namespace alone: no image pull Secret, no ServiceAccount change. An eatr admin can add the namespace to the list; remove the label to stop asking.`;
+}
+
 /** Why a namespace gets no Secret for a registry, and what to change (an Event's and the CLI's text). */
 export function refusedMessage(registryHost: string, rule: AccessRule): string {
   return `Registry ${registryHost} is not served in this namespace: its credentials are limited by ${describeAccessRule(rule, registryHost)}, which this namespace does not match. An eatr admin can widen it (annotation ${ALLOWED_NAMESPACES_ANNOTATION} on the credential Secret); remove the label to stop asking.`;

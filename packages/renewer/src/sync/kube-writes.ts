@@ -7,6 +7,7 @@ import {
 import {
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
+  PARTIAL_OBJECT_METADATA_LIST,
   SERVICE_ACCOUNT_ANNOTATION,
   kubeStatus,
 } from '@eatr/core';
@@ -41,6 +42,8 @@ export class ApiServerWrites implements KubeWrites {
   constructor(
     private readonly core: CoreV1Api,
     private readonly cache: ClusterCache,
+    /** --served-namespaces: Secrets may be listed there alone, so never cluster-wide. */
+    private readonly servedNamespaces?: ReadonlySet<string>,
   ) {}
 
   async readNamespace(name: string): Promise<CachedNamespace | undefined> {
@@ -80,22 +83,32 @@ export class ApiServerWrites implements KubeWrites {
 
   async foreignSecretVersions(
     name: string,
+    namespaces: ReadonlySet<string>,
   ): Promise<{ versions: Map<string, string>; requests: number }> {
     const versions = new Map<string, string>();
     let requests = 0;
-    let _continue: string | undefined;
-    do {
-      requests++;
-      const page = await this.core.listSecretForAllNamespaces({
-        fieldSelector: `metadata.name=${name}`,
-        labelSelector: `${MANAGED_BY_LABEL}!=${MANAGED_BY_VALUE}`,
-        limit: 500,
-        ...(_continue ? { _continue } : {}),
-      });
-      for (const s of page.items)
-        versions.set(s.metadata?.namespace ?? '', s.metadata?.resourceVersion ?? '');
-      _continue = page.metadata?._continue;
-    } while (_continue);
+    const selectors = {
+      fieldSelector: `metadata.name=${name}`,
+      labelSelector: `${MANAGED_BY_LABEL}!=${MANAGED_BY_VALUE}`,
+    };
+    // Metadata only: a foreign Secret's data never reaches this process.
+    const metadataOnly = setHeaderOptions('Accept', PARTIAL_OBJECT_METADATA_LIST);
+    const scopes = this.servedNamespaces
+      ? [...namespaces].filter((n) => this.servedNamespaces?.has(n))
+      : [undefined];
+    for (const namespace of scopes) {
+      let _continue: string | undefined;
+      do {
+        requests++;
+        const paging = { ...selectors, limit: 500, ...(_continue ? { _continue } : {}) };
+        const page = namespace
+          ? await this.core.listNamespacedSecret({ namespace, ...paging }, metadataOnly)
+          : await this.core.listSecretForAllNamespaces(paging, metadataOnly);
+        for (const s of page.items)
+          versions.set(s.metadata?.namespace ?? '', s.metadata?.resourceVersion ?? '');
+        _continue = page.metadata?._continue;
+      } while (_continue);
+    }
     return { versions, requests };
   }
 

@@ -24,6 +24,7 @@ import {
   reportCollisions,
   reportOverCap,
   reportRefused,
+  reportNotServed,
   reportRoleRefused,
   type Blocked,
 } from './blocked-report.js';
@@ -110,6 +111,7 @@ export class NamespaceSync {
     await reportOverCap(this.reports(), namespace, plan.overCap, this.settings.maxRegistries, log);
     await reportRefused(this.reports(), namespace, plan.refused, log);
     await reportRoleRefused(this.reports(), namespace, plan.role, plan.roleRefused, log);
+    await reportNotServed(this.reports(), namespace, plan.notServed, log);
 
     const planned = new Map(plan.secrets.map((s) => [s.secretName, s]));
     // A forced sync asks AWS again even when it refused a moment ago: an operator fixed something.

@@ -68,8 +68,14 @@ export interface KubeWrites {
   patchSecret(namespace: string, name: string, body: V1Secret): Promise<V1Secret>;
   /** With `resourceVersion`, deletes only that exact version. */
   deleteSecret(namespace: string, name: string, resourceVersion?: string): Promise<void>;
-  /** Secrets not managed by eatr with this name, across namespaces: `namespace` -> resourceVersion. */
-  foreignSecretVersions(name: string): Promise<{ versions: Map<string, string>; requests: number }>;
+  /**
+   * Secrets not managed by eatr with this name, at least in `namespaces` (those a conflict blocks):
+   * `namespace` -> resourceVersion.
+   */
+  foreignSecretVersions(
+    name: string,
+    namespaces: ReadonlySet<string>,
+  ): Promise<{ versions: Map<string, string>; requests: number }>;
   readServiceAccount(namespace: string, name: string): Promise<CachedServiceAccount | undefined>;
   /** Sets imagePullSecrets and eatr's annotation, only if the ServiceAccount is still at `resourceVersion`. */
   patchServiceAccount(namespace: string, name: string, patch: ServiceAccountPatch): Promise<void>;

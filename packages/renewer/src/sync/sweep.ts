@@ -158,22 +158,26 @@ async function enqueueAll(d: SweepDependencies, due: readonly string[]): Promise
 
 /**
  * The current version of each foreign Secret that blocks a namespace (namespace -> Secret name ->
- * version), one list per distinct Secret name and none when nothing is blocked by a conflict: the
+ * version), one list per distinct Secret name (per blocked namespace when only served namespaces may be
+ * read) and none when nothing is blocked by a conflict: the
  * only API requests a sweep makes. A conflict ends when that Secret changes or goes.
  */
 async function foreignVersions(
   kube: KubeWrites,
   blocked: ReadonlyMap<string, BlockedEntry>,
 ): Promise<{ foreign: Map<string, Map<string, string>>; apiRequests: number }> {
-  const names = new Set<string>();
+  const names = new Map<string, Set<string>>(); // Secret name -> namespaces it blocks
   for (const [field, entry] of blocked) {
     const key = parseBlockedKey(field);
-    if (entry.reason === 'conflict' && key?.subject.kind === 'secret') names.add(key.subject.name);
+    if (entry.reason !== 'conflict' || key?.subject.kind !== 'secret') continue;
+    let namespaces = names.get(key.subject.name);
+    if (!namespaces) names.set(key.subject.name, (namespaces = new Set()));
+    namespaces.add(key.namespace);
   }
   const foreign = new Map<string, Map<string, string>>();
   let apiRequests = 0;
-  for (const name of names) {
-    const { versions, requests } = await kube.foreignSecretVersions(name);
+  for (const [name, namespaces] of names) {
+    const { versions, requests } = await kube.foreignSecretVersions(name, namespaces);
     apiRequests += requests;
     for (const [namespace, version] of versions) {
       let byName = foreign.get(namespace);

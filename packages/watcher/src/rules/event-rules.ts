@@ -125,9 +125,14 @@ export class EventRules {
 
   private registries(ns: CachedNamespace | undefined): string[] {
     if (!ns?.metadata.name) return [];
-    // Registries refused for the namespace's role count: the renewer reports the refusal.
+    // Registries refused for the namespace's role or outside the served namespaces count: the
+    // renewer reports the refusal.
     const plan = this.plan(ns, [], new Map());
-    return [...plan.secrets.map((s) => s.registry.host), ...plan.roleRefused.map((r) => r.host)];
+    return [
+      ...plan.secrets.map((s) => s.registry.host),
+      ...plan.roleRefused.map((r) => r.host),
+      ...plan.notServed.map((r) => r.host),
+    ];
   }
 
   private needsChange(sa: WatchedServiceAccount, blocked: ReadonlyMap<string, BlockedEntry>) {

@@ -218,6 +218,7 @@ export class FakeCluster implements ClusterView, KubeWrites {
 
   foreignSecretVersions(
     name: string,
+    _namespaces: ReadonlySet<string>,
   ): Promise<{ versions: Map<string, string>; requests: number }> {
     this.reads.push(`list foreign ${name}`);
     const versions = new Map<string, string>();
