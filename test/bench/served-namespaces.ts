@@ -19,7 +19,7 @@ import { ControlPlane, RedisServer, kubeClients, uniqueName } from '../harness/i
 import { EatrProcess } from '../harness/eatr-process.js';
 import { RequestMeter, breakdown, type PhaseRequests } from './apiserver-metrics.js';
 import { fmtMs, ms, parseEnvList, pool, positiveInt, until } from './common.js';
-import { RENEWER_LIMIT_MIB, chartNodeOptions, isReady, residentMiB } from './eatr-processes.js';
+import { RENEWER_LIMIT_MIB, chartNodeOptions, residentMiB } from './eatr-processes.js';
 import { RawKube } from './raw-kube.js';
 import { SecretWatch } from './secret-watch.js';
 
@@ -35,6 +35,7 @@ const TIMEOUT_MS = 300_000 + N * 100;
 interface ModeFigures {
   readonly mode: string;
   readonly readyMs: number;
+  readonly watchesOpenMs: number;
   readonly start: PhaseRequests;
   readonly secretWatches: number;
   readonly allWatches: number;
@@ -108,7 +109,7 @@ async function main(): Promise<void> {
         EATR_HOST_NAMESPACE: host,
         EATR_METRICS_PORT: '0',
         EATR_METRICS_HOST: '127.0.0.1',
-        EATR_LOG_LEVEL: 'warn',
+        EATR_LOG_LEVEL: 'info',
         NODE_OPTIONS: chartNodeOptions(RENEWER_LIMIT_MIB),
         ...(served ? { EATR_SERVED_NAMESPACES: served.join(',') } : {}),
         ...aws.env(),
@@ -116,17 +117,24 @@ async function main(): Promise<void> {
       };
       const started = performance.now();
       const { value: renewer, requests } = await meter.around(async () => {
-        const p = await EatrProcess.start('renewer', { env });
-        await until(
-          `${mode}: the renewer to be ready`,
-          async () => ((await isReady(p)) ? true : undefined),
-          TIMEOUT_MS,
-          100,
-        );
+        // Its first log line comes once every watch has listed, which takes longer than the
+        // harness's start-up wait at scale: readiness is what this phase measures.
+        const p = await EatrProcess.start('renewer', { env, waitForStart: false });
+        // Logged once it is ready (every watch listed, the worker taking jobs).
+        await p.waitForLog((l) => l.msg === 'renewer started', TIMEOUT_MS);
         return p;
       });
       const readyMs = ms(started);
       const readyMiB = await residentMiB(renewer);
+      // Ready means every watch has listed; its watch request may still be on its way.
+      const secretWatches = (served?.length ?? 1) + 1; // the renewer's, and the benchmark's own
+      await until(
+        `${mode}: the renewer's Secrets watches open`,
+        async () => ((await openWatches(kube)).get('secrets') ?? 0) >= secretWatches || undefined,
+        TIMEOUT_MS,
+        100,
+      );
+      const watchesOpenMs = ms(started);
       const watches = await openWatches(kube);
       // Serve every namespace: the first mode creates the Secrets, the second finds them fresh.
       const watcher = await EatrProcess.start('watcher', { env });
@@ -159,6 +167,7 @@ async function main(): Promise<void> {
         figures.push({
           mode,
           readyMs,
+          watchesOpenMs,
           start: requests,
           secretWatches: watches.get('secrets') ?? 0,
           allWatches: [...watches.values()].reduce((a, b) => a + b, 0),
@@ -166,6 +175,15 @@ async function main(): Promise<void> {
           servedMiB: await residentMiB(renewer),
           labelToSecretMs: ms(labelled),
         });
+      } catch (error) {
+        // What the processes said about the probe, so a failure can be read without a rerun.
+        const probe = namespaces[Math.floor(N / 2)] ?? '';
+        for (const p of [renewer, watcher])
+          for (const line of p.lines
+            .filter((l) => l.includes(probe) || !l.includes('"level":30'))
+            .slice(-20))
+            console.error(`${p.component}: ${line}`);
+        throw error;
       } finally {
         await watcher.stop();
         await renewer.stop();
@@ -182,8 +200,9 @@ async function main(): Promise<void> {
   for (const f of figures) {
     console.log(`\n  ${f.mode}`);
     console.log(`    start to ready (every watch listed)  ${fmtMs(f.readyMs)}`);
+    console.log(`    start to every Secrets watch open    ${fmtMs(f.watchesOpenMs)}`);
     console.log(
-      `    API requests at start                ${f.start.total} (${breakdown(f.start)})${f.start.errors ? `; errors ${f.start.errors}` : ''}`,
+      `    API requests at start (lists; watches count when they end) ${f.start.total} (${breakdown(f.start)})${f.start.errors ? `; errors ${f.start.errors}` : ''}`,
     );
     console.log(
       `    watches open (all / on Secrets)       ${f.allWatches} / ${f.secretWatches} (the API server's, the benchmark's one included)`,

@@ -161,6 +161,38 @@ describe('renewer', () => {
     expect(sa.metadata?.annotations?.['eatr.io/image-pull-secrets']).toBeUndefined();
   });
 
+  it('writes its Secret again at once when someone deletes it while the namespace still asks for it', async () => {
+    await s.createCredentialSecret(EU);
+    // No watcher and no sweep here: only the renewer's own watch can bring the Secret back.
+    const renewer = await s.start('renewer');
+    const ns = await s.createNamespace('pruned', [EU]);
+    await s.enqueue(ns);
+    const first = await s.waitForSecret(ns, EU);
+
+    // A person or a GitOps prune deletes it.
+    await s.core.deleteNamespacedSecret({ namespace: ns, name: EU });
+    const again = await s.waitForSecret(
+      ns,
+      EU,
+      (secret) => secret.metadata?.uid !== first.metadata?.uid,
+    );
+    expect(again.type).toBe('kubernetes.io/dockerconfigjson');
+    expect(
+      renewer.logs.filter((l) => l.decision === 'repair' && l.namespace === ns).length,
+    ).toBeGreaterThanOrEqual(1);
+
+    // eatr's own delete on opt-out is not repaired: the plan no longer wants the Secret.
+    await s.setLabels(ns, { [EU]: null });
+    await s.enqueue(ns);
+    await s.waitFor(
+      'the Secret to be deleted',
+      async () => (await s.readSecret(ns, EU)) === undefined,
+    );
+    expect(renewer.logs.filter((l) => l.decision === 'repair' && l.namespace === ns).length).toBe(
+      1,
+    );
+  });
+
   it('leaves an unmanaged same-named Secret untouched and raises a Warning Event', async () => {
     await s.createCredentialSecret(EU);
     await s.start('renewer');

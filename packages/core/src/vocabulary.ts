@@ -69,6 +69,8 @@ export const LogMessage = {
   namespaceNeedsSync: 'namespace needs a sync',
   serviceAccountNeedsSync: 'ServiceAccount changed; syncing its namespace',
   credentialChanged: 'credential Secret changed; enqueueing a sweep',
+  secretDeletedByOthers:
+    "one of eatr's Secrets was deleted while its namespace still asks for it; enqueueing a sync",
   startupSweep: 'start-up sweep enqueued',
   redisReconnected: 'Redis reconnected (a failover or restart may have lost jobs); sweep enqueued',
 } as const;

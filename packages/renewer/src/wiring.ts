@@ -29,6 +29,7 @@ import { SdkWebIdentitySts } from './aws/web-identity-sts.js';
 import { RoleSessions, type RoleSession } from './tokens/role-sessions.js';
 import { ApiServerServiceAccountTokens } from './tokens/service-account-tokens.js';
 import { CredentialSweeps } from './jobs/credential-sweeps.js';
+import { SecretRepairs } from './jobs/secret-repairs.js';
 import { ClusterCache } from './cache/cluster-cache.js';
 import { CredentialResolver } from './credentials/credential-resolver.js';
 import { registerExpiryGauge } from './expiry-gauge.js';
@@ -111,10 +112,19 @@ export async function wireRenewer(
     ...(config.digestKey ? { digestKey: config.digestKey } : {}),
     log,
     onNamespaceDeleted: (namespace) => series.dropNamespace(namespace),
-    onSecretDeleted: (namespace, name) => series.dropSecret(namespace, name),
+    onSecretDeleted: (namespace, name) => {
+      series.dropSecret(namespace, name);
+      repairs.deleted(namespace, name);
+    },
     onRestart: (resource) => metrics.cacheWatchRestarts.inc({ resource }),
     onCredentialsChanged: (registry, resourceVersion) =>
       credentialSweeps.request(registry, resourceVersion),
+  });
+  const repairs = new SecretRepairs({
+    enqueue: (job) => enqueueSync(queue, job),
+    view: cache,
+    settings: planSettingsOf(config),
+    log,
   });
   registerExpiryGauge(registry, cache, planSettingsOf(config));
 

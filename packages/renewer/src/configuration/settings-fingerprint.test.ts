@@ -13,6 +13,7 @@ const base = {
   maxRegistriesPerNamespace: 20,
   defaultAccess: parseDefaultAccess('*'),
   tenantRoles: [] as TenantRoleAllowlist,
+  servedNamespaces: undefined,
   secretLabels: {} as Readonly<Record<string, string>>,
   secretAnnotations: {} as Readonly<Record<string, string>>,
 };
@@ -41,6 +42,12 @@ describe('settingsFingerprint', () => {
     ],
   ])('changes with %s (renewers would undo each other)', (_name, change) => {
     expect(settingsFingerprint({ ...base, ...change })).not.toBe(settingsFingerprint(base));
+  });
+
+  it('leaves out the served namespaces: a renewer with a list never undoes one without', () => {
+    expect(settingsFingerprint({ ...base, servedNamespaces: new Set(['team-a']) })).toBe(
+      settingsFingerprint(base),
+    );
   });
 
   it('ignores the order of lists', () => {

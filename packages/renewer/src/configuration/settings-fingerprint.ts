@@ -5,7 +5,8 @@ import type { SyncSettings } from '../sync/ports.js';
 /**
  * The settings that decide what a renewer writes, deletes and patches, as a short digest (pure):
  * two renewers with different fingerprints would undo each other's work. Lists are compared as sets;
- * the renewal interval is left out (renewing earlier or later undoes nothing).
+ * the renewal interval is left out (renewing earlier or later undoes nothing), and so are the served
+ * namespaces (a renewer with a list leaves the namespaces outside it alone: it deletes nothing there).
  */
 export function settingsFingerprint(settings: Omit<SyncSettings, 'renewalIntervalMs'>): string {
   const sorted = (list: readonly string[]) => [...list].sort();

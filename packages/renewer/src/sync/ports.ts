@@ -36,6 +36,7 @@ export type SyncSettings = Pick<
   | 'maxRegistriesPerNamespace'
   | 'defaultAccess'
   | 'tenantRoles'
+  | 'servedNamespaces'
   | 'secretLabels'
   | 'secretAnnotations'
 >;

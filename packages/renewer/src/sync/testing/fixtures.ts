@@ -23,6 +23,7 @@ export const settings: SyncSettings = {
   maxRegistriesPerNamespace: 20,
   defaultAccess: parseDefaultAccess('*'),
   tenantRoles: [],
+  servedNamespaces: undefined,
   secretLabels: {},
   secretAnnotations: {},
   globalRegistries: [],
