@@ -567,8 +567,12 @@ describe('observability: Prometheus scrapes eatr, the dashboard and the alerts w
         );
         return pods.every((p) => up.has(p.metadata.name)) ? true : undefined;
       });
-      // rate() and increase() need two samples in their window.
-      await new Promise((resolve) => setTimeout(resolve, 10_000));
+      // rate() and increase() need two samples in their window: wait until every target has them.
+      await eventually('two samples of every target in the rate window', async () => {
+        const result = await prometheus.query('min(count_over_time(up[1m]))');
+        const [sample] = result.status === 'success' ? (result.data.result as PromSeries[]) : [];
+        return sample !== undefined && Number(sample.value[1]) >= 2 ? true : undefined;
+      });
 
       // (2) Every query of the shipped dashboard: $registry as "All", $__rate_interval as Grafana
       // would make it for a 2 s scrape interval on a short time range.
@@ -808,8 +812,17 @@ describe('observability: renewals stopping raise EatrNoRenewer', () => {
           ? true
           : undefined;
       });
-      // Evaluated at least once (2 s interval) with renewers up: not even pending.
-      await new Promise((resolve) => setTimeout(resolve, 6_000));
+      // Evaluated at least once with renewers up (after the scrape that saw one): not even pending.
+      const scraped = Date.now();
+      await eventually('the alert rules evaluated after a renewer was scraped', async () => {
+        const rules = await prometheus.get<{
+          data: { groups: { lastEvaluation: string }[] };
+        }>('/api/v1/rules');
+        return rules.data.groups.length > 0 &&
+          rules.data.groups.every((g) => Date.parse(g.lastEvaluation) > scraped)
+          ? true
+          : undefined;
+      });
       expect(await noRenewer()).toBeUndefined();
 
       // Every renewer gone (what a crash loop or an OOM at every start looks like to Prometheus),

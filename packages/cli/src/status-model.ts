@@ -230,66 +230,57 @@ export function statusRows(input: StatusInput): StatusRow[] {
         credentials: secretState === 'conflict' ? undefined : credentialsOf(action.registry),
       });
     }
-    for (const r of refused) {
+    // Registries the namespace asks for and gets no Secret for, by decision (not a failure).
+    const unserved = (
+      registry: string,
+      state: 'refused' | 'ignored',
+      reason: string | undefined,
+      credentials: string | undefined,
+      wantedAccounts = wanted.length,
+    ) =>
       rows.push({
         namespace: ns.name,
-        registry: r.registry.host,
+        registry,
         secret: '-',
-        state: 'refused',
-        secretState: 'refused',
-        reason: `not allowed by ${describeAccessRule(r.rule, r.registry.host)}`,
+        state,
+        secretState: state,
+        reason,
         expiresAt: undefined,
         renewAfter: undefined,
         lastRenewal: undefined,
-        serviceAccounts: { wired: 0, wanted: wanted.length },
-        credentials: input.credentialSource?.(r.registry.host),
+        serviceAccounts: { wired: 0, wanted: wantedAccounts },
+        credentials,
       });
-    }
-    for (const registry of roleRefused) {
-      rows.push({
-        namespace: ns.name,
-        registry: registry.host,
-        secret: '-',
-        state: 'refused',
-        secretState: 'refused',
-        reason: role.kind === 'refused' ? role.message : undefined,
-        expiresAt: undefined,
-        renewAfter: undefined,
-        lastRenewal: undefined,
-        serviceAccounts: { wired: 0, wanted: wanted.length },
-        credentials: role.kind === 'refused' ? `role ${role.roleArn} (refused)` : undefined,
-      });
-    }
-    for (const { registry, value } of nearMisses) {
-      rows.push({
-        namespace: ns.name,
-        registry: registry.host,
-        secret: '-',
-        state: 'ignored',
-        secretState: 'ignored',
-        reason: `label value ${JSON.stringify(value)} is not "true", so eatr ignores it: kubectl label namespace ${ns.name} ${registry.host}=true --overwrite`,
-        expiresAt: undefined,
-        renewAfter: undefined,
-        lastRenewal: undefined,
-        serviceAccounts: { wired: 0, wanted: 0 },
-        credentials: undefined,
-      });
-    }
-    for (const registry of notServed) {
-      rows.push({
-        namespace: ns.name,
-        registry: registry.host,
-        secret: '-',
-        state: 'refused',
-        secretState: 'refused',
-        reason: 'not among the served namespaces (config.servedNamespaces)',
-        expiresAt: undefined,
-        renewAfter: undefined,
-        lastRenewal: undefined,
-        serviceAccounts: { wired: 0, wanted: 0 },
-        credentials: undefined,
-      });
-    }
+    for (const r of refused)
+      unserved(
+        r.registry.host,
+        'refused',
+        `not allowed by ${describeAccessRule(r.rule, r.registry.host)}`,
+        input.credentialSource?.(r.registry.host),
+      );
+    for (const registry of roleRefused)
+      unserved(
+        registry.host,
+        'refused',
+        role.kind === 'refused' ? role.message : undefined,
+        role.kind === 'refused' ? `role ${role.roleArn} (refused)` : undefined,
+      );
+    for (const { registry, value } of nearMisses)
+      unserved(
+        registry.host,
+        'ignored',
+        `label value ${JSON.stringify(value)} is not "true", so eatr ignores it: kubectl label namespace ${ns.name} ${registry.host}=true --overwrite`,
+        undefined,
+        0,
+      );
+    for (const registry of notServed)
+      unserved(
+        registry.host,
+        'refused',
+        'not among the served namespaces (config.servedNamespaces)',
+        undefined,
+        0,
+      );
     for (const c of collisions) {
       rows.push({
         namespace: ns.name,
