@@ -1,6 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KubeConfig } from '@kubernetes/client-node';
-import { SWEEP_SCHEDULER_ID, SYNC_JOB, type SyncJobData, LogMessage } from '@eatr/core';
+import { KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  RENEW_AFTER_ANNOTATION,
+  SWEEP_SCHEDULER_ID,
+  SYNC_JOB,
+  type SyncJobData,
+  LogMessage,
+} from '@eatr/core';
 import {
   RecordingApiProxy,
   TcpProxy,
@@ -188,9 +194,31 @@ describe('watcher', () => {
     for (const ns of namespaces) await s.core.deleteNamespacedSecret({ namespace: ns, name: EU });
     await Promise.all(namespaces.map((ns) => s.waitForSecret(ns, EU, () => true, 30_000)));
 
+    // A deleted Secret is written again by the renewers' own watch; a Secret that comes due is
+    // renewed only by a sweep. After a flush, the sweep runs only if the watcher put its scheduler
+    // back: make the Secrets due.
     await flushRedis();
-    for (const ns of namespaces) await s.core.deleteNamespacedSecret({ namespace: ns, name: EU });
-    await Promise.all(namespaces.map((ns) => s.waitForSecret(ns, EU, () => true, 30_000)));
+    const past = new Date(Date.now() - 60_000).toISOString();
+    for (const ns of namespaces)
+      await s.core.patchNamespacedSecret(
+        {
+          namespace: ns,
+          name: EU,
+          body: { metadata: { annotations: { [RENEW_AFTER_ANNOTATION]: past } } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    await Promise.all(
+      namespaces.map((ns) =>
+        s.waitForSecret(
+          ns,
+          EU,
+          (secret) =>
+            Date.parse(secret.metadata?.annotations?.[RENEW_AFTER_ANNOTATION] ?? '') > Date.now(),
+          30_000,
+        ),
+      ),
+    );
     const scheduler = await s.queue.getJobScheduler(SWEEP_SCHEDULER_ID);
     expect(scheduler?.every).toBe(2000);
   });
