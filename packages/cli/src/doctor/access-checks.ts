@@ -116,6 +116,8 @@ export async function accessChecks(cli: Cli, namespace: string): Promise<Check[]
   }
   if (credentials === undefined)
     return [
+      ...labels,
+      ...served,
       fail(
         'access',
         `cannot read the credential Secrets in ${cli.watcher.hostNamespace}, so their access policy is unknown`,
