@@ -847,6 +847,50 @@ describe('helm template: RBAC', () => {
     );
   });
 
+  it("with config.argoCd.registries, wires both components, lets the admission policy pass repo-creds in Argo CD's namespace alone, and serves that namespace in the least-read mode", async () => {
+    const REG = '111111111111.dkr.ecr.eu-west-1.amazonaws.com';
+    const objects = await render({
+      values: {
+        hostNamespace: 'creds',
+        config: {
+          servedNamespaces: ['team-a'],
+          argoCd: { registries: [REG], namespace: 'gitops' },
+        },
+      },
+      apiVersions: [VALIDATING_ADMISSION_POLICY],
+    });
+    for (const name of ['eatr-watcher', 'eatr-renewer']) {
+      const env = envOf(find(objects, 'Deployment', name));
+      expect([env.get('EATR_ARGOCD_REGISTRIES'), env.get('EATR_ARGOCD_NAMESPACE')]).toEqual([
+        REG,
+        'gitops',
+      ]);
+    }
+    expect(
+      objects
+        .filter((o) => o.kind === 'Role' && o.metadata.name === 'eatr-renewer-secrets')
+        .map((r) => r.metadata.namespace),
+    ).toEqual(['team-a', 'creds', 'gitops']);
+    const policy = JSON.stringify(
+      find(objects, 'ValidatingAdmissionPolicy', 'eatr-renewer-secrets').spec,
+    );
+    expect(policy).toContain(
+      "request.namespace == 'gitops' && variables.newType == 'Opaque' && object.metadata.?labels[?'argocd.argoproj.io/secret-type'].orValue('') == 'repo-creds'",
+    );
+    // Off by default: the policy admits no Opaque Secret at all.
+    const defaults = await render({ apiVersions: [VALIDATING_ADMISSION_POLICY] });
+    expect(
+      JSON.stringify(find(defaults, 'ValidatingAdmissionPolicy', 'eatr-renewer-secrets').spec),
+    ).toContain('{"name":"argoCdRepoCreds","expression":"false"}');
+    expect(envOf(find(defaults, 'Deployment', 'eatr-renewer')).get('EATR_ARGOCD_REGISTRIES')).toBe(
+      '',
+    );
+    const message = await renderError({
+      values: { config: { argoCd: { registries: ['ghcr.io'] } } },
+    });
+    expect(message).toContain('ghcr.io');
+  });
+
   it('refuses a served namespace that is not a namespace name, naming it', async () => {
     const message = await renderError({ values: { config: { servedNamespaces: ['Team_A'] } } });
     expect(message).toContain('servedNamespaces');

@@ -1,5 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { dashboardQueries } from '../chart/promql.js';
@@ -88,6 +90,9 @@ describe('helm install eatr on a real node', () => {
         ...releaseValues(images.eatr),
         '--set',
         'redis.tls.enabled=true',
+        // Argo CD repository credentials for the ECR-named registry, in namespace `argocd`.
+        '--set',
+        `config.argoCd.registries[0]=${ecr.registry}`,
       ]);
     } catch (error) {
       console.error(await describeCluster());
@@ -276,6 +281,88 @@ describe('ECR Public', () => {
     );
     expect(accepted.length).toBeGreaterThan(0);
     expect(password).not.toBe(await pullPassword('team-a', ecr.registry).catch(() => ''));
+  });
+});
+
+describe('Argo CD repository credentials', () => {
+  it("helm pull oci:// with the username and password of eatr's repo-creds Secret works against the ECR-named registry; an expired token is refused", async () => {
+    const ecr = inject('e2eEcr');
+    await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'argocd' } });
+    const name = `eatr-repo-creds-${ecr.registry}`;
+    const secret = await eventually('argocd gets its repo-creds Secret', () =>
+      kubectlJson<{
+        type: string;
+        data: Record<string, string>;
+        metadata: { labels: Record<string, string> };
+      }>(['get', 'secret', name, '-n', 'argocd']).catch(() => undefined),
+    );
+    const field = (key: string) => Buffer.from(secret.data[key] ?? '', 'base64').toString('utf8');
+    expect(secret.type).toBe('Opaque');
+    expect(secret.metadata.labels['argocd.argoproj.io/secret-type']).toBe('repo-creds');
+    expect([field('url'), field('type'), field('enableOCI')]).toEqual([
+      ecr.registry,
+      'helm',
+      'true',
+    ]);
+
+    // As Argo CD does for an OCI Helm repository: log in with the Secret's credentials, pull.
+    const work = await mkdtemp(join(tmpdir(), 'eatr-e2e-helm-'));
+    const registryConfig = ['--registry-config', join(work, 'registry.json')];
+    const tls = ['--ca-file', ecr.caCertPath];
+    const login = (password: string) =>
+      helm(
+        [
+          'registry',
+          'login',
+          field('url'),
+          '--username',
+          field('username'),
+          '--password-stdin',
+          ...tls,
+          ...registryConfig,
+        ],
+        password,
+      );
+    try {
+      await helm(['create', join(work, 'hello')]);
+      await helm(['package', join(work, 'hello'), '--version', '0.1.0', '--destination', work]);
+      await login(field('password'));
+      await helm([
+        'push',
+        join(work, 'hello-0.1.0.tgz'),
+        `oci://${field('url')}/charts`,
+        ...tls,
+        ...registryConfig,
+      ]);
+      await rm(join(work, 'registry.json'));
+
+      const since = new Date().toISOString();
+      await login(field('password'));
+      await helm([
+        'pull',
+        `oci://${field('url')}/charts/hello`,
+        '--version',
+        '0.1.0',
+        '--destination',
+        join(work, 'pulled'),
+        ...tls,
+        ...registryConfig,
+      ]);
+      expect(await readdir(join(work, 'pulled'))).toEqual(['hello-0.1.0.tgz']);
+      const accepted = (await registryAccesses()).filter(
+        (a) => a.at >= since && a.reason === 'accepted' && a.path.includes('/charts/hello/'),
+      );
+      expect(accepted.length).toBeGreaterThan(0);
+
+      // A token of the same account and region that has expired: the registry refuses it.
+      const expired = await expiredEcrPassword();
+      await rm(join(work, 'registry.json'), { force: true });
+      await expect(login(expired)).rejects.toThrow(/401|unauthorized/i);
+      const refused = (await registryAccesses()).filter((a) => a.reason === 'expired-token');
+      expect(refused.length).toBeGreaterThan(0);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
   });
 });
 
@@ -978,6 +1065,28 @@ describe('helm uninstall', () => {
 });
 
 /** The registry password in the namespace's eatr Secret for `registry`. */
+/**
+ * The password of an ECR token of the e2e account and region that has already expired: issued by the
+ * ECR stand-in through the SDK while its token lifetime is 1 ms (then 12 hours again).
+ */
+async function expiredEcrPassword(): Promise<string> {
+  const ecr = inject('e2eEcr');
+  const client = new ECRClient({
+    region: ecr.region,
+    endpoint: ecr.endpointUrl,
+    credentials: { accessKeyId: ecr.accessKeyId, secretAccessKey: ecr.secretAccessKey },
+  });
+  await setTokenLifetime(1);
+  try {
+    const answer = await client.send(new GetAuthorizationTokenCommand({}));
+    const token = answer.authorizationData?.[0]?.authorizationToken ?? '';
+    return Buffer.from(token, 'base64').toString('utf8').split(':')[1] ?? '';
+  } finally {
+    await setTokenLifetime(12 * 3_600_000);
+    client.destroy();
+  }
+}
+
 async function pullPassword(namespace: string, registry: string): Promise<string> {
   const secret = await kubectlJson<{ data: Record<string, string> }>([
     'get',

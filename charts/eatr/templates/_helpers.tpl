@@ -385,6 +385,10 @@ Environment both components read. Call with the root context.
   value: {{ join "," .Values.config.registries | quote }}
 - name: EATR_SERVED_NAMESPACES
   value: {{ join "," .Values.config.servedNamespaces | quote }}
+- name: EATR_ARGOCD_REGISTRIES
+  value: {{ join "," .Values.config.argoCd.registries | quote }}
+- name: EATR_ARGOCD_NAMESPACE
+  value: {{ .Values.config.argoCd.namespace | quote }}
 - name: EATR_INCLUDE_NAMESPACES
   value: {{ join "," .Values.config.includeNamespaces | quote }}
 - name: EATR_EXCLUDE_NAMESPACES
@@ -592,8 +596,10 @@ A map as key=value,key=value (sorted by key), for --secret-labels and --secret-a
 
 {{/*
 Where the renewer may use Secrets with config.servedNamespaces: the served namespaces and the host
-namespace (its credential Secrets), each once, as a JSON list.
+namespace (its credential Secrets), and Argo CD's with config.argoCd.registries, each once, as a JSON list.
 */}}
 {{- define "eatr.renewer.secretNamespaces" -}}
-{{- append .Values.config.servedNamespaces (include "eatr.hostNamespace" .) | uniq | toJson -}}
+{{- $namespaces := append .Values.config.servedNamespaces (include "eatr.hostNamespace" .) -}}
+{{- if .Values.config.argoCd.registries }}{{ $namespaces = append $namespaces .Values.config.argoCd.namespace }}{{ end -}}
+{{- $namespaces | uniq | toJson -}}
 {{- end }}

@@ -5,6 +5,7 @@ import {
   formatBlockedKey,
   planNamespace,
   type AccessRule,
+  type ArgoCdPlan,
   type TenantRoleAllowlist,
   type GlobalRegistries,
   type ObservedSecret,
@@ -70,6 +71,8 @@ export interface StatusInput {
   readonly tenantRoles?: TenantRoleAllowlist;
   /** --served-namespaces: the only namespaces served; undefined: every namespace. */
   readonly servedNamespaces?: ReadonlySet<string> | undefined;
+  /** --argocd-registries and --argocd-namespace (undefined: off). */
+  readonly argoCd?: ArgoCdPlan | undefined;
   /**
    * Which namespaces may use each registry's credentials (their Secret's annotation, else the
    * components' --default-allowed-namespaces); undefined when the credential Secrets could not be read.
@@ -150,6 +153,7 @@ export function statusRows(input: StatusInput): StatusRow[] {
         serviceAccounts: input.wantedServiceAccounts,
         tenantRoles: input.tenantRoles ?? [],
         servedNamespaces: input.servedNamespaces,
+        argoCd: input.argoCd,
       },
       ...(input.access ? { access: input.access } : {}),
       now: input.now,
@@ -172,6 +176,8 @@ export function statusRows(input: StatusInput): StatusRow[] {
       input.wantedServiceAccounts === '*'
         ? accounts
         : accounts.filter((a) => input.wantedServiceAccounts.includes(a.name));
+    // Argo CD reads its repository credentials by label: no ServiceAccount references them.
+    const repoCreds = new Set(planned.filter((p) => p.format !== 'pull').map((p) => p.secretName));
     for (const action of actions) {
       if (action.kind === 'delete') continue;
       const secret = byName.get(action.secretName);
@@ -222,10 +228,12 @@ export function statusRows(input: StatusInput): StatusRow[] {
         renewAfter: secret?.annotations[RENEW_AFTER_ANNOTATION],
         lastRenewal:
           secret?.writtenAt === undefined ? undefined : new Date(secret.writtenAt).toISOString(),
-        serviceAccounts: {
-          wired: wanted.filter((a) => a.imagePullSecrets.includes(action.secretName)).length,
-          wanted: wanted.length,
-        },
+        serviceAccounts: repoCreds.has(action.secretName)
+          ? { wired: 0, wanted: 0 }
+          : {
+              wired: wanted.filter((a) => a.imagePullSecrets.includes(action.secretName)).length,
+              wanted: wanted.length,
+            },
         // Someone else's Secret was not issued from eatr's credentials.
         credentials: secretState === 'conflict' ? undefined : credentialsOf(action.registry),
       });

@@ -9,6 +9,7 @@ import {
   accessRuleOf,
   credentialSecretName,
   describeError,
+  argoCdPlanOf,
   globalRegistriesOf,
   kubeStatus,
   parseRedisMemory,
@@ -113,6 +114,7 @@ export async function collectStatus(cli: Cli, namespace: string | undefined): Pr
     wantedServiceAccounts: cli.watcher.serviceAccounts,
     tenantRoles: cli.watcher.tenantRoles,
     servedNamespaces: cli.watcher.servedNamespaces,
+    argoCd: argoCdPlanOf(cli.watcher.argoCd),
     ...(credentials ? { access: credentials.access, credentialSource: credentials.source } : {}),
     now: Date.now(),
   });

@@ -44,5 +44,7 @@ export * from './blocked/blocked-entry.js';
 export * from './blocked/blocked-store.js';
 export * from './plan/credential-status.js';
 export * from './plan/namespace-plan.js';
+export * from './plan/argocd-output.js';
+export * from './decide/output-format.js';
 export * from './vocabulary.js';
 export * from './plan/plan-settings.js';

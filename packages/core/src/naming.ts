@@ -25,6 +25,13 @@ export const CREDENTIALS_VERSION_ANNOTATION = 'eatr.io/credentials-version';
 /** On ServiceAccounts: the imagePullSecrets entries eatr added, so opt-out removes only those. */
 export const SERVICE_ACCOUNT_ANNOTATION = 'eatr.io/image-pull-secrets';
 
+/**
+ * On a Namespace: the name of its pull Secrets, instead of --secret-name-template (for tools that
+ * expect a fixed name: Flux, Kyverno, Connaisseur). May use the template's {{registry}}, {{account}}
+ * and {{region}}.
+ */
+export const SECRET_NAME_ANNOTATION = 'eatr.io/secret-name';
+
 export const DOCKER_CONFIG_JSON_TYPE = 'kubernetes.io/dockerconfigjson';
 export const DOCKER_CONFIG_JSON_KEY = '.dockerconfigjson';
 
@@ -56,6 +63,31 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 export function isValidSecretName(name: string): boolean {
   return name.length <= 253 && DNS_SUBDOMAIN.test(name);
 }
+
+/**
+ * The name template of a namespace's pull Secrets: its SECRET_NAME_ANNOTATION when that gives each
+ * registry a valid Secret name, else the configured template, with why the annotation was not used.
+ */
+export function namespaceSecretNameTemplate(
+  annotation: string | undefined,
+  configured: string,
+  registries: readonly RegistryHost[],
+): { readonly template: string; readonly problem?: string } {
+  if (annotation === undefined) return { template: configured };
+  const value = annotation.trim();
+  const bad = registries.find((r) => !isValidSecretName(outputSecretName(value, r)));
+  if (value === '' || bad !== undefined) {
+    const rendered = bad ? outputSecretName(value, bad) : value;
+    return {
+      template: configured,
+      problem: `annotation ${SECRET_NAME_ANNOTATION}="${quoted(annotation)}" gives "${quoted(rendered)}", which is not a Secret name (lower-case letters, digits, '-' and '.', at most 253; placeholders {{registry}}, {{account}}, {{region}}); the Secrets keep their names from the chart's template`,
+    };
+  }
+  return { template: value };
+}
+
+/** A user's text in a message, cut short. */
+const quoted = (text: string) => (text.length > 120 ? `${text.slice(0, 120)}…` : text);
 
 /** A registry and the name of the Secret that serves it. */
 export interface NamedRegistry {

@@ -28,6 +28,8 @@ export const EventReason = {
   RoleRevoked: 'RoleRevoked',
   /** The namespace asks for registries but is not among this install's --served-namespaces. */
   NamespaceNotServed: 'NamespaceNotServed',
+  /** The namespace's eatr.io/secret-name annotation gives no valid Secret name: the template is used. */
+  SecretNameInvalid: 'SecretNameInvalid',
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];
 
@@ -58,6 +60,8 @@ export const LogMessage = {
     "the namespace may not use this registry's credentials (access policy); it is not served",
   roleRefused:
     'the namespace names an IAM role it may not use (--tenant-roles) or a malformed one; it is not served',
+  secretNameInvalid:
+    'eatr.io/secret-name annotation gives no valid Secret name; the configured template is used',
   notServed:
     'the namespace asks for registries but is outside --served-namespaces; eatr leaves it alone',
   roleRevoked:

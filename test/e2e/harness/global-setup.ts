@@ -124,6 +124,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     image: `${ECR_REGISTRY}/team/app:v1`,
     webIdentityRoleArn: WEB_IDENTITY_ROLE,
     tenantRoleArn: TENANT_ROLE,
+    caCertPath: node.controlPlane?.pki.caCertPath ?? '',
   });
   project.provide('e2eControlUrl', control.url);
   const t = node.timings;

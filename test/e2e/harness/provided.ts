@@ -23,6 +23,8 @@ declare module 'vitest' {
       webIdentityRoleArn: string;
       /** A team's role, trusted only for team-r's `default` ServiceAccount (eatr.io/role-arn). */
       tenantRoleArn: string;
+      /** The CA that signed the registry's certificate (clients outside containerd trust it by file). */
+      caCertPath: string;
     };
     e2eControlUrl: string;
   }

@@ -35,23 +35,22 @@ export function apply(manifest: unknown): Promise<string> {
   return kubectl(['apply', '-f', '-'], JSON.stringify(manifest));
 }
 
-/** helm (the one kube-binaries.sh built) against the e2e cluster. */
-export async function helm(args: readonly string[]): Promise<string> {
+/** helm (the one kube-binaries.sh built) against the e2e cluster; `input` goes to its stdin. */
+export async function helm(args: readonly string[], input?: string): Promise<string> {
   const bin = process.env.EATR_E2E_HELM ?? 'helm';
+  const child = run(bin, [`--kubeconfig=${inject('e2eKubeconfigPath')}`, ...args], {
+    cwd: repoRoot,
+    timeout: 900_000,
+    maxBuffer: 32 * 1024 * 1024,
+  });
+  if (input !== undefined) child.child.stdin?.end(input);
   try {
-    const { stdout } = await run(bin, [`--kubeconfig=${inject('e2eKubeconfigPath')}`, ...args], {
-      cwd: repoRoot,
-      timeout: 900_000,
-      maxBuffer: 32 * 1024 * 1024,
-    });
-    return stdout;
+    return (await child).stdout;
   } catch (error) {
     const { stderr, stdout } = error as { stderr?: string; stdout?: string };
     throw new Error(
       `helm ${args.join(' ')} failed: ${stderr?.trim() ?? ''} ${stdout?.trim() ?? ''}`,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
 }

@@ -5,7 +5,7 @@ import {
   parseDefaultAccess,
   parseRegistryHost,
 } from '@eatr/core';
-import { judgeAccess, judgeNearMisses, judgeServed } from './access-checks.js';
+import { judgeAccess, judgeNearMisses, judgeSecretName, judgeServed } from './access-checks.js';
 
 const EU = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
 const US = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
@@ -80,5 +80,30 @@ describe('judgeNearMisses', () => {
       },
     ]);
     expect(judgeNearMisses('a', [])).toEqual([]);
+  });
+});
+
+describe('judgeSecretName', () => {
+  const registry = parseRegistryHost(EU);
+  it.each<[string, string | undefined, string[]]>([
+    ['no annotation: nothing to say', undefined, []],
+    [
+      'a name: ok, naming the Secret',
+      'ecr-pull',
+      ['ok: namespace a names its Secrets itself (eatr.io/secret-name): ecr-pull'],
+    ],
+    [
+      'no Secret name: fails with the fix',
+      'Ecr_Pull',
+      [
+        `FAIL: namespace a: annotation eatr.io/secret-name="Ecr_Pull" gives "Ecr_Pull", which is not a Secret name (lower-case letters, digits, '-' and '.', at most 253; placeholders {{registry}}, {{account}}, {{region}}); the Secrets keep their names from the chart's template -> kubectl annotate namespace a eatr.io/secret-name=<a Secret name, e.g. ecr-pull> --overwrite (or remove it: eatr.io/secret-name-)`,
+      ],
+    ],
+  ])('%s', (_name, annotation, expected) => {
+    expect(
+      judgeSecretName('a', annotation, '{{registry}}', registry ? [registry] : []).map(
+        (c) => `${c.ok ? 'ok' : 'FAIL'}: ${c.message}${c.ok ? '' : ` -> ${c.fix}`}`,
+      ),
+    ).toEqual(expected);
   });
 });

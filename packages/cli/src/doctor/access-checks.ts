@@ -3,7 +3,12 @@ import {
   DEFAULT_ROLE_SERVICE_ACCOUNT,
   ROLE_ARN_ANNOTATION,
   ROLE_SERVICE_ACCOUNT_ANNOTATION,
+  SECRET_NAME_ANNOTATION,
   kubeStatus,
+  namespaceSecretNameTemplate,
+  outputSecretName,
+  parseRegistryHost,
+  type RegistryHost,
   accessAllows,
   credentialSecretName,
   describeAccessRule,
@@ -54,6 +59,35 @@ export function judgeNearMisses(namespace: string, nearMisses: readonly LabelNea
 }
 
 /**
+ * The namespace's eatr.io/secret-name annotation, when it has one: the names it gives, or why it is
+ * not used (pure).
+ */
+export function judgeSecretName(
+  namespace: string,
+  annotation: string | undefined,
+  template: string,
+  registries: readonly RegistryHost[],
+): Check[] {
+  if (annotation === undefined) return [];
+  const naming = namespaceSecretNameTemplate(annotation, template, registries);
+  if (naming.problem !== undefined)
+    return [
+      fail(
+        'secret-name',
+        `namespace ${namespace}: ${naming.problem}`,
+        `kubectl annotate namespace ${namespace} ${SECRET_NAME_ANNOTATION}=<a Secret name, e.g. ecr-pull> --overwrite (or remove it: ${SECRET_NAME_ANNOTATION}-)`,
+      ),
+    ];
+  const names = registries.map((r) => outputSecretName(naming.template, r));
+  return [
+    ok(
+      'secret-name',
+      `namespace ${namespace} names its Secrets itself (${SECRET_NAME_ANNOTATION}): ${names.join(', ') || 'no registry asked for yet'}`,
+    ),
+  ];
+}
+
+/**
  * With --served-namespaces, whether the namespace is among them (pure); nothing to say without a
  * list or for a namespace that asks for no registry.
  */
@@ -88,7 +122,15 @@ export async function accessChecks(cli: Cli, namespace: string): Promise<Check[]
     cli.watcher.servedNamespaces,
     registriesAskedFor(ns, { ...cli.watcher, servedNamespaces: undefined }),
   );
-  const labels = judgeNearMisses(namespace, labelNearMisses(ns, cli.watcher));
+  const labels = [
+    ...judgeNearMisses(namespace, labelNearMisses(ns, cli.watcher)),
+    ...judgeSecretName(
+      namespace,
+      ns.metadata?.annotations?.[SECRET_NAME_ANNOTATION],
+      cli.watcher.secretNameTemplate,
+      registriesAskedFor(ns, cli.watcher).flatMap((h) => parseRegistryHost(h) ?? []),
+    ),
+  ];
   if (served.some((c) => !c.ok)) return [...labels, ...served];
   const annotations = ns.metadata?.annotations;
   if (annotations?.[ROLE_ARN_ANNOTATION] !== undefined) {

@@ -34,7 +34,9 @@ function planOf(namespace: V1Namespace, settings: PlanConfig) {
  * --served-namespaces.
  */
 export function registriesAskedFor(namespace: V1Namespace, settings: PlanConfig): string[] {
-  return planOf(namespace, settings).secrets.map((s) => s.registry.host);
+  return planOf(namespace, settings)
+    .secrets.filter((s) => s.format === 'pull')
+    .map((s) => s.registry.host);
 }
 
 /** Registry labels set to a yes that is not exactly `true` (`True`, `yes`): `host=value`. */

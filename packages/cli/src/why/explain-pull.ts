@@ -82,7 +82,9 @@ export function explainPull(f: PullFacts): Check[] {
       continue;
     }
     const label = `kubectl label namespace ${ns} ${registry.host}=true --overwrite`;
-    const planned = plan.secrets.find((s) => s.registry.host === registry.host);
+    const planned = plan.secrets.find(
+      (s) => s.format === 'pull' && s.registry.host === registry.host,
+    );
     if (planned === undefined) {
       const value = Object.entries(f.namespace.labels).find(
         ([k]) => k.toLowerCase() === registry.host,

@@ -4,10 +4,11 @@ import {
   ROLE_SERVICE_ACCOUNT_ANNOTATION,
   TenantRolesError,
   parseTenantRoles,
-  roleAnnotationsOf,
   tenantRoleOf,
   tenantRolesText,
 } from './tenant-role.js';
+import { SECRET_NAME_ANNOTATION } from '../naming.js';
+import { namespaceAnnotationsOf } from '../watch/namespace-projection.js';
 
 const TEAM_A = 'arn:aws:iam::111122223333:role/team-a-pull';
 
@@ -116,17 +117,21 @@ describe('tenantRoleOf: what a namespace may use', () => {
 
   it('cuts a role annotation longer than any ARN, so it is refused and quoted briefly', () => {
     const huge = `${TEAM_A}${'x'.repeat(200_000)}`;
-    const kept = roleAnnotationsOf({ [ROLE_ARN_ANNOTATION]: huge });
+    const kept = namespaceAnnotationsOf({ [ROLE_ARN_ANNOTATION]: huge });
     expect(kept?.[ROLE_ARN_ANNOTATION]?.length).toBe(2049);
     const d = tenantRoleOf('ns', {}, kept, allowlist);
     expect(d.kind === 'refused' && d.reason).toBe('malformed');
     expect(d.kind === 'refused' && d.message.length).toBeLessThan(300);
   });
 
-  it('keeps only eatr.io/role-* annotations in caches', () => {
-    expect(roleAnnotationsOf({ a: 'b' })).toBeUndefined();
-    expect(roleAnnotationsOf({ a: 'b', [ROLE_ARN_ANNOTATION]: TEAM_A })).toEqual({
-      [ROLE_ARN_ANNOTATION]: TEAM_A,
-    });
+  it("keeps only eatr's namespace annotations (eatr.io/role-*, eatr.io/secret-name) in caches", () => {
+    expect(namespaceAnnotationsOf({ a: 'b' })).toBeUndefined();
+    expect(
+      namespaceAnnotationsOf({
+        a: 'b',
+        [ROLE_ARN_ANNOTATION]: TEAM_A,
+        [SECRET_NAME_ANNOTATION]: 'ecr',
+      }),
+    ).toEqual({ [ROLE_ARN_ANNOTATION]: TEAM_A, [SECRET_NAME_ANNOTATION]: 'ecr' });
   });
 });

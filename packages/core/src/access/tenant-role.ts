@@ -11,9 +11,6 @@ export const DEFAULT_ROLE_SERVICE_ACCOUNT = 'default';
 /** The audience of the ServiceAccount tokens eatr requests: what IAM expects of an OIDC provider. */
 export const STS_AUDIENCE = 'sts.amazonaws.com';
 
-/** The Namespace annotations eatr keeps in its caches (every other annotation is dropped). */
-export const ROLE_ANNOTATIONS = [ROLE_ARN_ANNOTATION, ROLE_SERVICE_ACCOUNT_ANNOTATION] as const;
-
 const PARTITION = '(aws|aws-cn|aws-us-gov|aws-eusc)';
 const ROLE_ARN = new RegExp(`^arn:${PARTITION}:iam::\\d{12}:role/[\\w+=,.@\\-/]{1,512}$`);
 
@@ -207,22 +204,6 @@ export function tenantRoleOf(
  * caches of every component or the Events that quote it.
  */
 export const MAX_ROLE_ANNOTATION_LENGTH = 2048;
-
-/** The Namespace annotations eatr reads (ROLE_ANNOTATIONS), or undefined when it has none. */
-export function roleAnnotationsOf(
-  annotations: Readonly<Record<string, string>> | undefined,
-): Readonly<Record<string, string>> | undefined {
-  let kept: Record<string, string> | undefined;
-  for (const key of ROLE_ANNOTATIONS) {
-    const value = annotations?.[key];
-    if (value !== undefined)
-      (kept ??= {})[key] =
-        value.length > MAX_ROLE_ANNOTATION_LENGTH
-          ? `${value.slice(0, MAX_ROLE_ANNOTATION_LENGTH)}…`
-          : value;
-  }
-  return kept;
-}
 
 /** A tenant's value as quoted in messages: at most 120 characters. */
 const quoted = (value: string) => `"${value.length > 120 ? `${value.slice(0, 120)}…` : value}"`;

@@ -6,6 +6,7 @@ import { parseSettings, type ParsedSettings } from './settings-schema.js';
 import type { LogLevel } from './value-parsers.js';
 import type { DefaultAccess } from '../access/credential-access.js';
 import type { TenantRoleAllowlist } from '../access/tenant-role.js';
+import type { ArgoCdOutput } from '../plan/argocd-output.js';
 
 /** Settings both components share. */
 export interface CommonConfig {
@@ -46,6 +47,8 @@ export interface CommonConfig {
   readonly tenantRoles: TenantRoleAllowlist;
   /** The only namespaces served (`--served-namespaces`); undefined: every namespace. */
   readonly servedNamespaces: ReadonlySet<string> | undefined;
+  /** Argo CD repository credentials (`--argocd-registries`, `--argocd-namespace`); no registries: off. */
+  readonly argoCd: ArgoCdOutput;
   /** How long Redis may refuse the credentials before /healthz fails. */
   readonly redisUnhealthyAfterMs: number;
 }
@@ -143,7 +146,12 @@ function build(
     maxRegistriesPerNamespace: c['max-registries-per-namespace'],
     defaultAccess: c['default-allowed-namespaces'],
     tenantRoles: c['tenant-roles'],
-    servedNamespaces: c['served-namespaces'],
+    // Argo CD's namespace is served by whoever asks for its repository credentials.
+    servedNamespaces:
+      c['served-namespaces'] && c['argocd-registries'].length > 0
+        ? new Set([...c['served-namespaces'], c['argocd-namespace']])
+        : c['served-namespaces'],
+    argoCd: { namespace: c['argocd-namespace'], registries: c['argocd-registries'] },
     redisUnhealthyAfterMs: c['redis-unhealthy-after'],
   };
   if (component === 'renewer') {

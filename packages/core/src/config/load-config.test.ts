@@ -260,6 +260,8 @@ describe('every setting reaches the config', () => {
       'settings-revision': { value: '7' },
       registries: { value: '123456789012.dkr.ecr.eu-west-1.amazonaws.com' },
       'served-namespaces': { value: 'team-a,team-b' },
+      'argocd-registries': { value: '111111111111.dkr.ecr.eu-west-1.amazonaws.com' },
+      'argocd-namespace': { value: 'gitops' },
       'include-namespaces': { value: 'team-*' },
       'exclude-namespaces': { value: 'kube-system' },
       'kube-api-qps': { value: '5' },

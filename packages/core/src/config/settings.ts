@@ -16,6 +16,7 @@ import {
   nonNegative,
   proxyUrl,
   registryHosts,
+  registryHostsOf,
 } from './value-parsers.js';
 
 const TWELVE_HOURS = 12 * 3_600_000;
@@ -315,6 +316,24 @@ export const SETTINGS = [
     description:
       'the only namespaces this install serves, as a comma list; empty: every namespace. With a list, the chart grants the renewer Secrets in those namespaces and the host namespace alone, and it watches Secrets with one watch per namespace; a labelled namespace outside it gets a NamespaceNotServed Event',
     parse: servedNamespaces,
+  },
+  {
+    flag: 'argocd-registries',
+    env: ['EATR_ARGOCD_REGISTRIES'],
+    components: BOTH,
+    defaultValue: '',
+    description:
+      'registries (comma list) for which eatr keeps an Argo CD repository credentials Secret (argocd.argoproj.io/secret-type: repo-creds, type helm, OCI) in --argocd-namespace, renewed with the same token as the pull Secrets; empty: none',
+    parse: registryHostsOf('argocd-registries'),
+  },
+  {
+    flag: 'argocd-namespace',
+    env: ['EATR_ARGOCD_NAMESPACE'],
+    components: BOTH,
+    defaultValue: 'argocd',
+    description:
+      'the namespace Argo CD reads repository credentials from (with --argocd-registries; with --served-namespaces it is served too)',
+    parse: namespaceName('argocd-namespace'),
   },
   {
     flag: 'include-namespaces',

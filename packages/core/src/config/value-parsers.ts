@@ -156,17 +156,21 @@ export const proxyUrl = (setting: string) =>
     })
     .transform((v) => (v ? v : undefined));
 
-export const registryHosts = z.string().transform((v, ctx) => {
-  const hosts = list(v);
-  for (const host of hosts) {
-    if (!parseRegistryHost(host))
-      ctx.addIssue({
-        code: 'custom',
-        message: `registries: "${host}" is not an ECR registry host`,
-      });
-  }
-  return hosts.map((h) => h.toLowerCase());
-});
+/** A comma list of ECR registry hosts (lower-cased), each checked; `setting` names the flag in errors. */
+export const registryHostsOf = (setting: string) =>
+  z.string().transform((v, ctx) => {
+    const hosts = list(v);
+    for (const host of hosts) {
+      if (!parseRegistryHost(host))
+        ctx.addIssue({
+          code: 'custom',
+          message: `${setting}: "${host}" is not an ECR registry host`,
+        });
+    }
+    return hosts.map((h) => h.toLowerCase());
+  });
+
+export const registryHosts = registryHostsOf('registries');
 
 /** `--default-allowed-namespaces`: `*`, `none` or a label selector over namespaces. */
 export const defaultAccess = z.string().transform((v, ctx) => {

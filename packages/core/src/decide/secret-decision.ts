@@ -1,7 +1,6 @@
 import {
   ADOPT_ANNOTATION,
   CREDENTIALS_VERSION_ANNOTATION,
-  DOCKER_CONFIG_JSON_TYPE,
   EXPIRES_AT_ANNOTATION,
   INSTANCE_LABEL,
   MANAGED_BY_LABEL,
@@ -9,6 +8,7 @@ import {
   REGISTRY_ANNOTATION,
   RENEW_AFTER_ANNOTATION,
 } from '../naming.js';
+import { secretTypeOf, type SecretFormat } from './output-format.js';
 
 /** What the decision needs to know about an existing Secret (metadata only, never its data). */
 export interface ObservedSecret {
@@ -26,6 +26,8 @@ export interface DesiredSecret {
   readonly credentialsVersion: string;
   /** Other recorded versions that mean the same credentials (what older eatr versions wrote). */
   readonly acceptedVersions?: readonly string[];
+  /** What the Secret is for (its type follows); default `pull`. */
+  readonly format?: SecretFormat;
 }
 
 export type SecretAction =
@@ -159,7 +161,7 @@ export function decideSecrets(
       });
       continue;
     }
-    if (secret.type !== DOCKER_CONFIG_JSON_TYPE) {
+    if (secret.type !== secretTypeOf(want.format)) {
       // A Secret's type is immutable: only a Secret eatr may take over can be replaced.
       actions.push({ kind: 'replace', registry, secretName });
       continue;

@@ -15,6 +15,7 @@ import {
   MANAGED_BY_VALUE,
   REGISTRY_ANNOTATION,
   RENEW_AFTER_ANNOTATION,
+  SECRET_NAME_ANNOTATION,
 } from '../naming.js';
 import { parseRegistryHost } from '../registry/registry-host.js';
 import type { CredentialStatus } from './credential-status.js';
@@ -430,6 +431,7 @@ describe('planSecret: one Secret decided again after a write lost a race', () =>
     registry,
     secretName: EU,
     credentials,
+    format: 'pull' as const,
   });
 
   it.each<[string, ObservedSecret | undefined, CredentialStatus | undefined, string | undefined]>([
@@ -603,5 +605,149 @@ describe('planNamespace: an install that serves a list of namespaces (--served-n
       expect(p.secrets).toEqual([]);
       expect(p.pullSecrets).toEqual([]);
     }
+  });
+});
+
+describe("planNamespace: Argo CD repository credentials (--argocd-registries) in Argo CD's namespace", () => {
+  const REPO = `eatr-repo-creds-${EU}`;
+  const withArgoCd = {
+    ...settings,
+    argoCd: { namespace: 'argocd', registries: [parseRegistryHost(EU)].flatMap((r) => r ?? []) },
+  };
+  const repoCreds = (over: Partial<ObservedSecret> = {}): ObservedSecret => ({
+    ...managed(EU, { name: REPO }),
+    type: 'Opaque',
+    ...over,
+  });
+  const argocd = (over: Partial<NamespaceView> = {}) =>
+    view({ name: 'argocd', labels: {}, serviceAccounts: [account([])], ...over });
+
+  it.each<[string, Partial<PlanInput<CredentialStatus>>, string[], string[]]>([
+    [
+      'creates it without any label; no ServiceAccount references it',
+      { settings: withArgoCd, namespace: argocd() },
+      ['create ' + REPO],
+      [],
+    ],
+    [
+      'leaves a fresh one',
+      { settings: withArgoCd, namespace: argocd({ secrets: [repoCreds()] }) },
+      ['leave ' + REPO],
+      [],
+    ],
+    [
+      'renews it when due, with the pull Secrets it shares a token with',
+      {
+        settings: withArgoCd,
+        namespace: argocd({
+          secrets: [repoCreds({ ...managed(EU, { name: REPO, renewIn: -1 }), type: 'Opaque' })],
+        }),
+      },
+      ['renew ' + REPO],
+      [],
+    ],
+    [
+      'a pull Secret of its name (eatr wrote the wrong type) is replaced',
+      { settings: withArgoCd, namespace: argocd({ secrets: [managed(EU, { name: REPO })] }) },
+      ['replace ' + REPO],
+      [],
+    ],
+    [
+      'an Argo CD Secret eatr did not write is never touched',
+      { settings: withArgoCd, namespace: argocd({ secrets: [foreign(REPO)] }) },
+      ['conflict ' + REPO],
+      [],
+    ],
+    [
+      'a labelled Argo CD namespace gets its pull Secret as well; only that one is referenced',
+      {
+        settings: withArgoCd,
+        namespace: argocd({ labels: { [EU]: 'true' }, secrets: [managed(EU), repoCreds()] }),
+      },
+      ['leave ' + EU, 'leave ' + REPO],
+      [EU],
+    ],
+    [
+      'with the registry no longer configured, the one eatr wrote goes',
+      { settings, namespace: argocd({ secrets: [repoCreds()] }) },
+      ['delete ' + REPO],
+      [],
+    ],
+    [
+      'other namespaces get none',
+      { settings: withArgoCd, namespace: view({ labels: {} }) },
+      [],
+      [],
+    ],
+  ])('%s', (_name, over, actions, pullSecrets) => {
+    const p = plan(over);
+    expect(kinds(p)).toEqual(actions);
+    expect(p.pullSecrets).toEqual(pullSecrets);
+    expect(p.serviceAccounts.flatMap((c) => c.imagePullSecrets)).toEqual(pullSecrets);
+  });
+
+  it("is served from the registry's shared credentials, whatever the namespace's access rules or role say", () => {
+    const p = plan({
+      settings: withArgoCd,
+      namespace: argocd(),
+      access: () => ({ selector: undefined, source: 'default' as const }),
+    });
+    expect(p.secrets.map((s) => [s.secretName, s.format, s.credentials?.ok])).toEqual([
+      [REPO, 'argocd-repo-creds', true],
+    ]);
+  });
+});
+
+describe('planNamespace: the namespace names its Secrets (eatr.io/secret-name)', () => {
+  const named = (value: string, over: Partial<NamespaceView> = {}) =>
+    view({ annotations: { [SECRET_NAME_ANNOTATION]: value }, ...over });
+  it.each<[string, Partial<PlanInput<CredentialStatus>>, string[], string | undefined]>([
+    [
+      'a fixed name replaces the template',
+      { namespace: named('ecr-pull') },
+      ['create ecr-pull'],
+      undefined,
+    ],
+    [
+      'placeholders work as in the template',
+      { namespace: named('ecr-{{region}}') },
+      ['create ecr-eu-west-1'],
+      undefined,
+    ],
+    [
+      'renamed: the new name is created and the Secret of the old name goes',
+      { namespace: named('ecr-pull', { secrets: [managed(EU)] }) },
+      ['create ecr-pull', 'delete ' + EU],
+      undefined,
+    ],
+    [
+      "a Secret of that name that is not eatr's is a conflict, never overwritten",
+      { namespace: named('ecr-pull', { secrets: [foreign('ecr-pull')] }) },
+      ['conflict ecr-pull'],
+      undefined,
+    ],
+    [
+      'a value that is no Secret name changes nothing: the template names it, and the plan says why',
+      { namespace: named('Ecr_Pull', { secrets: [managed(EU)] }) },
+      ['leave ' + EU],
+      'Ecr_Pull',
+    ],
+    [
+      'an unknown placeholder is no Secret name either',
+      { namespace: named('ecr-{{cluster}}') },
+      ['create ' + EU],
+      '{{cluster}}',
+    ],
+  ])('%s', (_name, over, actions, problem) => {
+    const p = plan(over);
+    expect(kinds(p)).toEqual(actions);
+    if (problem === undefined) expect(p.secretNameProblem).toBeUndefined();
+    else expect(p.secretNameProblem).toContain(problem);
+  });
+
+  it('a fixed name with two registries serves the first and reports the other as a collision', () => {
+    const p = plan({ namespace: named('ecr-pull', { labels: { [EU]: 'true', [US]: 'true' } }) });
+    expect(kinds(p)).toEqual(['create ecr-pull']);
+    expect(p.collisions.map((c) => [c.registry.host, c.heldBy])).toEqual([[US, EU]]);
   });
 });

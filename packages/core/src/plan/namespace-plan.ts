@@ -23,9 +23,17 @@ import {
   type ServiceAccountChange,
 } from '../decide/service-account-decision.js';
 import type { RegistryHost } from '../registry/registry-host.js';
-import { nameOutputSecrets, type NamedRegistry, type SecretNameCollision } from '../naming.js';
+import {
+  SECRET_NAME_ANNOTATION,
+  nameOutputSecrets,
+  namespaceSecretNameTemplate,
+  type NamedRegistry,
+  type SecretNameCollision,
+} from '../naming.js';
 import { desiredSecretFor, type CredentialStatus } from './credential-status.js';
 import { accessAllows, type AccessRule } from '../access/credential-access.js';
+import { argoCdSecretName, type ArgoCdPlan } from './argocd-output.js';
+import type { SecretFormat } from '../decide/output-format.js';
 import {
   tenantRoleOf,
   type TenantRole,
@@ -57,6 +65,8 @@ export interface PlanSettings {
    * alone); undefined: every namespace.
    */
   readonly servedNamespaces?: ReadonlySet<string> | undefined;
+  /** Argo CD repository credentials to keep in Argo CD's namespace; undefined: none. */
+  readonly argoCd?: ArgoCdPlan | undefined;
 }
 
 /** A wired ServiceAccount as observed, with the version a refusal of its change is tied to. */
@@ -68,7 +78,7 @@ export interface ViewedServiceAccount extends ObservedServiceAccount {
 export interface NamespaceView {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>> | undefined;
-  /** eatr's annotations on the namespace (ROLE_ANNOTATIONS); others may be left out. */
+  /** eatr's annotations on the namespace (NAMESPACE_ANNOTATIONS); others may be left out. */
   readonly annotations?: Readonly<Record<string, string>> | undefined;
   readonly terminating: boolean;
   /**
@@ -118,6 +128,8 @@ export interface RefusedRegistry {
 /** One registry the namespace needs a Secret for, with what that Secret should record. */
 export interface PlannedSecret<C extends CredentialStatus> extends NamedRegistry {
   readonly credentials: C | undefined;
+  /** A pull Secret (ServiceAccounts reference it) or Argo CD repository credentials. */
+  readonly format: SecretFormat;
 }
 
 /** A write the plan holds back because the cause that blocked it has not changed. */
@@ -150,6 +162,11 @@ export interface NamespacePlan<C extends CredentialStatus> {
   readonly notServed: readonly RegistryHost[];
   /** Registries left unserved because the name template gives them another registry's Secret name. */
   readonly collisions: readonly SecretNameCollision[];
+  /**
+   * Why the namespace's eatr.io/secret-name annotation is not used (the configured template is);
+   * undefined when it has none or it is used.
+   */
+  readonly secretNameProblem: string | undefined;
   /** The Secrets the namespace needs, in registry host order. */
   readonly secrets: readonly PlannedSecret<C>[];
   /** What to do with each needed Secret and each of eatr's Secrets no longer needed. */
@@ -176,6 +193,7 @@ const NOTHING: NamespacePlan<never> = {
   roleRefused: [],
   notServed: [],
   collisions: [],
+  secretNameProblem: undefined,
   secrets: [],
   actions: [],
   work: [],
@@ -217,8 +235,28 @@ export function planNamespace<C extends CredentialStatus>(input: PlanInput<C>): 
   const roleRefused = role.kind === 'refused' ? asked.registries : [];
   const credentialsOf = (host: string): C | undefined =>
     role.kind === 'allowed' ? input.roleCredentials?.(role.role) : input.credentials?.(host);
-  const { named, collisions } = nameOutputSecrets(settings.secretNameTemplate, registries);
-  const secrets = named.map((n) => ({ ...n, credentials: credentialsOf(n.registry.host) }));
+  // The namespace may name its Secrets itself (a fixed name other tools expect).
+  const naming = namespaceSecretNameTemplate(
+    ns.annotations?.[SECRET_NAME_ANNOTATION],
+    settings.secretNameTemplate,
+    registries,
+  );
+  const { named, collisions } = nameOutputSecrets(naming.template, registries);
+  const repoCreds = argoCdOutputs(ns.name, settings.argoCd, named, collisions);
+  const secrets: PlannedSecret<C>[] = [
+    ...named.map((n) => ({
+      ...n,
+      credentials: credentialsOf(n.registry.host),
+      format: 'pull' as const,
+    })),
+    // The operator configured these for Argo CD: the shared credentials serve them, whatever the
+    // namespace's labels, role or the credentials' access rules say.
+    ...repoCreds.map((n) => ({
+      ...n,
+      credentials: input.credentials?.(n.registry.host),
+      format: 'argocd-repo-creds' as const,
+    })),
+  ];
 
   let actions: SecretAction[] = [];
   let pullSecrets: string[];
@@ -234,9 +272,10 @@ export function planNamespace<C extends CredentialStatus>(input: PlanInput<C>): 
       .map((n) => n.secretName);
   } else {
     const byName = new Map(ns.secrets.map((s) => [s.name, s]));
-    const desired = secrets.map((s) =>
-      desiredSecretFor(s.registry.host, s.secretName, s.credentials, byName.get(s.secretName)),
-    );
+    const desired = secrets.map((s) => ({
+      ...desiredSecretFor(s.registry.host, s.secretName, s.credentials, byName.get(s.secretName)),
+      format: s.format,
+    }));
     const decided = decideSecrets(ns.secrets, desired, now, settings.instance);
     actions = input.force === 'renew' ? forceRenewal(decided) : decided;
     const conflicts = new Set(
@@ -271,6 +310,7 @@ export function planNamespace<C extends CredentialStatus>(input: PlanInput<C>): 
     roleRefused,
     notServed: [],
     collisions,
+    secretNameProblem: naming.problem,
     secrets,
     actions,
     work,
@@ -284,6 +324,28 @@ export function planNamespace<C extends CredentialStatus>(input: PlanInput<C>): 
     }),
     otherInstances,
   };
+}
+
+/**
+ * The Argo CD repository credentials Secrets a namespace needs: in Argo CD's namespace, one per
+ * configured registry. A name a pull Secret already has stays the pull Secret's (a collision).
+ */
+function argoCdOutputs(
+  namespace: string,
+  argoCd: ArgoCdPlan | undefined,
+  named: readonly NamedRegistry[],
+  collisions: SecretNameCollision[],
+): NamedRegistry[] {
+  if (argoCd?.namespace !== namespace) return [];
+  const taken = new Map(named.map((n) => [n.secretName, n.registry.host]));
+  const outputs: NamedRegistry[] = [];
+  for (const registry of argoCd.registries) {
+    const secretName = argoCdSecretName(registry);
+    const heldBy = taken.get(secretName);
+    if (heldBy === undefined) outputs.push({ registry, secretName });
+    else collisions.push({ registry, secretName, heldBy });
+  }
+  return outputs;
 }
 
 /** A block holds while the inputs it was recorded with are what the plan sees now. */
@@ -339,7 +401,12 @@ export function planSecret<C extends CredentialStatus>(
   instance: string,
 ): SecretAction | undefined {
   const desired = planned
-    ? [desiredSecretFor(planned.registry.host, secretName, planned.credentials, observed)]
+    ? [
+        {
+          ...desiredSecretFor(planned.registry.host, secretName, planned.credentials, observed),
+          format: planned.format,
+        },
+      ]
     : [];
   return decideSecrets(observed ? [observed] : [], desired, now, instance).find(
     (a) => a.secretName === secretName,

@@ -1,5 +1,6 @@
 import type { TenantRoleAllowlist } from '../access/tenant-role.js';
 import { globalRegistriesOf } from '../decide/desired-registries.js';
+import { argoCdPlanOf, type ArgoCdOutput } from './argocd-output.js';
 import type { PlanSettings } from './namespace-plan.js';
 
 /** The plan's settings, from the settings the watcher and the renewer share. */
@@ -13,7 +14,9 @@ export function planSettingsOf(config: {
   readonly maxRegistriesPerNamespace: number;
   readonly tenantRoles?: TenantRoleAllowlist;
   readonly servedNamespaces?: ReadonlySet<string> | undefined;
+  readonly argoCd?: ArgoCdOutput;
 }): PlanSettings {
+  const argoCd = argoCdPlanOf(config.argoCd);
   return {
     instance: config.instance,
     global: globalRegistriesOf(config),
@@ -22,5 +25,6 @@ export function planSettingsOf(config: {
     maxRegistries: config.maxRegistriesPerNamespace,
     tenantRoles: config.tenantRoles ?? [],
     ...(config.servedNamespaces ? { servedNamespaces: config.servedNamespaces } : {}),
+    ...(argoCd ? { argoCd } : {}),
   };
 }

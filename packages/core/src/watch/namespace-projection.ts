@@ -1,5 +1,17 @@
 import type { V1Namespace } from '@kubernetes/client-node';
-import { roleAnnotationsOf } from '../access/tenant-role.js';
+import {
+  MAX_ROLE_ANNOTATION_LENGTH,
+  ROLE_ARN_ANNOTATION,
+  ROLE_SERVICE_ACCOUNT_ANNOTATION,
+} from '../access/tenant-role.js';
+import { SECRET_NAME_ANNOTATION } from '../naming.js';
+
+/** The Namespace annotations eatr keeps in its caches (every other annotation is dropped). */
+export const NAMESPACE_ANNOTATIONS = [
+  ROLE_ARN_ANNOTATION,
+  ROLE_SERVICE_ACCOUNT_ANNOTATION,
+  SECRET_NAME_ANNOTATION,
+] as const;
 
 /** What eatr keeps of a Namespace: enough to decide which registries it asks for and may have. */
 export interface CachedNamespace {
@@ -13,7 +25,7 @@ export interface CachedNamespace {
      * namespaces, so this costs little).
      */
     readonly labels: Readonly<Record<string, string>>;
-    /** Only eatr's own (ROLE_ANNOTATIONS); undefined when it has none. */
+    /** Only eatr's own (NAMESPACE_ANNOTATIONS); undefined when it has none. */
     readonly annotations?: Readonly<Record<string, string>>;
     readonly createdAt: number;
     readonly terminating: boolean;
@@ -29,7 +41,7 @@ function time(value: Date | string | undefined): number {
 export function projectNamespace(raw: unknown): CachedNamespace {
   const ns = raw as V1Namespace;
   const labels: Record<string, string> = { ...ns.metadata?.labels };
-  const annotations = roleAnnotationsOf(ns.metadata?.annotations);
+  const annotations = namespaceAnnotationsOf(ns.metadata?.annotations);
   return {
     metadata: {
       name: ns.metadata?.name ?? '',
@@ -41,4 +53,20 @@ export function projectNamespace(raw: unknown): CachedNamespace {
       terminating: Boolean(ns.metadata?.deletionTimestamp),
     },
   };
+}
+
+/** The Namespace annotations eatr reads (NAMESPACE_ANNOTATIONS), or undefined when it has none. */
+export function namespaceAnnotationsOf(
+  annotations: Readonly<Record<string, string>> | undefined,
+): Readonly<Record<string, string>> | undefined {
+  let kept: Record<string, string> | undefined;
+  for (const key of NAMESPACE_ANNOTATIONS) {
+    const value = annotations?.[key];
+    if (value !== undefined)
+      (kept ??= {})[key] =
+        value.length > MAX_ROLE_ANNOTATION_LENGTH
+          ? `${value.slice(0, MAX_ROLE_ANNOTATION_LENGTH)}…`
+          : value;
+  }
+  return kept;
 }

@@ -16,6 +16,7 @@ const base = {
   servedNamespaces: undefined,
   secretLabels: {} as Readonly<Record<string, string>>,
   secretAnnotations: {} as Readonly<Record<string, string>>,
+  argoCd: { namespace: 'argocd', registries: [] as readonly string[] },
 };
 
 describe('settingsFingerprint', () => {
@@ -33,6 +34,10 @@ describe('settingsFingerprint', () => {
     ['extra labels on Secrets', { secretLabels: { team: 'a' } }],
     ['extra annotations on Secrets', { secretAnnotations: { 'example.com/x': 'y' } }],
     [
+      'Argo CD repository credentials',
+      { argoCd: { namespace: 'argocd', registries: ['1.dkr.ecr.eu-west-1.amazonaws.com'] } },
+    ],
+    [
       'a tenant role allowlist',
       {
         tenantRoles: parseTenantRoles(
@@ -46,6 +51,12 @@ describe('settingsFingerprint', () => {
 
   it('leaves out the served namespaces: a renewer with a list never undoes one without', () => {
     expect(settingsFingerprint({ ...base, servedNamespaces: new Set(['team-a']) })).toBe(
+      settingsFingerprint(base),
+    );
+  });
+
+  it("leaves out Argo CD's namespace while no registry is configured for it (as 0.2.x renewers)", () => {
+    expect(settingsFingerprint({ ...base, argoCd: { namespace: 'gitops', registries: [] } })).toBe(
       settingsFingerprint(base),
     );
   });

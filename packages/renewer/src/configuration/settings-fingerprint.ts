@@ -30,6 +30,9 @@ export function settingsFingerprint(settings: Omit<SyncSettings, 'renewalInterva
     0
       ? []
       : [sortedEntries(settings.secretLabels), sortedEntries(settings.secretAnnotations)]),
+    ...(settings.argoCd.registries.length === 0
+      ? []
+      : [['argocd', settings.argoCd.namespace, sorted(settings.argoCd.registries)]]),
   ]);
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }

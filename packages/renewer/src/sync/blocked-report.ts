@@ -277,6 +277,23 @@ export async function reportNotServed(
   });
 }
 
+/** A namespace's eatr.io/secret-name annotation that is not used: one Warning Event on the namespace. */
+export async function reportSecretNameProblem(
+  d: Pick<BlockedReportDependencies, 'events'>,
+  namespace: string,
+  problem: string | undefined,
+  log: Logger,
+): Promise<void> {
+  if (problem === undefined) return;
+  log.warn({ decision: 'secret-name-invalid', err: problem }, LogMessage.secretNameInvalid);
+  await d.events.record({
+    namespace,
+    type: 'Warning',
+    reason: EventReason.SecretNameInvalid,
+    message: `The namespace's ${problem}. Fix or remove the annotation.`,
+  });
+}
+
 /** Why a namespace outside the served list gets nothing (an Event's and the CLI's text). */
 export function notServedMessage(hosts: readonly string[]): string {
   return `This namespace asks for ${hosts.join(', ')} but this eatr install serves only the namespaces listed in its served namespaces (chart value config.servedNamespaces), so it leaves this namespace alone: no image pull Secret, no ServiceAccount change. An eatr admin can add the namespace to the list; remove the label to stop asking.`;

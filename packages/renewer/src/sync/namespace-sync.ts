@@ -25,6 +25,7 @@ import {
   reportOverCap,
   reportRefused,
   reportNotServed,
+  reportSecretNameProblem,
   reportRoleRefused,
   type Blocked,
 } from './blocked-report.js';
@@ -112,6 +113,7 @@ export class NamespaceSync {
     await reportRefused(this.reports(), namespace, plan.refused, log);
     await reportRoleRefused(this.reports(), namespace, plan.role, plan.roleRefused, log);
     await reportNotServed(this.reports(), namespace, plan.notServed, log);
+    await reportSecretNameProblem(this.reports(), namespace, plan.secretNameProblem, log);
 
     const planned = new Map(plan.secrets.map((s) => [s.secretName, s]));
     // A forced sync asks AWS again even when it refused a moment ago: an operator fixed something.
@@ -186,7 +188,10 @@ export class NamespaceSync {
     );
 
     try {
-      const pullSecrets = plan.secrets.map((s) => s.secretName).filter((n) => served.has(n));
+      // Only pull Secrets go on ServiceAccounts (Argo CD reads its repository credentials by label).
+      const pullSecrets = plan.secrets
+        .filter((s) => s.format === 'pull' && served.has(s.secretName))
+        .map((s) => s.secretName);
       const accounts = await syncServiceAccounts(
         { view: this.d.view, kube: this.d.kube, targets: this.settings.serviceAccounts },
         namespace,

@@ -37,6 +37,7 @@ export type SyncSettings = Pick<
   | 'defaultAccess'
   | 'tenantRoles'
   | 'servedNamespaces'
+  | 'argoCd'
   | 'secretLabels'
   | 'secretAnnotations'
 >;

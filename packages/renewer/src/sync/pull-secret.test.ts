@@ -107,3 +107,40 @@ describe('buildPullSecret', () => {
     );
   });
 });
+
+describe('buildPullSecret, format argocd-repo-creds', () => {
+  const secret = buildPullSecret({
+    namespace: 'argocd',
+    secretName: `eatr-repo-creds-${REG}`,
+    registry: REG,
+    token: { password: 'pw', fetchedAt: 0, expiresAt: 12 * H },
+    credentialsVersion: 'u/1',
+    renewalIntervalMs: 6 * H,
+    instance: 'eatr-a',
+    email: undefined,
+    extraLabels: { 'argocd.argoproj.io/secret-type': 'repository', team: 'a' },
+    format: 'argocd-repo-creds',
+  });
+  const field = (key: string) => Buffer.from(secret.data?.[key] ?? '', 'base64').toString();
+
+  it('is an Opaque Secret Argo CD reads as credentials for OCI Helm charts under the registry', () => {
+    expect(secret.type).toBe('Opaque');
+    expect(Object.keys(secret.data ?? {}).sort()).toEqual(
+      ['enableOCI', 'name', 'password', 'type', 'url', 'username'].sort(),
+    );
+    expect([field('url'), field('type'), field('enableOCI')]).toEqual([REG, 'helm', 'true']);
+    expect([field('username'), field('password')]).toEqual(['AWS', 'pw']);
+  });
+
+  it("carries Argo CD's repo-creds label (an extra label cannot change it) and eatr's own", () => {
+    expect(secret.metadata?.labels).toEqual({
+      'argocd.argoproj.io/secret-type': 'repo-creds',
+      team: 'a',
+      'app.kubernetes.io/managed-by': 'eatr',
+      'eatr.io/instance': 'eatr-a',
+    });
+    expect(secret.metadata?.annotations?.['eatr.io/expires-at']).toBe(
+      new Date(12 * H).toISOString(),
+    );
+  });
+});

@@ -1,8 +1,9 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import {
+  ARGOCD_REPO_CREDS,
+  ARGOCD_SECRET_TYPE_LABEL,
   CREDENTIALS_VERSION_ANNOTATION,
   DOCKER_CONFIG_JSON_KEY,
-  DOCKER_CONFIG_JSON_TYPE,
   EXPIRES_AT_ANNOTATION,
   INSTANCE_LABEL,
   MANAGED_BY_LABEL,
@@ -11,9 +12,12 @@ import {
   RENEW_AFTER_ANNOTATION,
   buildDockerConfigJson,
   renewalSpread,
+  secretTypeOf,
   spreadRenewAfter,
+  type SecretFormat,
 } from '@eatr/core';
 import type { EcrToken } from '../aws/ecr-token-client.js';
+import { argoCdRepoCredsData } from './argocd-repo-creds.js';
 
 export interface PullSecretInput {
   readonly namespace: string;
@@ -33,15 +37,22 @@ export interface PullSecretInput {
    * Secret's other labels and annotations stay without eatr reading or holding them.
    */
   readonly resourceVersion?: string;
+  /** `pull` (the default) or Argo CD repository credentials: the same token, another shape. */
+  readonly format?: SecretFormat;
 }
 
-/** The `kubernetes.io/dockerconfigjson` Secret eatr writes for one registry. */
+/**
+ * The Secret eatr writes for one registry: a `kubernetes.io/dockerconfigjson` pull Secret, or (format
+ * `argocd-repo-creds`) an Argo CD repository credentials Secret; both with eatr's labels and
+ * annotations, which decide when it is renewed.
+ */
 export function buildPullSecret(input: PullSecretInput): V1Secret {
   const { token } = input;
+  const argoCd = input.format === 'argocd-repo-creds';
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    type: DOCKER_CONFIG_JSON_TYPE,
+    type: secretTypeOf(input.format),
     metadata: {
       name: input.secretName,
       namespace: input.namespace,
@@ -50,6 +61,7 @@ export function buildPullSecret(input: PullSecretInput): V1Secret {
         ...input.extraLabels,
         [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
         [INSTANCE_LABEL]: input.instance,
+        ...(argoCd ? { [ARGOCD_SECRET_TYPE_LABEL]: ARGOCD_REPO_CREDS } : {}),
       },
       annotations: {
         ...input.extraAnnotations,
@@ -67,10 +79,12 @@ export function buildPullSecret(input: PullSecretInput): V1Secret {
         [CREDENTIALS_VERSION_ANNOTATION]: input.credentialsVersion,
       },
     },
-    data: {
-      [DOCKER_CONFIG_JSON_KEY]: Buffer.from(
-        buildDockerConfigJson(input.registry, token.password, input.email),
-      ).toString('base64'),
-    },
+    data: argoCd
+      ? argoCdRepoCredsData(input.registry, token.password)
+      : {
+          [DOCKER_CONFIG_JSON_KEY]: Buffer.from(
+            buildDockerConfigJson(input.registry, token.password, input.email),
+          ).toString('base64'),
+        },
   };
 }

@@ -166,6 +166,7 @@ export class SecretWriter {
       email: credentials.value.spec.email ?? config.dockerEmail,
       extraLabels: config.secretLabels,
       extraAnnotations: config.secretAnnotations,
+      format: planned.format,
       ...(action.kind === 'renew' && resourceVersion ? { resourceVersion } : {}),
     });
     if (action.kind === 'renew') {
@@ -191,7 +192,7 @@ export class SecretWriter {
         namespace,
         type: 'Normal',
         reason: EventReason.SecretCreated,
-        message: `Image pull Secret ${action.secretName} ${renewed ? 'renewed' : 'created'}; token expires at ${expiresAt}`,
+        message: `${planned.format === 'pull' ? 'Image pull Secret' : 'Argo CD repository credentials Secret'} ${action.secretName} ${renewed ? 'renewed' : 'created'}; token expires at ${expiresAt}`,
       });
   }
 }

@@ -47,7 +47,8 @@ export class EventRules {
   /**
    * A change in which registries a namespace asks for needs a sync, and so does any other label
    * change of a namespace that asks for some (the credentials' access policies and the tenant role
-   * allowlist select namespaces by label), and a change of its eatr.io/role-* annotations. Other
+   * allowlist select namespaces by label), and a change of its eatr.io/role-* or eatr.io/secret-name
+   * annotations. Other
    * edits (other annotations, status) do not.
    */
   onNamespace(
@@ -65,7 +66,8 @@ export class EventRules {
     }
     const now = this.registries(ns);
     // Labels select credentials (access policies) and roles (--tenant-roles); the role annotations
-    // name the role. Either changes what a namespace that asks for registries gets.
+    // name the role, eatr.io/secret-name its Secrets. Each changes what a namespace that asks for
+    // registries gets.
     const changed =
       now.length !== before.length ||
       now.some((host, i) => host !== before[i]) ||

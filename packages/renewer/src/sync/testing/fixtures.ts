@@ -26,6 +26,7 @@ export const settings: SyncSettings = {
   servedNamespaces: undefined,
   secretLabels: {},
   secretAnnotations: {},
+  argoCd: { namespace: 'argocd', registries: [] },
   globalRegistries: [],
   includeNamespaces: [],
   excludeNamespaces: [],
