@@ -1,4 +1,6 @@
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LogMessage, QUEUE_NAME, enqueueSync } from '@eatr/core';
 import type { V1Secret } from '@kubernetes/client-node';
 import { FakeAwsEndpoint } from '../harness/aws/index.js';
 import { authorizeEcrPull } from '../harness/aws/ecr-registry-auth.js';
@@ -76,6 +78,8 @@ async function start(component: 'watcher' | 'renewer'): Promise<EatrProcess> {
       POD_NAME: `${component}-argocd`,
       EATR_METRICS_PORT: '0',
       EATR_METRICS_HOST: '127.0.0.1',
+      // Each sync's decisions ('sync done' with its actions) are debug lines.
+      EATR_LOG_LEVEL: 'debug',
     },
   });
   processes.push(started);
@@ -158,6 +162,26 @@ describe('config.argoCd.registries: Argo CD repository credentials for ECR', () 
       .toBe(field(first, 'password'));
     expect(aws.callCount({ action: 'GetAuthorizationToken' })).toBe(1);
 
+    // A renewer that did not write it (a restart, another replica) sees it in its watch caches: a
+    // sync with nothing due leaves it, with no write to try.
+    await renewer.stop();
+    const replica = await start('renewer');
+    const queue = new Queue(QUEUE_NAME, {
+      connection: { url: harness().redisUrl },
+      prefix: release.prefix,
+    });
+    try {
+      const syncsOfArgoCd = () =>
+        replica.logs.filter((l) => l.msg === LogMessage.syncDone && l.namespace === argocd);
+      const before = syncsOfArgoCd().length;
+      await enqueueSync(queue, { namespace: argocd, reason: 'namespace', waitFor: [] });
+      await expect.poll(() => syncsOfArgoCd().length, { timeout: 30_000 }).toBeGreaterThan(before);
+      const done = syncsOfArgoCd().at(-1);
+      expect(done?.actions).toEqual({ leave: 1 });
+    } finally {
+      await queue.close();
+    }
+
     // New keys: both Secrets are renewed with one token, issued to the new key.
     aws.addCredentials(NEW_KEYS);
     const credentials = await admin.core.readNamespacedSecret({
@@ -222,7 +246,9 @@ describe('config.argoCd.registries: Argo CD repository credentials for ECR', () 
       ),
     ).toBe(403);
 
-    const refused = [...watcher.lines, ...renewer.lines].filter((l) => /forbidden/i.test(l));
+    const refused = [...watcher.lines, ...renewer.lines, ...replica.lines].filter((l) =>
+      /forbidden/i.test(l),
+    );
     expect(refused).toEqual([]);
   }, 150_000);
 });

@@ -108,6 +108,7 @@ export async function wireRenewer(
     hostNamespace: config.hostNamespace,
     serviceAccounts: config.serviceAccounts,
     servedNamespaces: config.servedNamespaces,
+    ...(config.argoCd.registries.length > 0 ? { argoCdNamespace: config.argoCd.namespace } : {}),
     watchTimeoutMs: config.watchTimeoutMs,
     ...(config.digestKey ? { digestKey: config.digestKey } : {}),
     log,

@@ -1,5 +1,7 @@
 import { setHeaderOptions, type CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import {
+  ARGOCD_REPO_CREDS,
+  ARGOCD_SECRET_TYPE_LABEL,
   DOCKER_CONFIG_JSON_TYPE,
   MANAGED_SELECTOR,
   PARTIAL_OBJECT_METADATA_LIST,
@@ -29,6 +31,8 @@ export interface ClusterCacheOptions {
   readonly serviceAccounts: '*' | readonly string[];
   /** The only namespaces served (--served-namespaces): Secrets are watched there alone. */
   readonly servedNamespaces?: ReadonlySet<string> | undefined;
+  /** Argo CD's namespace when eatr keeps repository credentials there (--argocd-registries). */
+  readonly argoCdNamespace?: string | undefined;
   /** Restart a watch that delivered nothing for this long. */
   readonly watchTimeoutMs: number;
   /** The install's key for credential digests (--digest-key); unkeyed without. */
@@ -48,6 +52,11 @@ export interface ClusterCacheOptions {
 
 /** eatr writes only this type: the API server filters out every other Secret carrying eatr's label. */
 const PULL_SECRETS = `type=${DOCKER_CONFIG_JSON_TYPE}`;
+/** ...and, in Argo CD's namespace alone, Opaque repository credentials with Argo CD's label. */
+const REPO_CREDS = {
+  labelSelector: `${MANAGED_SELECTOR},${ARGOCD_SECRET_TYPE_LABEL}=${ARGOCD_REPO_CREDS}`,
+  fieldSelector: 'type=Opaque',
+};
 /**
  * Pages of eatr's Secrets: metadata only, but a tenant can label Secrets of theirs as eatr's with up to
  * 256 KiB of annotations each, so a page is bounded to ~12 MiB however they are written.
@@ -71,6 +80,8 @@ export class ClusterCache {
   readonly namespaces: ResilientWatch<CachedNamespace>;
   /** eatr's Secrets: one watch per served namespace, or one under ALL for the whole cluster. */
   private readonly secretWatches = new Map<string, ResilientWatch<CachedSecret>>();
+  /** eatr's Argo CD repository credentials (another type, so another watch); with --argocd-registries. */
+  private readonly repoCreds: ResilientWatch<CachedSecret> | undefined;
   readonly serviceAccounts: ResilientWatch<CachedServiceAccount> | undefined;
   readonly credentials: ResilientWatch<CachedCredentials>;
   private readonly secretsByNamespace = new Map<string, Set<string>>();
@@ -99,6 +110,8 @@ export class ClusterCache {
     const scopes = options.servedNamespaces ? [...options.servedNamespaces] : [undefined];
     for (const namespace of scopes)
       this.secretWatches.set(namespace ?? ALL, this.secretWatch(namespace));
+    if (options.argoCdNamespace)
+      this.repoCreds = this.secretWatch(options.argoCdNamespace, REPO_CREDS, 'Opaque');
     const targets = options.serviceAccounts;
     if (targets === '*' || targets.length > 0) {
       // One wired ServiceAccount (the usual `default`): the API server filters by name.
@@ -146,9 +159,15 @@ export class ClusterCache {
   }
 
   /** The watch of eatr's Secrets in `namespace` (or in the whole cluster). */
-  private secretWatch(namespace: string | undefined): ResilientWatch<CachedSecret> {
+  private secretWatch(
+    namespace: string | undefined,
+    selectors: { labelSelector: string; fieldSelector: string } = {
+      labelSelector: MANAGED_SELECTOR,
+      fieldSelector: PULL_SECRETS,
+    },
+    type: string = DOCKER_CONFIG_JSON_TYPE,
+  ): ResilientWatch<CachedSecret> {
     const { core, kubeConfig, log, watchTimeoutMs, onSecretDeleted, onRestart } = this.options;
-    const selectors = { labelSelector: MANAGED_SELECTOR, fieldSelector: PULL_SECRETS };
     const metadataOnly = setHeaderOptions('Accept', PARTIAL_OBJECT_METADATA_LIST);
     return new ResilientWatch<CachedSecret>({
       kubeConfig,
@@ -165,11 +184,12 @@ export class ClusterCache {
         namespace
           ? core.listNamespacedSecret({ namespace, ...page, ...selectors }, metadataOnly)
           : core.listSecretForAllNamespaces({ ...page, ...selectors }, metadataOnly),
-      project: projectWatchedSecret,
+      // Metadata carries no type: the field selector says which it is.
+      project: (raw) => projectWatchedSecret(raw, type),
       keyOf: byNamespaceAndName,
-      onEvent: (type, s) => {
-        this.index(this.secretsByNamespace, type, s);
-        if (type === 'DELETED') onSecretDeleted?.(s.metadata.namespace, s.metadata.name);
+      onEvent: (event, s) => {
+        if (type === DOCKER_CONFIG_JSON_TYPE) this.index(this.secretsByNamespace, event, s);
+        if (event === 'DELETED') onSecretDeleted?.(s.metadata.namespace, s.metadata.name);
       },
       onRestart: () => onRestart?.('secrets'),
     });
@@ -183,6 +203,7 @@ export class ClusterCache {
     return [
       this.namespaces,
       ...this.secretWatches.values(),
+      this.repoCreds,
       this.serviceAccounts,
       this.credentials,
     ].filter((w): w is NonNullable<typeof w> => w !== undefined);
@@ -227,18 +248,23 @@ export class ClusterCache {
 
   /** True once every watch of eatr's Secrets has delivered its first list. */
   get secretsSynced(): boolean {
-    return [...this.secretWatches.values()].every((w) => w.isSynced);
+    return [...this.secretWatches.values(), this.repoCreds].every((w) => w?.isSynced ?? true);
   }
 
   /** The namespaces where eatr's Secrets are. */
   namespacesWithSecrets(): Iterable<string> {
-    return this.secretsByNamespace.keys();
+    const argoCd = this.options.argoCdNamespace;
+    if (!argoCd || this.repoCreds?.objects.size === 0 || this.secretsByNamespace.has(argoCd))
+      return this.secretsByNamespace.keys();
+    return [...this.secretsByNamespace.keys(), argoCd];
   }
 
   /** eatr's Secrets in a namespace. */
   secretsIn(namespace: string): CachedSecret[] {
     const watch = this.secretWatchOf(namespace);
-    return watch ? this.lookup(watch, this.secretsByNamespace, namespace) : [];
+    const pull = watch ? this.lookup(watch, this.secretsByNamespace, namespace) : [];
+    if (namespace !== this.options.argoCdNamespace || !this.repoCreds) return pull;
+    return [...pull, ...this.repoCreds.objects.values()];
   }
 
   /** The wired ServiceAccounts of a namespace. */
@@ -254,6 +280,14 @@ export class ClusterCache {
 
   /** Records a Secret this process wrote, so its next read sees it before the watch echoes it. */
   rememberSecret(secret: CachedSecret): void {
+    if (
+      this.repoCreds &&
+      secret.observed.type !== DOCKER_CONFIG_JSON_TYPE &&
+      secret.metadata.namespace === this.options.argoCdNamespace
+    ) {
+      this.repoCreds.remember(secret);
+      return;
+    }
     const watch = this.secretWatchOf(secret.metadata.namespace);
     if (!watch) return;
     watch.remember(secret);
@@ -262,6 +296,7 @@ export class ClusterCache {
 
   forgetSecret(namespace: string, name: string): void {
     this.secretWatchOf(namespace)?.forget(`${namespace}/${name}`);
+    if (namespace === this.options.argoCdNamespace) this.repoCreds?.forget(`${namespace}/${name}`);
     this.secretsByNamespace.get(namespace)?.delete(name);
   }
 

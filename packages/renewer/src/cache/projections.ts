@@ -101,13 +101,17 @@ export function projectSecret(raw: unknown): CachedSecret {
 
 /**
  * A Secret from the renewer's watch, which asks for metadata only (no `data`, no `type`) and only
- * for type `kubernetes.io/dockerconfigjson` (a field selector), so its type is known.
+ * for one type (a field selector: `kubernetes.io/dockerconfigjson`, or Opaque for Argo CD's
+ * repository credentials), so its type is known.
  */
-export function projectWatchedSecret(raw: unknown): CachedSecret {
+export function projectWatchedSecret(
+  raw: unknown,
+  type: string = DOCKER_CONFIG_JSON_TYPE,
+): CachedSecret {
   const secret = raw as V1Secret;
   return {
     metadata: meta(secret),
-    observed: observeSecret({ ...secret, type: DOCKER_CONFIG_JSON_TYPE }),
+    observed: observeSecret({ ...secret, type }),
   };
 }
 
