@@ -3,6 +3,7 @@ import {
   RENEW_AFTER_ANNOTATION,
   describeAccessRule,
   formatBlockedKey,
+  isWired,
   planNamespace,
   type AccessRule,
   type ArgoCdPlan,
@@ -45,6 +46,8 @@ export interface ServiceAccountInput {
   readonly namespace: string;
   readonly name: string;
   readonly imagePullSecrets: readonly string[];
+  /** Its eatr.io/pull-secrets label (opts it in or out of the list's rule). */
+  readonly pullSecretsLabel?: string | undefined;
 }
 
 /** Why eatr could not serve a pair, as the renewers recorded it (the blocked hash in Redis). */
@@ -172,10 +175,7 @@ export function statusRows(input: StatusInput): StatusRow[] {
         ? `role ${role.role.roleArn} (ServiceAccount ${role.role.serviceAccount})`
         : input.credentialSource?.(registry);
     const accounts = accountsByNs.get(ns.name) ?? [];
-    const wanted =
-      input.wantedServiceAccounts === '*'
-        ? accounts
-        : accounts.filter((a) => input.wantedServiceAccounts.includes(a.name));
+    const wanted = accounts.filter((a) => isWired(a, input.wantedServiceAccounts));
     // Argo CD reads its repository credentials by label: no ServiceAccount references them.
     const repoCreds = new Set(planned.filter((p) => p.format !== 'pull').map((p) => p.secretName));
     for (const action of actions) {

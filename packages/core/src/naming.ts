@@ -24,6 +24,11 @@ export const RENEW_AFTER_ANNOTATION = 'eatr.io/renew-after';
 export const CREDENTIALS_VERSION_ANNOTATION = 'eatr.io/credentials-version';
 /** On ServiceAccounts: the imagePullSecrets entries eatr added, so opt-out removes only those. */
 export const SERVICE_ACCOUNT_ANNOTATION = 'eatr.io/image-pull-secrets';
+/**
+ * On a ServiceAccount: `true` gives it eatr's pull Secrets whatever --service-accounts says, `false`
+ * never. A label, not an annotation, so eatr asks the API server for just these ServiceAccounts.
+ */
+export const PULL_SECRETS_LABEL = 'eatr.io/pull-secrets';
 
 /**
  * On a Namespace: the name of its pull Secrets, instead of --secret-name-template (for tools that

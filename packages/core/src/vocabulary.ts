@@ -30,6 +30,8 @@ export const EventReason = {
   NamespaceNotServed: 'NamespaceNotServed',
   /** The namespace's eatr.io/secret-name annotation gives no valid Secret name: the template is used. */
   SecretNameInvalid: 'SecretNameInvalid',
+  /** A ServiceAccount's eatr.io/pull-secrets label is neither true nor false: ignored. */
+  PullSecretsLabelInvalid: 'PullSecretsLabelInvalid',
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];
 
@@ -62,6 +64,8 @@ export const LogMessage = {
     'the namespace names an IAM role it may not use (--tenant-roles) or a malformed one; it is not served',
   secretNameInvalid:
     'eatr.io/secret-name annotation gives no valid Secret name; the configured template is used',
+  pullSecretsLabelInvalid:
+    'ServiceAccount label eatr.io/pull-secrets is neither true nor false; ignored',
   notServed:
     'the namespace asks for registries but is outside --served-namespaces; eatr leaves it alone',
   roleRevoked:

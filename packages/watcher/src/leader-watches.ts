@@ -1,5 +1,6 @@
 import type { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import {
+  PULL_SECRETS_LABEL,
   ResilientWatch,
   projectNamespace,
   type CachedNamespace,
@@ -23,13 +24,14 @@ export interface LeaderWatchesOptions {
 }
 
 /**
- * What the leading watcher watches: every Namespace and the ServiceAccounts eatr wires (none when it
- * wires none; a field selector when it wires one name). No Secret: the renewers, which read the
- * credential Secrets anyway, turn their changes into sweeps, so the watcher needs no Secret access.
+ * What the leading watcher watches: every Namespace and the ServiceAccounts eatr wires: all of them
+ * for `*` or several names; else the one name (a field selector) and those labelled
+ * eatr.io/pull-secrets (a label selector). No Secret: the renewers, which read the credential
+ * Secrets anyway, turn their changes into sweeps, so the watcher needs no Secret access.
  */
 export class LeaderWatches {
   readonly namespaces: ResilientWatch<CachedNamespace>;
-  readonly serviceAccounts: ResilientWatch<WatchedServiceAccount> | undefined;
+  readonly serviceAccounts: readonly ResilientWatch<WatchedServiceAccount>[];
 
   constructor(o: LeaderWatchesOptions) {
     const { kubeConfig, core, config, metrics, log } = o;
@@ -44,38 +46,39 @@ export class LeaderWatches {
       onRestart: () => metrics.watchRestarts.inc({ resource: 'namespaces' }),
     });
     const targets = config.serviceAccounts;
-    if (targets === '*' || targets.length > 0) {
-      const fieldSelector =
-        targets !== '*' && targets.length === 1 ? `metadata.name=${targets[0]}` : undefined;
-      this.serviceAccounts = new ResilientWatch<WatchedServiceAccount>({
+    const watch = (selector: { fieldSelector?: string; labelSelector?: string }) =>
+      new ResilientWatch<WatchedServiceAccount>({
         ...common,
         resource: 'serviceaccounts',
         path: '/api/v1/serviceaccounts',
-        ...(fieldSelector ? { fieldSelector } : {}),
-        list: (page) =>
-          core.listServiceAccountForAllNamespaces({
-            ...page,
-            ...(fieldSelector ? { fieldSelector } : {}),
-          }),
+        ...selector,
+        list: (page) => core.listServiceAccountForAllNamespaces({ ...page, ...selector }),
         project: projectServiceAccount,
         keyOf: (sa) => `${sa.metadata.namespace}/${sa.metadata.name}`,
         onEvent: o.onServiceAccount,
         onRestart: () => metrics.watchRestarts.inc({ resource: 'serviceaccounts' }),
       });
-    }
+    const [only] = targets === '*' ? [] : targets;
+    this.serviceAccounts =
+      targets === '*' || targets.length > 1
+        ? [watch({})]
+        : [
+            ...(only === undefined ? [] : [watch({ fieldSelector: `metadata.name=${only}` })]),
+            watch({ labelSelector: PULL_SECRETS_LABEL }),
+          ];
   }
 
   start(): void {
     this.namespaces.start();
-    this.serviceAccounts?.start();
+    for (const w of this.serviceAccounts) w.start();
   }
 
   /** Every watch has listed. */
   get synced(): boolean {
-    return this.namespaces.isSynced && (this.serviceAccounts?.isSynced ?? true);
+    return this.namespaces.isSynced && this.serviceAccounts.every((w) => w.isSynced);
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.namespaces.stop(), this.serviceAccounts?.stop()]);
+    await Promise.all([this.namespaces.stop(), ...this.serviceAccounts.map((w) => w.stop())]);
   }
 }

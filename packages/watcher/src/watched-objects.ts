@@ -1,5 +1,5 @@
 import type { V1ServiceAccount } from '@kubernetes/client-node';
-import { SERVICE_ACCOUNT_ANNOTATION } from '@eatr/core';
+import { PULL_SECRETS_LABEL, SERVICE_ACCOUNT_ANNOTATION } from '@eatr/core';
 
 /** A wired ServiceAccount as the watcher keeps it: its pull Secret names. */
 export interface WatchedServiceAccount {
@@ -11,6 +11,8 @@ export interface WatchedServiceAccount {
   readonly pullSecrets: readonly string[];
   /** The entries eatr recorded as its own (its annotation). */
   readonly addedByEatr: readonly string[];
+  /** Its eatr.io/pull-secrets label, if any (opts it in or out). */
+  readonly pullSecretsLabel?: string | undefined;
 }
 
 export function projectServiceAccount(raw: unknown): WatchedServiceAccount {
@@ -25,5 +27,6 @@ export function projectServiceAccount(raw: unknown): WatchedServiceAccount {
     addedByEatr: (sa.metadata?.annotations?.[SERVICE_ACCOUNT_ANNOTATION] ?? '')
       .split(',')
       .filter((n) => n !== ''),
+    pullSecretsLabel: sa.metadata?.labels?.[PULL_SECRETS_LABEL],
   };
 }

@@ -265,7 +265,8 @@ export class Watcher implements Closable {
     previous: WatchedServiceAccount | undefined,
   ): void {
     this.metrics.watchEvents.inc({ resource: 'serviceaccounts', type });
-    if (!this.watches?.serviceAccounts?.isSynced) return;
+    // Until every ServiceAccount watch has listed, events only tell what exists (the sweep covers it).
+    if (!this.watches?.serviceAccounts.every((w) => w.isSynced)) return;
     this.rules
       .onServiceAccount(type, sa, previous)
       .catch((error: unknown) =>

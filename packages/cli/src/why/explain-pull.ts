@@ -6,6 +6,8 @@ import {
   type AccessRule,
   type ObservedSecret,
   type PlanSettings,
+  PULL_SECRETS_LABEL,
+  isWired,
 } from '@eatr/core';
 import type { Check } from '../doctor-model.js';
 import { fail, ok } from '../doctor/check.js';
@@ -32,7 +34,12 @@ export interface PullFacts {
     }[];
   };
   /** The Pod's ServiceAccount now; undefined when it does not exist. */
-  readonly serviceAccount: { readonly imagePullSecrets: readonly string[] } | undefined;
+  readonly serviceAccount:
+    | {
+        readonly imagePullSecrets: readonly string[];
+        readonly pullSecretsLabel?: string | undefined;
+      }
+    | undefined;
   /** Secrets of the namespace (eatr's and any named like one). */
   readonly secrets: readonly ObservedSecret[];
   /** Why a Secret is blocked, by Secret name, as the renewers recorded; undefined: unknown. */
@@ -189,7 +196,8 @@ export function explainPull(f: PullFacts): Check[] {
     }
     const sa = f.pod.serviceAccount;
     const targets = f.settings.serviceAccounts;
-    const wired = targets === '*' || targets.includes(sa);
+    const saLabel = f.serviceAccount?.pullSecretsLabel;
+    const wired = isWired({ name: sa, pullSecretsLabel: saLabel }, targets);
     const wiredText = targets === '*' ? '*' : targets.join(',');
     if (f.serviceAccount?.imagePullSecrets.includes(secretName))
       checks.push(
@@ -203,8 +211,10 @@ export function explainPull(f: PullFacts): Check[] {
       checks.push(
         fail(
           id,
-          `the Pod runs as ServiceAccount ${sa}, which eatr does not wire (--service-accounts is ${wiredText || 'empty'}), and does not list Secret ${secretName} in its imagePullSecrets`,
-          `add imagePullSecrets: [{name: ${secretName}}] to the Pod spec, or add ${sa} to the chart's serviceAccounts`,
+          saLabel === 'false'
+            ? `the Pod runs as ServiceAccount ${sa}, which is labelled ${PULL_SECRETS_LABEL}=false (eatr never wires it), and does not list Secret ${secretName} in its imagePullSecrets`
+            : `the Pod runs as ServiceAccount ${sa}, which eatr does not wire (--service-accounts is ${wiredText || 'empty'}), and does not list Secret ${secretName} in its imagePullSecrets`,
+          `kubectl -n ${ns} label serviceaccount ${sa} ${PULL_SECRETS_LABEL}=true --overwrite, or add imagePullSecrets: [{name: ${secretName}}] to the Pod spec`,
         ),
       );
     else

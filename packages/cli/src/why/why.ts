@@ -1,5 +1,5 @@
 import type { V1Pod, V1Secret } from '@kubernetes/client-node';
-import { kubeStatus, planSettingsOf } from '@eatr/core';
+import { kubeStatus, planSettingsOf, PULL_SECRETS_LABEL } from '@eatr/core';
 import type { Check } from '../doctor-model.js';
 import type { Cli } from '../context.js';
 import { readBlockedIn, readCredentials } from '../status.js';
@@ -16,6 +16,7 @@ export async function whyPod(cli: Cli, namespace: string, podName: string): Prom
     core.readNamespacedServiceAccount({ namespace, name: serviceAccount }).then(
       (a) => ({
         imagePullSecrets: (a.imagePullSecrets ?? []).flatMap((r) => (r.name ? [r.name] : [])),
+        pullSecretsLabel: a.metadata?.labels?.[PULL_SECRETS_LABEL],
       }),
       (error: unknown) => {
         if (kubeStatus(error) === 404) return undefined;

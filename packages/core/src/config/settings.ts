@@ -180,7 +180,8 @@ export const SETTINGS = [
     env: ['EATR_SERVICE_ACCOUNTS'],
     components: BOTH,
     defaultValue: 'default',
-    description: 'ServiceAccounts that get imagePullSecrets: comma list, * for all, empty for none',
+    description:
+      'ServiceAccounts that get imagePullSecrets: comma list, * for all, empty for none; a ServiceAccount labelled eatr.io/pull-secrets=true gets them too, one labelled false never',
     parse: z.string().transform((v): '*' | string[] => (v.trim() === '*' ? '*' : list(v))),
   },
   {

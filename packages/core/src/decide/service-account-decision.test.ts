@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   decideServiceAccounts,
+  isMalformedPullSecretsLabel,
+  isWired,
   missingServiceAccounts,
   type ObservedServiceAccount,
 } from './service-account-decision.js';
@@ -109,6 +111,76 @@ describe('decideServiceAccounts', () => {
     expect(decideServiceAccounts(observed, ['default'], pullSecrets, new Set(['theirs']))).toEqual(
       expected.map((e) => ({ name: 'default', ...e })),
     );
+  });
+});
+
+describe('decideServiceAccounts: the eatr.io/pull-secrets label on a ServiceAccount', () => {
+  const labelled = (
+    name: string,
+    label: string,
+    entries: string[] = [],
+    added: string[] = [],
+  ): ObservedServiceAccount => ({
+    name,
+    imagePullSecrets: entries,
+    addedByEatr: added,
+    pullSecretsLabel: label,
+  });
+  it.each<[string, ObservedServiceAccount, '*' | string[], string[] | undefined]>([
+    [
+      'true opts in a ServiceAccount the list leaves out',
+      labelled('builder', 'true'),
+      ['default'],
+      ['reg'],
+    ],
+    [
+      'true opts in with an empty list (no ServiceAccount by default)',
+      labelled('builder', 'true'),
+      [],
+      ['reg'],
+    ],
+    ['false opts out of *: nothing added', labelled('ci', 'false'), '*', undefined],
+    [
+      'false takes out what eatr added, and only that',
+      labelled('default', 'false', ['mine', 'reg'], ['reg']),
+      ['default'],
+      ['mine'],
+    ],
+    [
+      'a malformed value is ignored: the list decides',
+      labelled('default', 'True'),
+      ['default'],
+      ['reg'],
+    ],
+    [
+      'a malformed value on an unlisted one: nothing',
+      labelled('builder', 'yes'),
+      ['default'],
+      undefined,
+    ],
+    [
+      'no label any more (it was removed): what eatr added goes',
+      { name: 'builder', imagePullSecrets: ['reg'], addedByEatr: ['reg'] },
+      ['default'],
+      [],
+    ],
+  ])('%s', (_name, account, targets, entries) => {
+    const [change] = decideServiceAccounts([account], targets, ['reg']);
+    expect(change?.imagePullSecrets).toEqual(entries);
+  });
+
+  it('isWired: the label wins over the list, both ways', () => {
+    expect(isWired({ name: 'a', pullSecretsLabel: 'true' }, [])).toBe(true);
+    expect(isWired({ name: 'a', pullSecretsLabel: 'false' }, '*')).toBe(false);
+    expect(isWired({ name: 'a', pullSecretsLabel: 'on' }, ['a'])).toBe(true);
+    expect(isWired({ name: 'a' }, ['b'])).toBe(false);
+    expect([undefined, 'true', 'false', 'True', ''].map(isMalformedPullSecretsLabel)).toEqual([
+      false,
+      false,
+      false,
+      true,
+      true,
+    ]);
   });
 });
 

@@ -4,6 +4,23 @@ export interface ObservedServiceAccount {
   readonly imagePullSecrets: readonly string[];
   /** Entries eatr added earlier (from its annotation); only these may be removed. */
   readonly addedByEatr: readonly string[];
+  /** Its PULL_SECRETS_LABEL value, if any: `true` opts it in, `false` out, anything else is ignored. */
+  readonly pullSecretsLabel?: string | undefined;
+}
+
+/** Whether eatr wires a ServiceAccount: its own label decides, else the configured list (pure). */
+export function isWired(
+  sa: Pick<ObservedServiceAccount, 'name' | 'pullSecretsLabel'>,
+  targets: '*' | readonly string[],
+): boolean {
+  if (sa.pullSecretsLabel === 'true') return true;
+  if (sa.pullSecretsLabel === 'false') return false;
+  return targets === '*' || targets.includes(sa.name);
+}
+
+/** A PULL_SECRETS_LABEL value that is neither `true` nor `false` (ignored, and worth a Warning). */
+export function isMalformedPullSecretsLabel(value: string | undefined): value is string {
+  return value !== undefined && value !== 'true' && value !== 'false';
 }
 
 export interface ServiceAccountChange {
@@ -13,7 +30,8 @@ export interface ServiceAccountChange {
 }
 
 /**
- * Which ServiceAccounts change, and how. `targets` is the configured list or `*` for all;
+ * Which ServiceAccounts change, and how. `targets` is the configured list or `*` for all (a
+ * ServiceAccount's own PULL_SECRETS_LABEL overrides it);
  * `pullSecrets` the eatr Secret names the namespace should use; `otherInstances` the names of Secrets
  * in the namespace that another eatr release manages: their entries are that release's to remove
  * (one annotation records what every release added, so 0.1.x renewers read it too). Appends,
@@ -27,8 +45,7 @@ export function decideServiceAccounts(
 ): ServiceAccountChange[] {
   const changes: ServiceAccountChange[] = [];
   for (const sa of observed) {
-    const targeted = targets === '*' || targets.includes(sa.name);
-    const wanted = targeted ? pullSecrets : [];
+    const wanted = isWired(sa, targets) ? pullSecrets : [];
     const stale = new Set(
       sa.addedByEatr.filter((name) => !wanted.includes(name) && !otherInstances.has(name)),
     );

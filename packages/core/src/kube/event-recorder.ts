@@ -11,6 +11,8 @@ export interface NamespaceEvent {
   readonly reason: string;
   /** Human-readable; never holds a secret value. */
   readonly message: string;
+  /** An object in the namespace the Event is about (default: the namespace itself). */
+  readonly object?: { readonly kind: 'ServiceAccount'; readonly name: string };
 }
 
 /**
@@ -30,7 +32,7 @@ export class EventRecorder {
   ) {}
 
   async record(event: NamespaceEvent): Promise<void> {
-    const key = `${event.namespace}\u0000${event.reason}\u0000${event.message}`;
+    const key = `${event.namespace}\u0000${event.object?.name ?? ''}\u0000${event.reason}\u0000${event.message}`;
     const now = Date.now();
     const last = this.recent.get(key);
     if (last !== undefined && now - last < this.repeatWindowMs) return;
@@ -49,8 +51,8 @@ export class EventRecorder {
           // keeps it where users look (`kubectl get events -n <namespace>`).
           involvedObject: {
             apiVersion: 'v1',
-            kind: 'Namespace',
-            name: event.namespace,
+            kind: event.object?.kind ?? 'Namespace',
+            name: event.object?.name ?? event.namespace,
             namespace: event.namespace,
           },
           type: event.type,

@@ -54,7 +54,10 @@ export interface PlanSettings {
   readonly instance: string;
   readonly global: GlobalRegistries;
   readonly secretNameTemplate: string;
-  /** The ServiceAccounts eatr wires: `*` for all, or names (none: ServiceAccounts are left alone). */
+  /**
+   * The ServiceAccounts eatr wires: `*` for all, or names (none: only those labelled
+   * eatr.io/pull-secrets=true). A ServiceAccount's own label overrides it.
+   */
   readonly serviceAccounts: '*' | readonly string[];
   /** The most registries one namespace is served (global ones first, then labels in host order). */
   readonly maxRegistries: number;
@@ -377,7 +380,6 @@ export function planServiceAccounts(
   },
 ): ServiceAccountChange[] {
   const { targets, pullSecrets, otherInstances, blocked } = want;
-  if (targets !== '*' && targets.length === 0) return [];
   return decideServiceAccounts(accounts, targets, pullSecrets, otherInstances).filter((change) => {
     const entry = blocked?.get(serviceAccountKey(change.name));
     const sa = accounts.find((a) => a.name === change.name);

@@ -5,7 +5,10 @@ import {
   DOCKER_CONFIG_JSON_TYPE,
   MANAGED_SELECTOR,
   PARTIAL_OBJECT_METADATA_LIST,
+  PULL_SECRETS_LABEL,
   ResilientWatch,
+  isAtLeast,
+  isWired,
   credentialSecretName,
   registryOfCredentialSecret,
   type CachedResource,
@@ -27,7 +30,10 @@ export interface ClusterCacheOptions {
   readonly kubeConfig: KubeConfig;
   readonly core: CoreV1Api;
   readonly hostNamespace: string;
-  /** The ServiceAccounts eatr wires (`*` for all, none for no ServiceAccount watch at all). */
+  /**
+   * The ServiceAccounts eatr wires (`*` for all, or names); those labelled eatr.io/pull-secrets are
+   * watched too, whatever the list.
+   */
   readonly serviceAccounts: '*' | readonly string[];
   /** The only namespaces served (--served-namespaces): Secrets are watched there alone. */
   readonly servedNamespaces?: ReadonlySet<string> | undefined;
@@ -63,6 +69,13 @@ const REPO_CREDS = {
  */
 const SECRET_PAGE_SIZE = 50;
 
+/** A watch of ServiceAccounts, its index by namespace, and which ServiceAccounts it indexes. */
+interface AccountWatch {
+  readonly watch: ResilientWatch<CachedServiceAccount>;
+  readonly byNamespace: Map<string, Set<string>>;
+  readonly holds: (sa: CachedServiceAccount) => boolean;
+}
+
 /** The key of the one cluster-wide watch of eatr's Secrets (no namespace is named so). */
 const ALL = '*';
 
@@ -82,10 +95,15 @@ export class ClusterCache {
   private readonly secretWatches = new Map<string, ResilientWatch<CachedSecret>>();
   /** eatr's Argo CD repository credentials (another type, so another watch); with --argocd-registries. */
   private readonly repoCreds: ResilientWatch<CachedSecret> | undefined;
-  readonly serviceAccounts: ResilientWatch<CachedServiceAccount> | undefined;
+  /** One watch of every ServiceAccount, or one by name and one by eatr.io/pull-secrets label. */
+  private readonly accountWatches: AccountWatch[] = [];
+  /**
+   * ServiceAccounts whose eatr.io/pull-secrets label was removed (they left the label watch) while they
+   * hold entries eatr added: kept until a sync removes those entries.
+   */
+  private readonly released = new Map<string, CachedServiceAccount>();
   readonly credentials: ResilientWatch<CachedCredentials>;
   private readonly secretsByNamespace = new Map<string, Set<string>>();
-  private readonly accountsByNamespace = new Map<string, Set<string>>();
 
   constructor(private readonly options: ClusterCacheOptions) {
     const { kubeConfig, core, log, watchTimeoutMs } = options;
@@ -113,28 +131,61 @@ export class ClusterCache {
     if (options.argoCdNamespace)
       this.repoCreds = this.secretWatch(options.argoCdNamespace, REPO_CREDS, 'Opaque');
     const targets = options.serviceAccounts;
-    if (targets === '*' || targets.length > 0) {
-      // One wired ServiceAccount (the usual `default`): the API server filters by name.
-      const fieldSelector =
-        targets !== '*' && targets.length === 1 ? `metadata.name=${targets[0]}` : undefined;
-      this.serviceAccounts = new ResilientWatch<CachedServiceAccount>({
+    const accountWatch = (
+      holds: (sa: CachedServiceAccount) => boolean,
+      selector: { fieldSelector?: string; labelSelector?: string },
+    ): AccountWatch => {
+      const byNamespace = new Map<string, Set<string>>();
+      const watch = new ResilientWatch<CachedServiceAccount>({
         ...common,
         resource: 'serviceaccounts',
         path: '/api/v1/serviceaccounts',
-        ...(fieldSelector ? { fieldSelector } : {}),
-        list: (page) =>
-          core.listServiceAccountForAllNamespaces({
-            ...page,
-            ...(fieldSelector ? { fieldSelector } : {}),
-          }),
+        ...selector,
+        list: (page) => core.listServiceAccountForAllNamespaces({ ...page, ...selector }),
         project: projectServiceAccount,
         keyOf: byNamespaceAndName,
         onEvent: (type, sa) => {
-          if (targets === '*' || targets.includes(sa.metadata.name))
-            this.index(this.accountsByNamespace, type, sa);
+          const key = byNamespaceAndName(sa);
+          if (type !== 'DELETED') this.released.delete(key);
+          else if (
+            selector.labelSelector &&
+            sa.observed.addedByEatr.length > 0 &&
+            !isWired({ name: sa.metadata.name }, targets)
+          )
+            // Left the label watch: deleted, or unlabelled. Either way eatr's entries must go; a
+            // sync finds out which (a ServiceAccount that is gone answers 404 and is forgotten).
+            this.released.set(key, {
+              ...sa,
+              observed: { ...sa.observed, pullSecretsLabel: undefined },
+            });
+          this.index(byNamespace, holds(sa) ? type : 'DELETED', sa);
         },
         onRestart: () => options.onRestart?.('serviceaccounts'),
       });
+      return { watch, byNamespace, holds };
+    };
+    // What a sync must see: the wired ones, the labelled ones (`false` too: their entries go), and
+    // any that holds entries eatr added (a name taken off the list).
+    const relevant = (sa: CachedServiceAccount) =>
+      isWired(sa.observed, targets) ||
+      sa.observed.pullSecretsLabel !== undefined ||
+      sa.observed.addedByEatr.length > 0;
+    if (targets === '*' || targets.length > 1) {
+      this.accountWatches.push(accountWatch(relevant, {}));
+    } else {
+      // The usual single `default`: the API server filters by name, and by label for the rest.
+      const [only] = targets;
+      if (only !== undefined)
+        this.accountWatches.push(
+          accountWatch((sa) => sa.metadata.name === only && relevant(sa), {
+            fieldSelector: `metadata.name=${only}`,
+          }),
+        );
+      this.accountWatches.push(
+        accountWatch((sa) => sa.observed.pullSecretsLabel !== undefined && relevant(sa), {
+          labelSelector: PULL_SECRETS_LABEL,
+        }),
+      );
     }
     this.credentials = new ResilientWatch<CachedCredentials>({
       ...common,
@@ -204,7 +255,7 @@ export class ClusterCache {
       this.namespaces,
       ...this.secretWatches.values(),
       this.repoCreds,
-      this.serviceAccounts,
+      ...this.accountWatches.map((a) => a.watch),
       this.credentials,
     ].filter((w): w is NonNullable<typeof w> => w !== undefined);
   }
@@ -229,13 +280,22 @@ export class ClusterCache {
 
   /** Waits (bounded) until the watch of `resource` has seen `resourceVersion`. */
   waitFor(resource: CachedResource, resourceVersion: string, timeoutMs: number): Promise<boolean> {
-    const watch =
-      resource === 'namespaces'
-        ? this.namespaces
-        : resource === 'credentials'
-          ? this.credentials
-          : this.serviceAccounts;
-    return watch ? watch.waitForVersion(resourceVersion, timeoutMs) : Promise.resolve(true);
+    if (resource === 'namespaces')
+      return this.namespaces.waitForVersion(resourceVersion, timeoutMs);
+    if (resource === 'credentials')
+      return this.credentials.waitForVersion(resourceVersion, timeoutMs);
+    // The ServiceAccount that changed is in one of the watches (by name or by label): whichever
+    // reaches the version first has it.
+    const watches = this.accountWatches.map((a) => a.watch);
+    if (watches.length === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      let pending = watches.length;
+      for (const watch of watches)
+        void watch.waitForVersion(resourceVersion, timeoutMs).then((reached) => {
+          if (reached) resolve(true);
+          else if (--pending === 0) resolve(false);
+        });
+    });
   }
 
   namespace(name: string): CachedNamespace | undefined {
@@ -267,11 +327,22 @@ export class ClusterCache {
     return [...pull, ...this.repoCreds.objects.values()];
   }
 
-  /** The wired ServiceAccounts of a namespace. */
+  /**
+   * The ServiceAccounts of a namespace a sync decides about: wired (by the list or their label),
+   * labelled `false`, or holding entries eatr added.
+   */
   serviceAccountsIn(namespace: string): CachedServiceAccount[] {
-    return this.serviceAccounts
-      ? this.lookup(this.serviceAccounts, this.accountsByNamespace, namespace)
-      : [];
+    const byName = new Map<string, CachedServiceAccount>();
+    for (const { watch, byNamespace } of this.accountWatches)
+      for (const sa of this.lookup(watch, byNamespace, namespace)) {
+        const known = byName.get(sa.metadata.name);
+        if (!known || !isAtLeast(known.metadata.resourceVersion, sa.metadata.resourceVersion))
+          byName.set(sa.metadata.name, sa);
+      }
+    for (const sa of this.released.values())
+      if (sa.metadata.namespace === namespace && !byName.has(sa.metadata.name))
+        byName.set(sa.metadata.name, sa);
+    return [...byName.values()];
   }
 
   credentialsFor(registry: string): CachedCredentials | undefined {
@@ -300,8 +371,20 @@ export class ClusterCache {
     this.secretsByNamespace.get(namespace)?.delete(name);
   }
 
+  /** Records a ServiceAccount this process read or patched, in each watch that would hold it. */
   rememberServiceAccount(sa: CachedServiceAccount): void {
-    this.serviceAccounts?.remember(sa);
+    for (const { watch, byNamespace, holds } of this.accountWatches) {
+      if (!holds(sa)) continue;
+      watch.remember(sa);
+      this.index(byNamespace, 'ADDED', sa);
+    }
+    if (sa.observed.addedByEatr.length === 0 || sa.observed.pullSecretsLabel !== undefined)
+      this.released.delete(byNamespaceAndName(sa));
+  }
+
+  /** A ServiceAccount the API server no longer has (a patch or read answered 404). */
+  serviceAccountGone(namespace: string, name: string): void {
+    this.released.delete(`${namespace}/${name}`);
   }
 
   private lookup<T>(

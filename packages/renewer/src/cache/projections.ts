@@ -4,6 +4,7 @@ import {
   DOCKER_CONFIG_JSON_TYPE,
   INSTANCE_LABEL,
   MANAGED_BY_LABEL,
+  PULL_SECRETS_LABEL,
   SERVICE_ACCOUNT_ANNOTATION,
   annotatedAccess,
   registryOfCredentialSecret,
@@ -122,6 +123,7 @@ export function observeServiceAccount(sa: V1ServiceAccount): ObservedServiceAcco
     addedByEatr: (sa.metadata?.annotations?.[SERVICE_ACCOUNT_ANNOTATION] ?? '')
       .split(',')
       .filter((n) => n !== ''),
+    pullSecretsLabel: sa.metadata?.labels?.[PULL_SECRETS_LABEL],
   };
 }
 

@@ -1,6 +1,8 @@
 import {
   ALLOWED_NAMESPACES_ANNOTATION,
+  PULL_SECRETS_LABEL,
   ROLE_ARN_ANNOTATION,
+  isMalformedPullSecretsLabel,
   type TenantRoleDecision,
   EventReason,
   LOCAL_REASONS,
@@ -292,6 +294,30 @@ export async function reportSecretNameProblem(
     reason: EventReason.SecretNameInvalid,
     message: `The namespace's ${problem}. Fix or remove the annotation.`,
   });
+}
+
+/** ServiceAccounts whose eatr.io/pull-secrets label is neither `true` nor `false`: a Warning on each. */
+export async function reportMalformedPullSecretsLabels(
+  d: Pick<BlockedReportDependencies, 'events'>,
+  namespace: string,
+  accounts: readonly { readonly name: string; readonly pullSecretsLabel?: string | undefined }[],
+  log: Logger,
+): Promise<void> {
+  for (const sa of accounts) {
+    const value = sa.pullSecretsLabel;
+    if (!isMalformedPullSecretsLabel(value)) continue;
+    log.warn(
+      { serviceAccount: sa.name, value, decision: 'label-ignored' },
+      LogMessage.pullSecretsLabelInvalid,
+    );
+    await d.events.record({
+      namespace,
+      type: 'Warning',
+      reason: EventReason.PullSecretsLabelInvalid,
+      message: `Label ${PULL_SECRETS_LABEL}=${JSON.stringify(value.slice(0, 63))} is ignored: eatr reads only "true" (add eatr's pull Secrets to this ServiceAccount) and "false" (never add them); the --service-accounts setting decides meanwhile.`,
+      object: { kind: 'ServiceAccount', name: sa.name },
+    });
+  }
 }
 
 /** Why a namespace outside the served list gets nothing (an Event's and the CLI's text). */

@@ -117,7 +117,10 @@ export class ApiServerWrites implements KubeWrites {
     name: string,
   ): Promise<CachedServiceAccount | undefined> {
     const sa = await read(() => this.core.readNamespacedServiceAccount({ name, namespace }));
-    if (!sa) return undefined;
+    if (!sa) {
+      this.cache.serviceAccountGone(namespace, name);
+      return undefined;
+    }
     const projected = projectServiceAccount(sa);
     this.cache.rememberServiceAccount(projected);
     return projected;
@@ -139,10 +142,15 @@ export class ApiServerWrites implements KubeWrites {
       },
       imagePullSecrets: patch.imagePullSecrets.map((n) => ({ name: n })),
     };
-    const written = await this.core.patchNamespacedServiceAccount(
-      { name, namespace, body },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
+    const written = await this.core
+      .patchNamespacedServiceAccount(
+        { name, namespace, body },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      )
+      .catch((error: unknown) => {
+        if (kubeStatus(error) === 404) this.cache.serviceAccountGone(namespace, name);
+        throw error;
+      });
     this.cache.rememberServiceAccount(projectServiceAccount(written));
   }
 }

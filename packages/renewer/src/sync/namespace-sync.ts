@@ -26,6 +26,7 @@ import {
   reportRefused,
   reportNotServed,
   reportSecretNameProblem,
+  reportMalformedPullSecretsLabels,
   reportRoleRefused,
   type Blocked,
 } from './blocked-report.js';
@@ -204,6 +205,12 @@ export class NamespaceSync {
       failures.push(asEatrError(error, { namespace }));
     }
 
+    await reportMalformedPullSecretsLabels(
+      this.reports(),
+      namespace,
+      this.d.view.serviceAccountsIn(namespace).map((sa) => sa.observed),
+      log,
+    );
     await recordBlocked(this.reports(), namespace, blocked, before, { written, healthy }, log);
     for (const failure of failures) {
       log.warn(

@@ -37,7 +37,6 @@ export async function syncServiceAccounts(
   log: Logger,
 ): Promise<ServiceAccountsOutcome> {
   const result: ServiceAccountsOutcome = { blocked: [], ok: [] };
-  if (d.targets !== '*' && d.targets.length === 0) return result;
   for (const cached of d.view.serviceAccountsIn(namespace)) {
     let sa: CachedServiceAccount | undefined = cached;
     for (let attempt = 1; sa !== undefined; attempt++) {

@@ -2,6 +2,8 @@ import { isDeepStrictEqual } from 'node:util';
 import {
   LogMessage,
   describeError,
+  isMalformedPullSecretsLabel,
+  isWired,
   planNamespace,
   type BlockedEntry,
   type CachedNamespace,
@@ -96,11 +98,33 @@ export class EventRules {
     sa: WatchedServiceAccount,
     previous: WatchedServiceAccount | undefined,
   ): Promise<void> {
-    if (type === 'DELETED') return;
+    if (type === 'DELETED') {
+      // Out of the label watch (deleted, or its eatr.io/pull-secrets label removed) with entries
+      // eatr added that the list does not keep: the renewer removes them (or finds it gone).
+      if (
+        sa.pullSecretsLabel !== undefined &&
+        sa.addedByEatr.length > 0 &&
+        !isWired({ name: sa.metadata.name }, this.d.settings.serviceAccounts)
+      ) {
+        this.d.log.info(
+          { namespace: sa.metadata.namespace, serviceAccount: sa.metadata.name, event: type },
+          LogMessage.serviceAccountNeedsSync,
+        );
+        this.d.jobs.syncNamespace(sa.metadata.namespace, 'serviceaccount', [
+          { resource: 'serviceaccounts', resourceVersion: sa.metadata.resourceVersion },
+        ]);
+      }
+      return;
+    }
     // eatr's own patches land here too; an edit that kept the entries changes nothing either.
     if (type === 'MODIFIED' && previous && sameEntries(previous, sa)) return;
     const namespace = sa.metadata.namespace;
-    if (!this.needsChange(sa, new Map())) return;
+    // A label value eatr cannot read changes nothing, but its owner should hear (the renewer's
+    // sync records a Warning on the ServiceAccount).
+    const newlyMalformed =
+      isMalformedPullSecretsLabel(sa.pullSecretsLabel) &&
+      previous?.pullSecretsLabel !== sa.pullSecretsLabel;
+    if (!newlyMalformed && !this.needsChange(sa, new Map())) return;
     const subjects = this.planFor(sa, new Map()).secrets.map((s) => s.secretName);
     let blocked: ReadonlyMap<string, BlockedEntry> = new Map();
     try {
@@ -109,7 +133,7 @@ export class EventRules {
       // Without the records, sync anyway: a sync that changes nothing costs no API request.
       this.d.log.debug({ namespace, err: describeError(error) }, 'could not read blocked records');
     }
-    if (!this.needsChange(sa, blocked)) {
+    if (!newlyMalformed && !this.needsChange(sa, blocked)) {
       this.d.log.debug(
         { namespace, serviceAccount: sa.metadata.name, event: type },
         'ServiceAccount lacks only Secrets the namespace cannot have yet; no sync',
@@ -147,6 +171,7 @@ export class EventRules {
       name: sa.metadata.name,
       imagePullSecrets: sa.pullSecrets,
       addedByEatr: sa.addedByEatr,
+      pullSecretsLabel: sa.pullSecretsLabel,
       resourceVersion: sa.metadata.resourceVersion,
     };
     return this.plan(ns, [viewed], blocked);
@@ -175,6 +200,7 @@ export class EventRules {
 function sameEntries(a: WatchedServiceAccount, b: WatchedServiceAccount): boolean {
   return (
     a.pullSecrets.join(',') === b.pullSecrets.join(',') &&
-    a.addedByEatr.join(',') === b.addedByEatr.join(',')
+    a.addedByEatr.join(',') === b.addedByEatr.join(',') &&
+    a.pullSecretsLabel === b.pullSecretsLabel
   );
 }
