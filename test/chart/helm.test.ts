@@ -891,6 +891,37 @@ describe('helm template: RBAC', () => {
     expect(message).toContain('ghcr.io');
   });
 
+  it('grants list and delete on Pods only with renewer.recoverStuckPods, where the renewer serves', async () => {
+    const pods = (objects: Rendered[], kind: string, name: string) =>
+      objects
+        .filter((o) => o.kind === kind && o.metadata.name === name)
+        .map((o) => rulesOf(o).filter((r) => r.resources?.includes('pods')));
+    const off = await render();
+    expect(pods(off, 'ClusterRole', 'eatr-renewer')).toEqual([[]]);
+    expect(envOf(find(off, 'Deployment', 'eatr-renewer')).get('EATR_RECOVER_STUCK_PODS')).toBe(
+      'false',
+    );
+    const on = await render({ values: { renewer: { recoverStuckPods: true } } });
+    expect(pods(on, 'ClusterRole', 'eatr-renewer')).toEqual([
+      [{ apiGroups: [''], resources: ['pods'], verbs: ['list', 'delete'] }],
+    ]);
+    expect(envOf(find(on, 'Deployment', 'eatr-renewer')).get('EATR_RECOVER_STUCK_PODS')).toBe(
+      'true',
+    );
+    const served = await render({
+      values: {
+        hostNamespace: 'creds',
+        renewer: { recoverStuckPods: true },
+        config: { servedNamespaces: ['team-a'] },
+      },
+    });
+    expect(pods(served, 'ClusterRole', 'eatr-renewer')).toEqual([[]]);
+    expect(pods(served, 'Role', 'eatr-renewer-secrets')).toEqual([
+      [{ apiGroups: [''], resources: ['pods'], verbs: ['list', 'delete'] }],
+      [{ apiGroups: [''], resources: ['pods'], verbs: ['list', 'delete'] }],
+    ]);
+  });
+
   it('refuses a served namespace that is not a namespace name, naming it', async () => {
     const message = await renderError({ values: { config: { servedNamespaces: ['Team_A'] } } });
     expect(message).toContain('servedNamespaces');

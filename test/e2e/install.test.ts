@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +27,7 @@ import {
   kubectl,
   kubectlJson,
   releaseValues,
+  repoRoot,
 } from './support/kube.js';
 import type { PodList } from './support/kube.js';
 import { startPrometheus, type PromSeries } from './support/prometheus.js';
@@ -93,6 +96,9 @@ describe('helm install eatr on a real node', () => {
         // Argo CD repository credentials for the ECR-named registry, in namespace `argocd`.
         '--set',
         `config.argoCd.registries[0]=${ecr.registry}`,
+        // Pods stuck before their namespace's Secret existed are recreated.
+        '--set',
+        'renewer.recoverStuckPods=true',
       ]);
     } catch (error) {
       console.error(await describeCluster());
@@ -363,6 +369,101 @@ describe('Argo CD repository credentials', () => {
     } finally {
       await rm(work, { recursive: true, force: true });
     }
+  });
+});
+
+describe('Pods created before the label', () => {
+  it("a Deployment's stuck Pod is recreated and runs seconds after the label; a bare one is left alone, reported, and eatr why tells its fix", async () => {
+    const ecr = inject('e2eEcr');
+    const NS = 'team-stuck';
+    await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+    await eventually('the default ServiceAccount of team-stuck', () =>
+      kubectlJson(['get', 'serviceaccount', 'default', '-n', NS]).catch(() => undefined),
+    );
+    await apply({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'app', namespace: NS },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'app' } },
+        template: {
+          metadata: { labels: { app: 'app' } },
+          spec: {
+            containers: [{ name: 'app', image: ecr.image, imagePullPolicy: 'Always' }],
+            terminationGracePeriodSeconds: 1,
+          },
+        },
+      },
+    });
+    await apply(appPod(NS, 'bare'));
+    // The kubelet tries, is refused (no credentials) and backs off: both Pods are stuck.
+    const stuck = () =>
+      kubectlJson<PodList>(['get', 'pods', '-n', NS]).then((l) =>
+        l.items.filter((p) =>
+          ['ErrImagePull', 'ImagePullBackOff'].includes(
+            p.status.containerStatuses?.[0]?.state?.waiting?.reason ?? '',
+          ),
+        ),
+      );
+    await eventually('both Pods stuck pulling', async () =>
+      (await stuck()).length === 2 ? true : undefined,
+    );
+
+    const labelled = performance.now();
+    await kubectl(['label', 'namespace', NS, `${ecr.registry}=true`]);
+    const running = await eventually('the Deployment runs a Pod', async () => {
+      const pods = await kubectlJson<PodList>(['get', 'pods', '-n', NS, '-l', 'app=app']);
+      return pods.items.find((p) => p.status.phase === 'Running');
+    });
+    const seconds = ((performance.now() - labelled) / 1000).toFixed(1);
+    console.log(`[figure] stuck Deployment: label -> Running ${seconds} s (recovery on)`);
+    const recreated = await kubectl([
+      'get',
+      'events',
+      '-n',
+      NS,
+      '--field-selector',
+      'reason=StuckPodRecreated',
+      '-o',
+      'jsonpath={.items[*].message}',
+    ]);
+    expect(recreated).toContain('could not pull its image');
+    expect(running.metadata.name).not.toBe('bare');
+
+    // The bare Pod: left alone (still stuck: a Pod takes its ServiceAccount's entries only when
+    // created), one Warning Event, and eatr why names the fix.
+    const left = await eventually('a StuckPodLeft Event', async () => {
+      const text = await kubectl([
+        'get',
+        'events',
+        '-n',
+        NS,
+        '--field-selector',
+        'reason=StuckPodLeft',
+        '-o',
+        'jsonpath={.items[*].message}',
+      ]);
+      return text.trim() === '' ? undefined : text;
+    });
+    expect(left).toContain('Pod bare');
+    expect((await stuck()).map((p) => p.metadata.name)).toEqual(['bare']);
+    console.log(
+      `[figure] the bare Pod (not recreated): still stuck ${((performance.now() - labelled) / 1000).toFixed(1)} s after the label`,
+    );
+    console.log(`[figure] eatr why bare -n ${NS}:\n${await eatrCli(['why', 'bare', '-n', NS])}`);
+    const { checks } = JSON.parse(await eatrCli(['why', 'bare', '-n', NS, '-o', 'json'])) as {
+      checks: { id: string; ok: boolean; message: string; fix?: string }[];
+    };
+    // The registry's check says why (and the kubelet's own ImagePullBackOff follows it).
+    const registryCheck = checks.find((c) => c.id === `image:${ecr.image}`);
+    expect(registryCheck?.message).toContain(
+      'it was created before ServiceAccount default got the entry',
+    );
+    expect(registryCheck?.fix).toContain('delete the Pod');
+    expect(
+      checks.some((c) => c.id.startsWith('kubelet:') && c.message.includes('ImagePullBackOff')),
+    ).toBe(true);
   });
 });
 
@@ -1085,6 +1186,29 @@ async function expiredEcrPassword(): Promise<string> {
     await setTokenLifetime(12 * 3_600_000);
     client.destroy();
   }
+}
+
+/** The eatr CLI (this checkout's build) against the e2e cluster, as an admin runs it. */
+async function eatrCli(args: readonly string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [join(repoRoot, 'packages/cli/dist/main.js'), ...args],
+    {
+      env: {
+        ...process.env,
+        KUBECONFIG: inject('e2eKubeconfigPath'),
+        EATR_HOST_NAMESPACE: RELEASE_NAMESPACE,
+        NO_COLOR: '1',
+      },
+      timeout: 60_000,
+    },
+  ).catch((error: unknown) => {
+    // why exits 1 when a registry is not served: its report is still on stdout.
+    const { stdout: out } = error as { stdout?: string };
+    if (out) return { stdout: out };
+    throw error;
+  });
+  return stdout;
 }
 
 async function pullPassword(namespace: string, registry: string): Promise<string> {

@@ -46,5 +46,6 @@ export * from './plan/credential-status.js';
 export * from './plan/namespace-plan.js';
 export * from './plan/argocd-output.js';
 export * from './decide/output-format.js';
+export * from './decide/stuck-pods.js';
 export * from './vocabulary.js';
 export * from './plan/plan-settings.js';

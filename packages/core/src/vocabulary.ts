@@ -32,6 +32,10 @@ export const EventReason = {
   SecretNameInvalid: 'SecretNameInvalid',
   /** A ServiceAccount's eatr.io/pull-secrets label is neither true nor false: ignored. */
   PullSecretsLabelInvalid: 'PullSecretsLabelInvalid',
+  /** A Pod stuck pulling (created before the namespace's Secret) was deleted for its controller to recreate. */
+  StuckPodRecreated: 'StuckPodRecreated',
+  /** A Pod stuck pulling has no controller: eatr leaves it alone. */
+  StuckPodLeft: 'StuckPodLeft',
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];
 
@@ -66,6 +70,10 @@ export const LogMessage = {
     'eatr.io/secret-name annotation gives no valid Secret name; the configured template is used',
   pullSecretsLabelInvalid:
     'ServiceAccount label eatr.io/pull-secrets is neither true nor false; ignored',
+  stuckPodRecreated:
+    'Pod was stuck pulling from a registry eatr just served; deleted for its controller to recreate',
+  stuckPodLeft:
+    'Pod is stuck pulling from a registry eatr just served but has no controller; left alone',
   notServed:
     'the namespace asks for registries but is outside --served-namespaces; eatr leaves it alone',
   roleRevoked:

@@ -171,6 +171,7 @@ export async function wireRenewer(
     metrics,
     series,
     blocked,
+    ...(config.recoverStuckPods ? { pods: kube } : {}),
     log,
   });
   const evictionWarning = await checkEvictionPolicy(config);

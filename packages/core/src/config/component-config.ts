@@ -61,6 +61,8 @@ export interface RenewerConfig extends CommonConfig {
   readonly secretLabels: Readonly<Record<string, string>>;
   readonly secretAnnotations: Readonly<Record<string, string>>;
   readonly usePodIdentity: boolean;
+  /** Delete controller-owned Pods stuck pulling from a registry a sync just served (`--recover-stuck-pods`). */
+  readonly recoverStuckPods: boolean;
   readonly ecrMaxAttempts: number;
   readonly ecrTimeoutMs: number;
   /** Longest retry delay of a job (capped exponential backoff), and the probe interval. */
@@ -163,6 +165,7 @@ function build(
       secretLabels: c['secret-labels'],
       secretAnnotations: c['secret-annotations'],
       usePodIdentity: c['use-pod-identity'],
+      recoverStuckPods: c['recover-stuck-pods'],
       ecrMaxAttempts: c['ecr-max-attempts'],
       ecrTimeoutMs: c['ecr-timeout'],
       jobBackoffMaxMs: c['job-backoff-max'],

@@ -262,6 +262,7 @@ describe('every setting reaches the config', () => {
       'served-namespaces': { value: 'team-a,team-b' },
       'argocd-registries': { value: '111111111111.dkr.ecr.eu-west-1.amazonaws.com' },
       'argocd-namespace': { value: 'gitops' },
+      'recover-stuck-pods': { value: 'true' },
       'include-namespaces': { value: 'team-*' },
       'exclude-namespaces': { value: 'kube-system' },
       'kube-api-qps': { value: '5' },

@@ -194,6 +194,15 @@ export const SETTINGS = [
     parse: boolean('use-pod-identity'),
   },
   {
+    flag: 'recover-stuck-pods',
+    env: ['EATR_RECOVER_STUCK_PODS'],
+    components: ['renewer'],
+    defaultValue: 'false',
+    description:
+      "after eatr gives a namespace a pull Secret (or a ServiceAccount its entry), delete that namespace's Pods a controller owns that were created before and are stuck in ImagePullBackOff/ErrImagePull on a registry it serves, once, so the controller recreates them with the entry; bare Pods are left alone and reported. Needs list and delete on Pods (the chart grants them only when this is on)",
+    parse: boolean('recover-stuck-pods'),
+  },
+  {
     flag: 'ecr-max-attempts',
     env: ['EATR_ECR_MAX_ATTEMPTS'],
     components: ['renewer'],

@@ -17,6 +17,7 @@ const base = {
   secretLabels: {} as Readonly<Record<string, string>>,
   secretAnnotations: {} as Readonly<Record<string, string>>,
   argoCd: { namespace: 'argocd', registries: [] as readonly string[] },
+  recoverStuckPods: false,
 };
 
 describe('settingsFingerprint', () => {
@@ -47,6 +48,12 @@ describe('settingsFingerprint', () => {
     ],
   ])('changes with %s (renewers would undo each other)', (_name, change) => {
     expect(settingsFingerprint({ ...base, ...change })).not.toBe(settingsFingerprint(base));
+  });
+
+  it('leaves out stuck-Pod recovery: a renewer that recovers Pods undoes nothing of one that does not', () => {
+    expect(settingsFingerprint({ ...base, recoverStuckPods: true })).toBe(
+      settingsFingerprint(base),
+    );
   });
 
   it('leaves out the served namespaces: a renewer with a list never undoes one without', () => {

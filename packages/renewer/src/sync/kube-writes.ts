@@ -10,6 +10,7 @@ import {
   PARTIAL_OBJECT_METADATA_LIST,
   SERVICE_ACCOUNT_ANNOTATION,
   kubeStatus,
+  type ObservedPod,
 } from '@eatr/core';
 import type { ClusterCache } from '../cache/cluster-cache.js';
 import {
@@ -19,7 +20,7 @@ import {
   type CachedNamespace,
   type CachedServiceAccount,
 } from '../cache/projections.js';
-import type { KubeWrites, ServiceAccountPatch } from './ports.js';
+import type { KubeWrites, PodAccess, ServiceAccountPatch } from './ports.js';
 
 const isManaged = (secret: V1Secret) =>
   secret.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
@@ -38,7 +39,7 @@ async function read<T>(call: () => Promise<T>): Promise<T | undefined> {
  * KubeWrites over the API server. Every write (and every read of one of eatr's objects) is
  * remembered in the renewer's cache, so the next sync reads it before the watch echoes it.
  */
-export class ApiServerWrites implements KubeWrites {
+export class ApiServerWrites implements KubeWrites, PodAccess {
   constructor(
     private readonly core: CoreV1Api,
     private readonly cache: ClusterCache,
@@ -110,6 +111,33 @@ export class ApiServerWrites implements KubeWrites {
       } while (_continue);
     }
     return { versions, requests };
+  }
+
+  async listPods(namespace: string): Promise<ObservedPod[]> {
+    const pods = await this.core.listNamespacedPod({ namespace });
+    return pods.items.map((pod) => ({
+      name: pod.metadata?.name ?? '',
+      uid: pod.metadata?.uid ?? '',
+      createdAt: new Date(pod.metadata?.creationTimestamp ?? 0).getTime(),
+      deleting: pod.metadata?.deletionTimestamp !== undefined,
+      controller: pod.metadata?.ownerReferences?.find((o) => o.controller)?.kind,
+      containers: [
+        ...(pod.spec?.initContainers ?? []).map((c) => ({
+          image: c.image ?? '',
+          waitingReason: pod.status?.initContainerStatuses?.find((st) => st.name === c.name)?.state
+            ?.waiting?.reason,
+        })),
+        ...(pod.spec?.containers.map((c) => ({
+          image: c.image ?? '',
+          waitingReason: pod.status?.containerStatuses?.find((st) => st.name === c.name)?.state
+            ?.waiting?.reason,
+        })) ?? []),
+      ],
+    }));
+  }
+
+  async deletePod(namespace: string, name: string, uid: string): Promise<void> {
+    await this.core.deleteNamespacedPod({ name, namespace, body: { preconditions: { uid } } });
   }
 
   async readServiceAccount(

@@ -41,12 +41,14 @@ import type {
   EventSink,
   JobSink,
   KubeWrites,
+  PodAccess,
   SyncSettings,
   TokenSource,
 } from './ports.js';
 import { SecretWriter } from './secret-writer.js';
 import type { SeriesTracker } from './series-tracker.js';
 import { syncServiceAccounts } from './service-account-writer.js';
+import { recoverStuckPods } from './stuck-pod-recovery.js';
 
 export type { SyncSettings } from './ports.js';
 
@@ -62,6 +64,8 @@ export interface SyncDependencies {
   readonly metrics: RenewerMetrics;
   readonly series: SeriesTracker;
   readonly blocked: BlockedRecords;
+  /** Pods, for --recover-stuck-pods (absent: never touched). */
+  readonly pods?: PodAccess;
   readonly log: Logger;
   readonly now?: () => number;
 }
@@ -131,6 +135,7 @@ export class NamespaceSync {
     const served = new Set<string>(); // Secrets that exist after this sync
     const written = new Set<string>(); // Secrets written with a token just now
     const healthy = new Set<string>(); // fresh Secrets whose credentials still resolve
+    const created = new Set<string>(); // Secrets that did not exist (or not as a pull Secret) before
     const blockedBy = (secretName: string, error: EatrError, foreignVersion?: string) => {
       const s = planned.get(secretName);
       blocked.push({
@@ -165,6 +170,8 @@ export class NamespaceSync {
           } else if (outcome.kind === 'present') {
             served.add(action.secretName);
             // A fresh Secret whose credentials broke meanwhile: the owner must hear now, not hours later.
+            if (action.kind === 'create' || action.kind === 'replace')
+              created.add(action.secretName);
             if (creds && !creds.ok) blockedBy(action.secretName, creds.error);
             else if (action.kind !== 'leave') written.add(action.secretName);
             else healthy.add(action.secretName);
@@ -201,6 +208,20 @@ export class NamespaceSync {
       );
       blocked.push(...accounts.blocked);
       for (const key of accounts.ok) healthy.add(key);
+      if (this.d.config.recoverStuckPods && this.d.pods && (created.size > 0 || accounts.added)) {
+        const registries = new Set(
+          plan.secrets
+            .filter((s) => s.format === 'pull' && served.has(s.secretName))
+            .map((s) => s.registry.host),
+        );
+        await recoverStuckPods(
+          this.d as Required<SyncDependencies>,
+          namespace,
+          registries,
+          this.now(),
+          log,
+        );
+      }
     } catch (error) {
       failures.push(asEatrError(error, { namespace }));
     }

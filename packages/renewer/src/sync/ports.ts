@@ -5,6 +5,7 @@ import type {
   BlockedKey,
   CachedResource,
   NamespaceEvent,
+  ObservedPod,
   ProbeJobData,
   RegistryHost,
   RenewerConfig,
@@ -38,6 +39,7 @@ export type SyncSettings = Pick<
   | 'tenantRoles'
   | 'servedNamespaces'
   | 'argoCd'
+  | 'recoverStuckPods'
   | 'secretLabels'
   | 'secretAnnotations'
 >;
@@ -81,6 +83,13 @@ export interface KubeWrites {
   readServiceAccount(namespace: string, name: string): Promise<CachedServiceAccount | undefined>;
   /** Sets imagePullSecrets and eatr's annotation, only if the ServiceAccount is still at `resourceVersion`. */
   patchServiceAccount(namespace: string, name: string, patch: ServiceAccountPatch): Promise<void>;
+}
+
+/** The Pods of a namespace, for --recover-stuck-pods (the only reads and writes of Pods eatr makes). */
+export interface PodAccess {
+  listPods(namespace: string): Promise<ObservedPod[]>;
+  /** Deletes the Pod only while it is the one observed (its uid): a recreated one is never hit. */
+  deletePod(namespace: string, name: string, uid: string): Promise<void>;
 }
 
 /** A ServiceAccount's new imagePullSecrets and the entries eatr owns, at the version decided on. */

@@ -20,6 +20,8 @@ export interface ServiceAccountsOutcome {
   readonly blocked: Blocked[];
   /** serviceAccountKey() of each ServiceAccount that is as the plan wants it now. */
   readonly ok: string[];
+  /** Whether a patch added an entry (Pods created before it lack it). */
+  added: boolean;
 }
 
 /**
@@ -36,7 +38,7 @@ export async function syncServiceAccounts(
   want: { readonly pullSecrets: readonly string[]; readonly otherInstances: ReadonlySet<string> },
   log: Logger,
 ): Promise<ServiceAccountsOutcome> {
-  const result: ServiceAccountsOutcome = { blocked: [], ok: [] };
+  const result: ServiceAccountsOutcome = { blocked: [], ok: [], added: false };
   for (const cached of d.view.serviceAccountsIn(namespace)) {
     let sa: CachedServiceAccount | undefined = cached;
     for (let attempt = 1; sa !== undefined; attempt++) {
@@ -52,6 +54,8 @@ export async function syncServiceAccounts(
           imagePullSecrets: change.imagePullSecrets,
           addedByEatr: change.addedByEatr,
         });
+        if (change.imagePullSecrets.some((n) => !view.imagePullSecrets.includes(n)))
+          result.added = true;
         log.info(
           {
             decision: 'service-account',

@@ -26,6 +26,7 @@ export const settings: SyncSettings = {
   servedNamespaces: undefined,
   secretLabels: {},
   secretAnnotations: {},
+  recoverStuckPods: false,
   argoCd: { namespace: 'argocd', registries: [] },
   globalRegistries: [],
   includeNamespaces: [],
