@@ -17,17 +17,29 @@ afterEach(async () => {
   await s.close();
 });
 
-async function createPod(namespace: string, name: string, pullSecrets: string[] = []) {
+async function createPod(
+  namespace: string,
+  name: string,
+  pullSecrets: string[] = [],
+  serviceAccountName?: string,
+) {
   await s.core.createNamespacedPod({
     namespace,
     body: {
       metadata: { name },
       spec: {
+        ...(serviceAccountName ? { serviceAccountName } : {}),
         containers: [{ name: 'app', image: `${EU}/team/app:v1` }],
         imagePullSecrets: pullSecrets.map((n) => ({ name: n })),
       },
     },
   });
+}
+
+/** The table a user sees, printed for docs/operations.md (secret values never appear in it). */
+async function printWhy(namespace: string, pod: string) {
+  const { stdout } = await eatrCli(['why', pod, '-n', namespace], { ...s.env(), NO_COLOR: '1' });
+  console.log(`[figure] $ eatr why ${pod} -n ${namespace}\n${stdout}`);
 }
 
 async function why(namespace: string, pod: string) {
@@ -49,6 +61,7 @@ describe('eatr why <pod>', () => {
     await s.setLabels(ns, { [EU]: 'True' });
     await createPod(ns, 'early');
     let answer = await why(ns, 'early');
+    await printWhy(ns, 'early');
     expect(answer.code).toBe(1);
     expect(answer.checks[0]).toMatchObject({
       ok: false,
@@ -61,6 +74,7 @@ describe('eatr why <pod>', () => {
     await s.setLabels(ns, { [EU]: 'true' });
     await s.waitForServiceAccountEntry(ns, EU);
     answer = await why(ns, 'pod/early');
+    await printWhy(ns, 'early');
     expect(answer.code).toBe(1);
     expect(answer.checks[0]?.message).toContain(
       'created before ServiceAccount default got the entry',
@@ -76,6 +90,23 @@ describe('eatr why <pod>', () => {
         message: expect.stringContaining(`the Pod references Secret ${EU}`) as unknown,
       }),
     ]);
+
+    // A Pod running as a ServiceAccount eatr does not wire: the fix is the ServiceAccount's label.
+    await s.core.createNamespacedServiceAccount({
+      namespace: ns,
+      body: { metadata: { name: 'builder' } },
+    });
+    await createPod(ns, 'build', [], 'builder');
+    answer = await why(ns, 'build');
+    await printWhy(ns, 'build');
+    expect(answer.code).toBe(1);
+    expect(answer.checks[0]).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('which eatr does not wire') as unknown,
+      fix: expect.stringContaining(
+        `kubectl -n ${ns} label serviceaccount builder eatr.io/pull-secrets=true`,
+      ) as unknown,
+    });
   }, 90_000);
 
   it('says clearly when the Pod does not exist', async () => {
