@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
@@ -343,6 +343,7 @@ describe('Argo CD repository credentials', () => {
       await rm(join(work, 'registry.json'));
 
       const since = new Date().toISOString();
+      await mkdir(join(work, 'pulled'));
       await login(field('password'));
       await helm([
         'pull',
