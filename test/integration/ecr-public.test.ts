@@ -68,4 +68,35 @@ describe('ECR Public (public.ecr.aws)', () => {
       proxyEndpoint: 'https://public.ecr.aws',
     });
   }, 120_000);
+
+  it('serves 300 namespaces with one ecr-public call', async () => {
+    await s.createCredentialSecret(PUBLIC);
+    await s.start('watcher', leaseEnv(uniqueName('lease')));
+    await s.start('renewer');
+    const namespaces: string[] = [];
+    for (let i = 0; i < 300; i += 25)
+      namespaces.push(
+        ...(await Promise.all(
+          Array.from({ length: Math.min(25, 300 - i) }, () => s.createNamespace('pub', [PUBLIC])),
+        )),
+      );
+    await s.waitFor(
+      'a public.ecr.aws Secret in each of the 300 namespaces',
+      async () => {
+        const secrets = await s.core.listSecretForAllNamespaces({
+          fieldSelector: `metadata.name=${PUBLIC}`,
+        });
+        const served = new Set(secrets.items.map((x) => x.metadata?.namespace));
+        return namespaces.every((n) => served.has(n)) ? true : undefined;
+      },
+      120_000,
+    );
+    const calls = s.aws.calls().filter((c) => c.service === 'ecr-public');
+    console.log(
+      `[figure] ECR Public: 300 namespaces served with ${calls.length} ecr-public call(s)`,
+    );
+    expect(calls.map((c) => `${c.action} ${c.region} ${c.status}`)).toEqual([
+      'GetAuthorizationToken us-east-1 200',
+    ]);
+  }, 180_000);
 });
