@@ -90,6 +90,7 @@ describe('eatr doctor', () => {
       expect(code).toBe(0);
       expect([...byId.keys()]).toEqual([
         'api-server',
+        'kubernetes-version',
         'clock-skew',
         'rbac-watcher',
         'rbac-renewer',
@@ -106,6 +107,10 @@ describe('eatr doctor', () => {
         `access:${EU}`,
       ]);
       // The release's default (every namespace) lets this one use EU's credentials.
+      // The run's API server is the tested 1.34.
+      expect(byId.get('kubernetes-version')?.message).toMatch(
+        /^Kubernetes v1\.34\.\d+ is supported \(1\.25\+; tested on 1\.34\)$/,
+      );
       expect(byId.get(`access:${EU}`)?.message).toBe(
         `namespace ${ns} may use the credentials of ${EU} (the release's default --default-allowed-namespaces=* (every namespace))`,
       );
@@ -132,7 +137,7 @@ describe('eatr doctor', () => {
         /^\u2714 API server https:\/\/127\.0\.0\.1:\d+ reachable \(Kubernetes v1\.\d+/,
       );
       expect(text.stdout).toContain('\u2714 Redis maxmemory-policy is noeviction');
-      expect(text.stdout.trimEnd().split('\n').at(-1)).toBe('All 15 checks passed.');
+      expect(text.stdout.trimEnd().split('\n').at(-1)).toBe('All 16 checks passed.');
     } finally {
       await removePolicies();
     }

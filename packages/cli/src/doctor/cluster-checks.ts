@@ -5,19 +5,25 @@ import { describeError } from '@eatr/core';
 import type { Cli } from '../context.js';
 import { MAX_SKEW_MS, type Check } from '../doctor-model.js';
 import { fail, ok } from './check.js';
+import { judgeKubernetesVersion } from './kubernetes-version.js';
 
-/** The API server answers, and which Kubernetes it runs. */
-export async function apiServerCheck(cli: Cli): Promise<Check> {
+/** The API server answers, and which Kubernetes it runs (then judged against the supported range). */
+export async function apiServerCheck(cli: Cli): Promise<Check[]> {
   const server = cli.kc.getCurrentCluster()?.server ?? '(no cluster in the kubeconfig)';
   try {
     const version = await cli.kc.makeApiClient(VersionApi).getCode();
-    return ok('api-server', `API server ${server} reachable (Kubernetes ${version.gitVersion})`);
+    return [
+      ok('api-server', `API server ${server} reachable (Kubernetes ${version.gitVersion})`),
+      judgeKubernetesVersion(version),
+    ];
   } catch (error) {
-    return fail(
-      'api-server',
-      `API server ${server} not reachable: ${describeError(error)}`,
-      'check --kubeconfig / KUBECONFIG and --context, and that the cluster is up (kubectl version)',
-    );
+    return [
+      fail(
+        'api-server',
+        `API server ${server} not reachable: ${describeError(error)}`,
+        'check --kubeconfig / KUBECONFIG and --context, and that the cluster is up (kubectl version)',
+      ),
+    ];
   }
 }
 

@@ -26,9 +26,9 @@ export interface DoctorOptions {
  */
 export async function runDoctor(cli: Cli, options: DoctorOptions): Promise<Check[]> {
   const checks: Check[] = [];
-  const api = await apiServerCheck(cli);
-  checks.push(api);
-  if (api.ok) {
+  const [api, ...version] = await apiServerCheck(cli);
+  if (api) checks.push(api, ...version);
+  if (api?.ok) {
     checks.push(await clockCheck(cli));
     for (const component of ['watcher', 'renewer'] as const)
       checks.push(
@@ -43,7 +43,7 @@ export async function runDoctor(cli: Cli, options: DoctorOptions): Promise<Check
   const redis = await redisChecks(cli);
   checks.push(...redis);
   if (redis[0]?.ok) checks.push(...(await queueChecks(cli)));
-  if (api.ok) {
+  if (api?.ok) {
     checks.push(await leaseCheck(cli));
     checks.push(...(await credentialChecks(cli, options.namespace)));
     if (options.namespace !== undefined)
