@@ -456,14 +456,16 @@ describe('Pods created before the label', () => {
     const { checks } = JSON.parse(await eatrCli(['why', 'bare', '-n', NS, '-o', 'json'])) as {
       checks: { id: string; ok: boolean; message: string; fix?: string }[];
     };
-    // The registry's check says why (and the kubelet's own ImagePullBackOff follows it).
+    // The registry's check says why (and the kubelet's own ErrImagePull or back-off follows it).
     const registryCheck = checks.find((c) => c.id === `image:${ecr.image}`);
     expect(registryCheck?.message).toContain(
       'it was created before ServiceAccount default got the entry',
     );
     expect(registryCheck?.fix).toContain('delete the Pod');
     expect(
-      checks.some((c) => c.id.startsWith('kubelet:') && c.message.includes('ImagePullBackOff')),
+      checks.some(
+        (c) => c.id.startsWith('kubelet:') && /ErrImagePull|ImagePullBackOff/.test(c.message),
+      ),
     ).toBe(true);
   });
 });
