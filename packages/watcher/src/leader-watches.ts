@@ -1,7 +1,8 @@
 import type { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import {
-  PULL_SECRETS_LABEL,
   ResilientWatch,
+  serviceAccountSelectors,
+  type ServiceAccountSelector,
   projectNamespace,
   type CachedNamespace,
   type Logger,
@@ -46,7 +47,7 @@ export class LeaderWatches {
       onRestart: () => metrics.watchRestarts.inc({ resource: 'namespaces' }),
     });
     const targets = config.serviceAccounts;
-    const watch = (selector: { fieldSelector?: string; labelSelector?: string }) =>
+    const watch = (selector: ServiceAccountSelector) =>
       new ResilientWatch<WatchedServiceAccount>({
         ...common,
         resource: 'serviceaccounts',
@@ -58,14 +59,7 @@ export class LeaderWatches {
         onEvent: o.onServiceAccount,
         onRestart: () => metrics.watchRestarts.inc({ resource: 'serviceaccounts' }),
       });
-    const [only] = targets === '*' ? [] : targets;
-    this.serviceAccounts =
-      targets === '*' || targets.length > 1
-        ? [watch({})]
-        : [
-            ...(only === undefined ? [] : [watch({ fieldSelector: `metadata.name=${only}` })]),
-            watch({ labelSelector: PULL_SECRETS_LABEL }),
-          ];
+    this.serviceAccounts = serviceAccountSelectors(targets).map(watch);
   }
 
   start(): void {

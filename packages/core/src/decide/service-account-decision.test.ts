@@ -4,6 +4,7 @@ import {
   isMalformedPullSecretsLabel,
   isWired,
   missingServiceAccounts,
+  serviceAccountSelectors,
   type ObservedServiceAccount,
 } from './service-account-decision.js';
 
@@ -188,5 +189,19 @@ describe('missingServiceAccounts', () => {
   it('lists configured names that do not exist', () => {
     expect(missingServiceAccounts([sa('other', [])], ['default', 'other'])).toEqual(['default']);
     expect(missingServiceAccounts([], '*')).toEqual([]);
+  });
+});
+
+describe('serviceAccountSelectors: the watches that see every ServiceAccount eatr may wire', () => {
+  it.each<['*' | string[], object[]]>([
+    ['*', [{}]],
+    [['default', 'builder'], [{}]],
+    [
+      ['default'],
+      [{ fieldSelector: 'metadata.name=default' }, { labelSelector: 'eatr.io/pull-secrets' }],
+    ],
+    [[], [{ labelSelector: 'eatr.io/pull-secrets' }]],
+  ])('%j', (targets, selectors) => {
+    expect(serviceAccountSelectors(targets)).toEqual(selectors);
   });
 });

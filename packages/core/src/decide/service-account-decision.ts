@@ -1,3 +1,5 @@
+import { PULL_SECRETS_LABEL } from '../naming.js';
+
 /** What the decision needs to know about a ServiceAccount. */
 export interface ObservedServiceAccount {
   readonly name: string;
@@ -73,4 +75,26 @@ export function missingServiceAccounts(
   if (targets === '*') return [];
   const present = new Set(observed.map((sa) => sa.name));
   return targets.filter((name) => !present.has(name));
+}
+
+/** A list/watch selector over ServiceAccounts. */
+export interface ServiceAccountSelector {
+  readonly fieldSelector?: string;
+  readonly labelSelector?: string;
+}
+
+/**
+ * The ServiceAccount watches that see every one eatr may wire (pure; the watcher and the renewer
+ * both follow it): all of them for `*` or several names; else the one name (a field selector) and
+ * those labelled PULL_SECRETS_LABEL (a label selector), so the API server filters the rest.
+ */
+export function serviceAccountSelectors(
+  targets: '*' | readonly string[],
+): ServiceAccountSelector[] {
+  if (targets === '*' || targets.length > 1) return [{}];
+  const [only] = targets;
+  return [
+    ...(only === undefined ? [] : [{ fieldSelector: `metadata.name=${only}` }]),
+    { labelSelector: PULL_SECRETS_LABEL },
+  ];
 }

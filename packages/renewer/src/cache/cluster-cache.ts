@@ -5,10 +5,11 @@ import {
   DOCKER_CONFIG_JSON_TYPE,
   MANAGED_SELECTOR,
   PARTIAL_OBJECT_METADATA_LIST,
-  PULL_SECRETS_LABEL,
   ResilientWatch,
   isAtLeast,
   isWired,
+  serviceAccountSelectors,
+  type ServiceAccountSelector,
   credentialSecretName,
   registryOfCredentialSecret,
   type CachedResource,
@@ -133,7 +134,7 @@ export class ClusterCache {
     const targets = options.serviceAccounts;
     const accountWatch = (
       holds: (sa: CachedServiceAccount) => boolean,
-      selector: { fieldSelector?: string; labelSelector?: string },
+      selector: ServiceAccountSelector,
     ): AccountWatch => {
       const byNamespace = new Map<string, Set<string>>();
       const watch = new ResilientWatch<CachedServiceAccount>({
@@ -170,22 +171,13 @@ export class ClusterCache {
       isWired(sa.observed, targets) ||
       sa.observed.pullSecretsLabel !== undefined ||
       sa.observed.addedByEatr.length > 0;
-    if (targets === '*' || targets.length > 1) {
-      this.accountWatches.push(accountWatch(relevant, {}));
-    } else {
-      // The usual single `default`: the API server filters by name, and by label for the rest.
-      const [only] = targets;
-      if (only !== undefined)
-        this.accountWatches.push(
-          accountWatch((sa) => sa.metadata.name === only && relevant(sa), {
-            fieldSelector: `metadata.name=${only}`,
-          }),
-        );
-      this.accountWatches.push(
-        accountWatch((sa) => sa.observed.pullSecretsLabel !== undefined && relevant(sa), {
-          labelSelector: PULL_SECRETS_LABEL,
-        }),
-      );
+    for (const selector of serviceAccountSelectors(targets)) {
+      // What the API server lets through that selector (a remembered write must not add others).
+      const selected = (sa: CachedServiceAccount) =>
+        selector.fieldSelector
+          ? selector.fieldSelector === `metadata.name=${sa.metadata.name}`
+          : selector.labelSelector === undefined || sa.observed.pullSecretsLabel !== undefined;
+      this.accountWatches.push(accountWatch((sa) => selected(sa) && relevant(sa), selector));
     }
     this.credentials = new ResilientWatch<CachedCredentials>({
       ...common,

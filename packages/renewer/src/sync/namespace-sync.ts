@@ -197,9 +197,10 @@ export class NamespaceSync {
 
     try {
       // Only pull Secrets go on ServiceAccounts (Argo CD reads its repository credentials by label).
-      const pullSecrets = plan.secrets
-        .filter((s) => s.format === 'pull' && served.has(s.secretName))
-        .map((s) => s.secretName);
+      const servedPull = plan.secrets.filter(
+        (s) => s.format === 'pull' && served.has(s.secretName),
+      );
+      const pullSecrets = servedPull.map((s) => s.secretName);
       const accounts = await syncServiceAccounts(
         { view: this.d.view, kube: this.d.kube, targets: this.settings.serviceAccounts },
         namespace,
@@ -208,14 +209,11 @@ export class NamespaceSync {
       );
       blocked.push(...accounts.blocked);
       for (const key of accounts.ok) healthy.add(key);
-      if (this.d.config.recoverStuckPods && this.d.pods && (created.size > 0 || accounts.added)) {
-        const registries = new Set(
-          plan.secrets
-            .filter((s) => s.format === 'pull' && served.has(s.secretName))
-            .map((s) => s.registry.host),
-        );
+      const { pods } = this.d;
+      if (this.d.config.recoverStuckPods && pods && (created.size > 0 || accounts.added)) {
+        const registries = new Set(servedPull.map((s) => s.registry.host));
         await recoverStuckPods(
-          this.d as Required<SyncDependencies>,
+          { pods, events: this.d.events },
           namespace,
           registries,
           this.now(),
