@@ -20,8 +20,18 @@ afterEach(async () => {
   await s.close();
 });
 
-/** A Pod of `image`, owned by a ReplicaSet or bare, that the kubelet reported as unable to pull. */
-async function stuckPod(namespace: string, name: string, image: string, owned: boolean) {
+/**
+ * A Pod of `image`, owned by a ReplicaSet or bare, that the kubelet reported as unable to pull; or,
+ * with `status: 'pending'`, one no kubelet has reported on yet (Pending, as the API server creates
+ * it: not scheduled).
+ */
+async function stuckPod(
+  namespace: string,
+  name: string,
+  image: string,
+  owned: boolean,
+  options: { status?: 'pull-failed' | 'pending'; pullSecret?: string } = {},
+) {
   const pod: V1Pod = {
     metadata: {
       name,
@@ -39,9 +49,15 @@ async function stuckPod(namespace: string, name: string, image: string, owned: b
           }
         : {}),
     },
-    spec: { containers: [{ name: 'app', image }] },
+    spec: {
+      containers: [{ name: 'app', image }],
+      ...(options.pullSecret === undefined
+        ? {}
+        : { imagePullSecrets: [{ name: options.pullSecret }] }),
+    },
   };
   const created = await s.core.createNamespacedPod({ namespace, body: pod });
+  if (options.status === 'pending') return;
   await s.core.replaceNamespacedPodStatus({
     namespace,
     name,
@@ -71,7 +87,7 @@ const exists = (namespace: string, name: string) =>
   );
 
 describe('--recover-stuck-pods', () => {
-  it("deletes once the controller-owned Pods stuck on the registry eatr just served; leaves a bare one and another registry's, with an Event each", async () => {
+  it("deletes once the controller-owned Pods stuck (or still Pending) on the registry eatr just served; leaves a bare one, another registry's and one naming the Secret itself", async () => {
     await s.createCredentialSecret(EU);
     await s.start('watcher', leaseEnv(uniqueName('lease')));
     await s.start('renewer', { EATR_RECOVER_STUCK_PODS: 'true' });
@@ -80,23 +96,31 @@ describe('--recover-stuck-pods', () => {
     await stuckPod(ns, 'bare', `${EU}/team/app:v1`, false);
     const other = registry('us-east-1');
     await stuckPod(ns, 'elsewhere', `${other}/team/app:v1`, true);
+    // Created with the label's apply, not started yet: it would fail as soon as it pulls.
+    await stuckPod(ns, 'starting', `${EU}/team/app:v1`, true, { status: 'pending' });
+    // Names the Secret eatr is about to write: the kubelet's next attempt uses it.
+    await stuckPod(ns, 'names-it', `${EU}/team/app:v1`, true, { pullSecret: EU });
 
     await s.setLabels(ns, { [EU]: 'true' });
     await s.waitForSecret(ns, EU);
     await s.waitForServiceAccountEntry(ns, EU);
-    await s.waitFor('app-1 deleted', async () => ((await exists(ns, 'app-1')) ? undefined : true));
+    await s.waitFor('app-1 and starting deleted', async () =>
+      (await exists(ns, 'app-1')) || (await exists(ns, 'starting')) ? undefined : true,
+    );
     const events = await s.waitFor('a StuckPodLeft Event', async () => {
       const all = await s.events(ns);
       return all.some((e) => e.reason === EventReason.StuckPodLeft) ? all : undefined;
     });
     const recreated = events.filter((e) => e.reason === EventReason.StuckPodRecreated);
-    expect(recreated.map((e) => e.message)).toEqual([
+    expect(recreated.map((e) => e.message).sort()).toEqual([
       expect.stringContaining('Pod app-1 could not pull its image'),
+      expect.stringContaining('Pod starting could not pull its image'),
     ]);
     expect(events.find((e) => e.reason === EventReason.StuckPodLeft)?.message).toContain(
       'Pod bare',
     );
     expect(await exists(ns, 'bare')).toBe(true);
     expect(await exists(ns, 'elsewhere')).toBe(true);
+    expect(await exists(ns, 'names-it')).toBe(true);
   }, 90_000);
 });

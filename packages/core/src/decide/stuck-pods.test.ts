@@ -11,12 +11,15 @@ const pod = (over: Partial<ObservedPod> = {}): ObservedPod => ({
   createdAt: SERVED_AT - 60_000,
   deleting: false,
   controller: 'ReplicaSet',
+  pending: true,
+  pullSecrets: [],
   containers: [{ image: `${EU}/team/app:v1`, waitingReason: 'ImagePullBackOff' }],
   ...over,
 });
 
 describe('stuckPods: which Pods eatr recreates after serving a registry', () => {
-  it.each<[string, ObservedPod, 'recreate' | 'bare' | 'none']>([
+  // Registries served in the namespace (host -> Secret name): EU unless a row says otherwise.
+  it.each<[string, ObservedPod, 'recreate' | 'bare' | 'none', string[]?]>([
     ['a ReplicaSet Pod in ImagePullBackOff from the registry', pod(), 'recreate'],
     [
       'ErrImagePull counts too (before the first back-off)',
@@ -50,9 +53,49 @@ describe('stuckPods: which Pods eatr recreates after serving a registry', () => 
       pod({ containers: [{ image: `${EU}/app:v1`, waitingReason: 'CrashLoopBackOff' }] }),
       'none',
     ],
-    ['running', pod({ containers: [{ image: `${EU}/app:v1` }] }), 'none'],
-  ])('%s', (_name, observed, expected) => {
-    const { recreate, bare } = stuckPods([observed], new Set([EU]), SERVED_AT);
+    ['running', pod({ pending: false, containers: [{ image: `${EU}/app:v1` }] }), 'none'],
+    [
+      'Pending, not failed yet (created with the label, before the entry): it will fail',
+      pod({ containers: [{ image: `${EU}/app:v1`, waitingReason: 'ContainerCreating' }] }),
+      'recreate',
+    ],
+    [
+      'Pending and not scheduled yet (no container status)',
+      pod({ containers: [{ image: `${EU}/app:v1` }] }),
+      'recreate',
+    ],
+    [
+      'a bare Pod, Pending: left alone, reported',
+      pod({ controller: undefined, containers: [{ image: `${EU}/app:v1` }] }),
+      'bare',
+    ],
+    ['Pending on another registry only', pod({ containers: [{ image: `${US}/app:v1` }] }), 'none'],
+    [
+      "naming the registry's Secret itself: the kubelet's next attempt uses it",
+      pod({ pullSecrets: [EU] }),
+      'none',
+    ],
+    [
+      'Pending, its image pulled (a missing ConfigMap): not a pull problem',
+      pod({ containers: [{ image: `${EU}/app:v1`, waitingReason: 'CreateContainerConfigError' }] }),
+      'none',
+    ],
+    ['naming another Secret does not help', pod({ pullSecrets: ['regcred'] }), 'recreate'],
+    [
+      'a Pod named the Secret of one registry but also pulls from another served one',
+      pod({
+        pullSecrets: [EU],
+        containers: [
+          { image: `${EU}/app:v1` },
+          { image: `${US}/sidecar:v1`, waitingReason: 'ImagePullBackOff' },
+        ],
+      }),
+      'recreate',
+      [EU, US],
+    ],
+  ])('%s', (_name, observed, expected, served = [EU]) => {
+    const secrets = new Map(served.map((host) => [host, host]));
+    const { recreate, bare } = stuckPods([observed], secrets, SERVED_AT);
     const got = recreate.length > 0 ? 'recreate' : bare.length > 0 ? 'bare' : 'none';
     expect(got).toBe(expected);
   });

@@ -121,6 +121,8 @@ export class ApiServerWrites implements KubeWrites, PodAccess {
       createdAt: new Date(pod.metadata?.creationTimestamp ?? 0).getTime(),
       deleting: pod.metadata?.deletionTimestamp !== undefined,
       controller: pod.metadata?.ownerReferences?.find((o) => o.controller)?.kind,
+      pending: (pod.status?.phase ?? 'Pending') === 'Pending',
+      pullSecrets: (pod.spec?.imagePullSecrets ?? []).map((ref) => ref.name ?? ''),
       containers: [
         ...(pod.spec?.initContainers ?? []).map((c) => ({
           image: c.image ?? '',

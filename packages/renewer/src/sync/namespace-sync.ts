@@ -211,11 +211,11 @@ export class NamespaceSync {
       for (const key of accounts.ok) healthy.add(key);
       const { pods } = this.d;
       if (this.d.config.recoverStuckPods && pods && (created.size > 0 || accounts.added)) {
-        const registries = new Set(servedPull.map((s) => s.registry.host));
+        const secrets = new Map(servedPull.map((s) => [s.registry.host, s.secretName]));
         await recoverStuckPods(
           { pods, events: this.d.events },
           namespace,
-          registries,
+          secrets,
           this.now(),
           log,
         );

@@ -5,20 +5,22 @@ import type { EventSink, PodAccess } from './ports.js';
 /**
  * --recover-stuck-pods, after a sync gave the namespace a pull Secret or a ServiceAccount its entry
  * at `servedAt`: a Pod created before then took its ServiceAccount's imagePullSecrets without it and
- * never pulls, so each one a controller owns is deleted once (its controller recreates it, with the
- * entry); a bare Pod is left alone and reported. One list request, one delete per stuck Pod. Best
- * effort: a failure is logged, never fails the sync (the Secret is served either way).
+ * never pulls (it failed already, or it is still Pending and will), so each one a controller owns is
+ * deleted once (its controller recreates it, with the entry); a bare Pod is left alone and
+ * reported. `secrets` maps each served registry to its pull Secret's name. One list request, one
+ * delete per stuck Pod. Best effort: a failure is logged, never fails the sync (the Secret is served
+ * either way).
  */
 export async function recoverStuckPods(
   d: { readonly pods: PodAccess; readonly events: EventSink },
   namespace: string,
-  registries: ReadonlySet<string>,
+  secrets: ReadonlyMap<string, string>,
   servedAt: number,
   log: Logger,
 ): Promise<void> {
   let found;
   try {
-    found = stuckPods(await d.pods.listPods(namespace), registries, servedAt);
+    found = stuckPods(await d.pods.listPods(namespace), secrets, servedAt);
   } catch (error) {
     log.warn(
       { decision: 'recover-pods', err: asEatrError(error, { namespace }).message },
@@ -47,7 +49,7 @@ export async function recoverStuckPods(
       namespace,
       type: 'Normal',
       reason: EventReason.StuckPodRecreated,
-      message: `Pod ${pod.name} could not pull its image (created before this namespace's image pull Secret existed); deleted so its ${pod.controller ?? 'controller'} recreates it with the Secret`,
+      message: `Pod ${pod.name} could not pull its image (created before this namespace's image pull Secret existed, so it does not reference it); deleted so its ${pod.controller ?? 'controller'} recreates it with the Secret`,
     });
   }
   for (const pod of found.bare) {
