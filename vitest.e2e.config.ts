@@ -28,6 +28,10 @@ export default defineConfig({
     name: 'e2e',
     include: ['test/e2e/**/*.test.ts'],
     globalSetup: ['./test/e2e/harness/global-setup.ts'],
+    // A failure prints the cluster and copies the container logs (on-failure.ts), then stops the
+    // tier: the scenarios build on each other, so the ones after a failure would only fail too.
+    setupFiles: ['./test/e2e/harness/on-failure.ts'],
+    bail: 1,
     reporters: ['default', './test/harness/closing-line-reporter.ts'],
     fileParallelism: false,
     sequence: { shuffle: false, sequencer: FixedOrderSequencer },

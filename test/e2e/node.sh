@@ -11,9 +11,8 @@
 # killed with SIGKILL is restored by the next one) and restored, the node's cgroups (under
 # /eatr-e2e in every hierarchy) are removed, the run folder (also the node's TMPDIR: control-plane
 # keys, etcd and Prometheus data) is deleted, also when the run is interrupted (SIGINT, SIGTERM,
-# SIGHUP). Then the host is compared with a snapshot taken before the run: any difference fails the
-# run ("nothing left"). Kernel modules the node loaded are reported, not unloaded (others may use
-# them).
+# SIGHUP). Kernel modules the node loaded are unloaded. Then the host is compared with a snapshot
+# taken before the run (host-state.sh): any difference fails the run ("nothing left").
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -21,29 +20,8 @@ log() { printf '[e2e-node] %s\n' "$*" >&2; }
 [[ $(id -u) -eq 0 ]] || { log "the node needs root (containerd, kubelet, namespaces)"; exit 1; }
 [[ $# -gt 0 ]] || { log "usage: node.sh COMMAND..."; exit 2; }
 
-CGROUP=eatr-e2e
-# The host's sysctl values while a run is on: a run killed before restoring them leaves this file.
-SAVED_SYSCTLS=/var/tmp/eatr-e2e-sysctls
-# What the kubelet sets at start (pkg/kubelet/cm: setupKernelTunables) and the node must give back.
-SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
-
-host_state() {
-  echo "# network namespaces"; ip netns list 2>/dev/null || true
-  echo "# links"; ip -o link show | awk -F': ' '{print $2}' | sort
-  echo "# nftables"; nft list tables 2>/dev/null || true
-  echo "# mounts"; awk '{print $5}' /proc/self/mountinfo | sort
-  echo "# sysctls"; for s in "${SYSCTLS[@]}"; do echo "$s=$(sysctl -n "$s")"; done
-  echo "# cgroups"; ls -d /sys/fs/cgroup/*/"$CGROUP" 2>/dev/null || true
-  echo "# node processes"
-  # Others may run etcd or kube-apiserver on this machine: only the node's own programs count.
-  ps -eo pid=,comm= | grep -E ' (kubelet|containerd|containerd-shim.*|kube-proxy|kube-controller|kube-scheduler|coredns|registry|pause|runc)$' || true
-  pgrep -a -f 'eatr-e2e-run' | grep -v -e pgrep -e node.sh || true
-  echo "# folders"; ls -d /var/lib/kubelet /var/log/pods /var/lib/cni /run/containerd /opt/containerd /etc/cni/net.d 2>/dev/null || true
-  echo "# temporary folders"; ls -d /tmp/eatr-e2e-* 2>/dev/null | grep -v -e '^/tmp/eatr-e2e-logs$' || true
-}
-
-# Loaded kernel modules (none listed where the kernel does not say, as in some sandboxes).
-modules() { if [[ -r /proc/modules ]]; then awk '{print $1}' /proc/modules | sort; fi; }
+# shellcheck source=test/e2e/host-state.sh
+source "$here/host-state.sh"
 
 remove_cgroups() {
   local tries=0 dir
@@ -132,16 +110,21 @@ if [[ $status -ne 0 ]]; then
   logs=${EATR_E2E_LOGS:-/tmp/eatr-e2e-logs}
   rm -rf "$logs" && mkdir -p "$logs"
   find "$run_dir" -maxdepth 3 -name '*.log' -size -64M -exec cp -t "$logs" {} + 2>/dev/null || true
+  # Container logs a failed test copied out of the node's /var/log/pods (harness/on-failure.ts).
+  [[ -d $run_dir/pod-logs ]] && cp -r "$run_dir/pod-logs" "$logs/" 2>/dev/null || true
   log "the node's logs are in $logs"
 fi
 rm -rf "$run_dir"
-loaded=$(comm -13 <(echo "$modules_before") <(modules) | tr '\n' ' ')
-[[ -z $loaded ]] || log "kernel modules the node loaded (left loaded: others may use them): $loaded"
+# Kernel modules the node loaded (br_netfilter, nf_* for kube-proxy) are unloaded again; one still in
+# use stays and fails the comparison below.
+for module in $(comm -13 <(echo "$modules_before") <(modules)); do
+  modprobe -r "$module" 2>/dev/null && log "unloaded kernel module $module (the node loaded it)" || true
+done
 after=$(host_state)
 if [[ "$before" != "$after" ]]; then
   log "the host changed during the run:"
   diff <(echo "$before") <(echo "$after") >&2 || true
   exit 1
 fi
-log "nothing left: no node process, mount, link, nftables table, cgroup, folder or sysctl change on the host"
+log "nothing left: no node process, mount, link, nftables rule, cgroup, folder, file, kernel module or sysctl change on the host"
 exit "$status"

@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { issuedTokens, registryAccesses } from './harness/provided.js';
 import {
   apply,
+  prepareHostNamespace,
   chartPath,
   describeCluster,
   eventually,
@@ -136,26 +137,7 @@ describe('helm upgrade and rollback between the previous release and this one lo
 
   beforeAll(async () => {
     defaults = await chartDefaults();
-    await apply({
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: {
-        name: NAMESPACE,
-        labels: {
-          'pod-security.kubernetes.io/enforce': 'restricted',
-          'pod-security.kubernetes.io/enforce-version': 'latest',
-        },
-      },
-    });
-    await apply({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: `eatr-aws-credentials-${ecr.registry}`, namespace: NAMESPACE },
-      stringData: {
-        aws_access_key_id: ecr.accessKeyId,
-        aws_secret_access_key: ecr.secretAccessKey,
-      },
-    });
+    await prepareHostNamespace(NAMESPACE, ecr.registry, ecr);
     // Every namespace exists unlabelled from the start (with its default ServiceAccount): the steps
     // only label them, as a user opting an existing namespace in does.
     await apply({

@@ -72,9 +72,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
       registryAccesses: () => Promise.resolve(registry.accesses()),
       issuedTokens: () =>
         Promise.resolve(
-          aws
-            .issuedTokens()
-            .map((t) => ({ password: t.password, expiresAt: t.expiresAt.toISOString() })),
+          aws.issuedTokens().map((t) => ({
+            password: t.password,
+            accessKeyId: t.accessKeyId,
+            accountId: t.accountId,
+            expiresAt: t.expiresAt.toISOString(),
+          })),
         ),
       revokeToken: (input) => {
         const password = (input as { password?: unknown }).password;
@@ -97,12 +100,30 @@ export default async function setup(project: TestProject): Promise<() => Promise
         return Promise.resolve(true);
       },
       addCredentials: (input) => {
-        const { accessKeyId, secretAccessKey } = input as Record<string, unknown>;
+        const { accessKeyId, secretAccessKey, accountId } = input as Record<string, unknown>;
         if (typeof accessKeyId !== 'string' || typeof secretAccessKey !== 'string') {
           throw new Error('addCredentials: accessKeyId and secretAccessKey must be strings');
         }
-        aws.addCredentials({ accessKeyId, secretAccessKey, accountId: ECR_ACCOUNT });
+        aws.addCredentials({
+          accessKeyId,
+          secretAccessKey,
+          accountId: typeof accountId === 'string' ? accountId : ECR_ACCOUNT,
+        });
         return Promise.resolve(true);
+      },
+      removeCredentials: (input) => {
+        const accessKeyId = (input as { accessKeyId?: unknown }).accessKeyId;
+        if (typeof accessKeyId !== 'string') {
+          throw new Error('removeCredentials: accessKeyId must be a string');
+        }
+        return Promise.resolve(aws.removeCredentials(accessKeyId));
+      },
+      restartNodePart: async (input) => {
+        const part = (input as { part?: unknown }).part;
+        if (part !== 'kubelet' && part !== 'containerd') {
+          throw new Error('restartNodePart: part must be kubelet or containerd');
+        }
+        return node.restart(part);
       },
     });
   } catch (error) {

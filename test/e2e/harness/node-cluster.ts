@@ -64,6 +64,8 @@ export class NodeCluster {
   };
   private containerdSocket = '';
   private crictl = '';
+  /** The folder of the node's binaries (kubelet, ...), for restarts. */
+  private bin = '';
   /** The previous release's source tree, built (test/tools/previous-release.sh): its chart is here. */
   previousRelease = '';
 
@@ -115,6 +117,7 @@ export class NodeCluster {
 
     const binariesStarted = performance.now();
     const bin = await nodeBinaries();
+    this.bin = bin;
     this.timings.binariesS = seconds(binariesStarted);
     this.crictl = join(bin, 'crictl');
 
@@ -509,6 +512,25 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
       kib += Number(match[1]);
     }
     return Math.round(kib / 1024);
+  }
+
+  /**
+   * Stops the kubelet or containerd (SIGTERM, as systemd does on `systemctl restart`) and starts it
+   * again with the same configuration, then waits until it is healthy. Running containers keep
+   * running: their shims are not containerd's children. Returns the seconds it took.
+   */
+  async restart(part: 'kubelet' | 'containerd'): Promise<number> {
+    const started = performance.now();
+    const cp = this.controlPlane;
+    if (cp === undefined) throw new Error('restart: the node is not started');
+    const index = this.processes.findIndex((p) => p.name === part);
+    const running = this.processes[index];
+    if (running === undefined) throw new Error(`restart: no ${part} process`);
+    await running.stop({ timeoutMs: 30_000 });
+    this.processes.splice(index, 1);
+    if (part === 'kubelet') await this.startKubelet(this.bin, cp);
+    else await this.startContainerd();
+    return Math.round((performance.now() - started) / 100) / 10;
   }
 
   /**

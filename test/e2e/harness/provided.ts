@@ -36,10 +36,16 @@ export function registryAccesses(): Promise<RegistryAccess[]> {
   >;
 }
 
-export function issuedTokens(): Promise<Array<{ password: string; expiresAt: string }>> {
-  return callHarnessControl(inject('e2eControlUrl'), 'issuedTokens') as Promise<
-    Array<{ password: string; expiresAt: string }>
-  >;
+/** A token the ECR stand-in issued: which key asked for it, and when it expires. */
+export interface IssuedTokenView {
+  readonly password: string;
+  readonly accessKeyId: string;
+  readonly accountId: string;
+  readonly expiresAt: string;
+}
+
+export function issuedTokens(): Promise<IssuedTokenView[]> {
+  return callHarnessControl(inject('e2eControlUrl'), 'issuedTokens') as Promise<IssuedTokenView[]>;
 }
 
 export async function revokeToken(password: string): Promise<void> {
@@ -55,12 +61,29 @@ export async function setTokenLifetime(ms: number): Promise<void> {
   await callHarnessControl(inject('e2eControlUrl'), 'setTokenLifetime', { ms });
 }
 
-/** A new access key the ECR stand-in accepts (for a key rotation). */
-export async function addCredentials(accessKeyId: string, secretAccessKey: string): Promise<void> {
+/** A new access key the ECR stand-in accepts (for a key rotation), of the e2e account or another. */
+export async function addCredentials(
+  accessKeyId: string,
+  secretAccessKey: string,
+  accountId?: string,
+): Promise<void> {
   await callHarnessControl(inject('e2eControlUrl'), 'addCredentials', {
     accessKeyId,
     secretAccessKey,
+    ...(accountId === undefined ? {} : { accountId }),
   });
+}
+
+/** The stand-in refuses this access key from now on, as IAM does once a key is deleted. */
+export async function removeCredentials(accessKeyId: string): Promise<void> {
+  await callHarnessControl(inject('e2eControlUrl'), 'removeCredentials', { accessKeyId });
+}
+
+/** Restarts the node's kubelet or containerd; resolves to the seconds it took. */
+export function restartNodePart(part: 'kubelet' | 'containerd'): Promise<number> {
+  return callHarnessControl(inject('e2eControlUrl'), 'restartNodePart', {
+    part,
+  }) as Promise<number>;
 }
 
 /** Every STS session the stand-in handed out: which role, through which call. */

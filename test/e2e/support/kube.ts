@@ -189,3 +189,31 @@ export function podRunning(
     return p.status.phase === 'Running' ? p : undefined;
   });
 }
+
+/**
+ * The release's host namespace as docs/deploy.md makes it (Pod Security `restricted`, so every Pod
+ * of the chart must meet it), with the credential Secret for `registry` holding this access key.
+ */
+export async function prepareHostNamespace(
+  namespace: string,
+  registry: string,
+  key: { accessKeyId: string; secretAccessKey: string },
+): Promise<void> {
+  await apply({
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name: namespace,
+      labels: {
+        'pod-security.kubernetes.io/enforce': 'restricted',
+        'pod-security.kubernetes.io/enforce-version': 'latest',
+      },
+    },
+  });
+  await apply({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: `eatr-aws-credentials-${registry}`, namespace },
+    stringData: { aws_access_key_id: key.accessKeyId, aws_secret_access_key: key.secretAccessKey },
+  });
+}
