@@ -1,4 +1,4 @@
-import { CoordinationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
@@ -12,6 +12,8 @@ import {
   type RedisClient,
   type RenewerConfig,
   type WatcherConfig,
+  CoordinationV1Api,
+  CoreV1Api,
 } from '@eatr/core';
 
 /** The settings both components read (flags as given on the command line, by flag name). */

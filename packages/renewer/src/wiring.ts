@@ -1,4 +1,3 @@
-import { CoreV1Api } from '@kubernetes/client-node';
 import type { Job, Queue, Worker } from 'bullmq';
 import type { Registry } from 'prom-client';
 import {
@@ -22,6 +21,7 @@ import {
   type RenewerConfig,
   planSettingsOf,
   RedisHealth,
+  CoreV1Api,
 } from '@eatr/core';
 import { createRequestHandler } from './aws/proxy.js';
 import { SdkEcrTokenClient, type EcrTokenClient } from './aws/ecr-token-client.js';

@@ -1,4 +1,3 @@
-import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { Queue } from 'bullmq';
 import {
@@ -28,6 +27,8 @@ import {
   type WatchEventType,
   type WatcherConfig,
   type WatcherMetrics,
+  CoordinationV1Api,
+  CoreV1Api,
 } from '@eatr/core';
 import { LeaseElector } from './leader/lease-elector.js';
 import { LeaderWatches } from './leader-watches.js';

@@ -1,4 +1,4 @@
-import { AdmissionregistrationV1Api } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api } from '@eatr/core';
 import { describeError, kubeStatus } from '@eatr/core';
 import type { Cli } from '../context.js';
 import type { Check } from '../doctor-model.js';

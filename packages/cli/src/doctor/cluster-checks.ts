@@ -1,7 +1,6 @@
 import { request, type RequestOptions } from 'node:https';
 import { request as httpRequest } from 'node:http';
-import { VersionApi } from '@kubernetes/client-node';
-import { describeError } from '@eatr/core';
+import { describeError, VersionApi } from '@eatr/core';
 import type { Cli } from '../context.js';
 import { MAX_SKEW_MS, type Check } from '../doctor-model.js';
 import { fail, ok } from './check.js';

@@ -1,4 +1,4 @@
-import { AuthorizationV1Api } from '@kubernetes/client-node';
+import { AuthorizationV1Api } from '@eatr/core';
 import { describeError } from '@eatr/core';
 import { UsageError, type Cli } from '../context.js';
 import {

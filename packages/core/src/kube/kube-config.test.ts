@@ -1,6 +1,7 @@
 import { HttpMethod, RequestContext } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { PooledKubeConfig } from './kube-config.js';
+import { withRequestPriority } from './request-priority.js';
 
 const load = (kc: PooledKubeConfig) => {
   kc.loadFromOptions({
@@ -13,6 +14,31 @@ const load = (kc: PooledKubeConfig) => {
 };
 
 describe('PooledKubeConfig', () => {
+  it('asks the rate limiter with the priority of the work the request is made for', async () => {
+    const asked: string[] = [];
+    const kc = load(
+      new PooledKubeConfig({
+        rateLimiter: {
+          acquire: (priority) => {
+            asked.push(priority ?? 'none');
+            return Promise.resolve();
+          },
+        },
+      }),
+    );
+    const request = () =>
+      kc.applySecurityAuthentication(
+        new RequestContext('https://127.0.0.1:1/api/v1/namespaces', HttpMethod.GET),
+      );
+    await request();
+    await withRequestPriority('bulk', async () => {
+      await Promise.resolve();
+      await request(); // after an await: the priority travels with the async context
+    });
+    await withRequestPriority('event', request);
+    expect(asked).toEqual(['event', 'bulk', 'event']);
+  });
+
   it('authenticates each request only once the rate limiter grants it a token', async () => {
     let grant = (): void => undefined;
     let acquired = 0;

@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig, type RequestContext } from '@kubernetes/client-node';
+import type { RequestContext } from '@kubernetes/client-node';
+import { KubeConfig } from './client.js';
 import { RateLimiter, type RateLimit } from './rate-limiter.js';
+import { currentRequestPriority } from './request-priority.js';
 
 const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -16,7 +18,8 @@ type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
  * keeps the first dispatcher made for each cluster and user, keyed as the library keys its agents.
  *
  * With a `rateLimiter`, every request (API calls and watch starts alike: the library calls this
- * once per request) first waits for a token, as client-go's QPS and Burst limit its clients.
+ * once per request) first waits for a token, as client-go's QPS and Burst limit its clients; a request
+ * made under withRequestPriority('bulk') waits behind every other.
  */
 export class PooledKubeConfig extends KubeConfig {
   private readonly dispatchers = new Map<string, Dispatcher>();
@@ -29,7 +32,7 @@ export class PooledKubeConfig extends KubeConfig {
 
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
     // Wait before authenticating, so a token read or refreshed here is current when the request goes.
-    await this.rateLimiter?.acquire();
+    await this.rateLimiter?.acquire(currentRequestPriority());
     await super.applySecurityAuthentication(context);
     const made = context.getDispatcher();
     if (made === undefined) return; // plain HTTP without TLS options: the global dispatcher pools

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RateLimiter, type RateLimiterClock, type RateLimit } from './rate-limiter.js';
+import type { RequestPriority } from './request-priority.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -62,6 +63,53 @@ describe('RateLimiter', () => {
     ]);
   });
 
+  it('gives a token to a waiting event request before bulk requests that waited longer', async () => {
+    const limiter = new RateLimiter({ qps: 10, burst: 1 });
+    const start = performance.now();
+    const order: [string, number][] = [];
+    const take = (name: string, priority: RequestPriority) =>
+      void limiter.acquire(priority).then(() => {
+        order.push([name, performance.now() - start]);
+      });
+    for (const name of ['bulk-1', 'bulk-2', 'bulk-3']) take(name, 'bulk');
+    await vi.advanceTimersByTimeAsync(50);
+    take('event-1', 'event');
+    take('event-2', 'event');
+    await vi.advanceTimersByTimeAsync(100);
+    take('bulk-4', 'bulk');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(order).toEqual([
+      ['bulk-1', 0],
+      ['event-1', 100],
+      ['event-2', 200],
+      ['bulk-2', 300],
+      ['bulk-3', 400],
+      ['bulk-4', 500],
+    ]);
+  });
+
+  it('lets an event request take a free token at once, and a bulk one only when no event waits', async () => {
+    const limiter = new RateLimiter({ qps: 10, burst: 2 });
+    const start = performance.now();
+    const order: [string, number][] = [];
+    const take = (name: string, priority: RequestPriority) =>
+      void limiter.acquire(priority).then(() => {
+        order.push([name, performance.now() - start]);
+      });
+    take('event-1', 'event');
+    take('event-2', 'event');
+    take('event-3', 'event'); // waits for the token at 100 ms
+    await vi.advanceTimersByTimeAsync(150); // 0.5 token spare after event-3
+    take('bulk-1', 'bulk');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(order).toEqual([
+      ['event-1', 0],
+      ['event-2', 0],
+      ['event-3', 100],
+      ['bulk-1', 200],
+    ]);
+  });
+
   it('reads time and sleeps through the injected clock', async () => {
     let now = 1_000;
     const slept: number[] = [];
@@ -69,6 +117,7 @@ describe('RateLimiter', () => {
       now: () => now,
       sleep: (ms) => {
         slept.push(ms);
+        now += ms;
         return Promise.resolve();
       },
     };
@@ -76,10 +125,10 @@ describe('RateLimiter', () => {
     await limiter.acquire();
     await limiter.acquire();
     await limiter.acquire();
-    expect(slept).toEqual([250, 500]);
-    now += 2_000; // the debt of two tokens is repaid and the bucket is full again
+    expect(slept).toEqual([250, 250]);
+    now += 2_000; // the bucket is full again (one token: burst 1)
     await limiter.acquire();
-    expect(slept).toEqual([250, 500]);
+    expect(slept).toEqual([250, 250]);
   });
 
   it('refuses a burst below 1 when limited (nothing could ever be granted)', () => {

@@ -1,3 +1,5 @@
+import type { RequestPriority } from './request-priority.js';
+
 /** Client-side API rate limit, as client-go's `QPS` and `Burst`. */
 export interface RateLimit {
   /** Tokens added per second; 0 or less means unlimited. */
@@ -24,14 +26,18 @@ const SYSTEM_CLOCK: RateLimiterClock = {
 
 /**
  * A token bucket with client-go's semantics: full at start (`burst` requests go at once), refilled
- * at `qps` tokens per second. Hand-written because it is a dozen lines and the usual libraries
- * (bottleneck, p-throttle) model windows and concurrency rather than QPS plus burst. Like
- * golang.org/x/time/rate, each call reserves its token at once (the balance may go negative) and
- * sleeps until that token exists, so callers are served in call order without a queue.
+ * at `qps` tokens per second; and two queues of waiting requests. A token goes to the oldest waiting
+ * `event` request, and to a `bulk` one only when no event request waits, so a request made for an
+ * event never waits behind bulk requests already waiting, however many a renewal wave has queued.
+ * Within a priority, first come, first served. Hand-written because it is a few dozen lines and the
+ * usual libraries (bottleneck, p-throttle) model windows and concurrency rather than QPS plus burst
+ * with priorities.
  */
 export class RateLimiter {
   private tokens: number;
   private last: number;
+  private readonly waiting: Record<RequestPriority, (() => void)[]> = { event: [], bulk: [] };
+  private releasing = false;
 
   constructor(
     private readonly limit: RateLimit,
@@ -44,13 +50,54 @@ export class RateLimiter {
   }
 
   /** Resolves once the caller may send one request. */
-  acquire(): Promise<void> {
-    const { qps, burst } = this.limit;
-    if (!(qps > 0)) return Promise.resolve();
+  acquire(priority: RequestPriority = 'event'): Promise<void> {
+    if (!(this.limit.qps > 0)) return Promise.resolve();
+    this.refill();
+    const ahead = this.waiting.event.length + (priority === 'bulk' ? this.waiting.bulk.length : 0);
+    if (ahead === 0 && this.tokens >= 1) {
+      this.tokens -= 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.waiting[priority].push(resolve);
+      this.scheduleRelease();
+    });
+  }
+
+  /**
+   * Adds the tokens earned since the last look. While requests wait, the bucket is capped only after
+   * they were served (see scheduleRelease): a waiter's token is earned while it waits, as if
+   * reserved, so the fraction of a token beyond `burst` that it was woken for is not lost.
+   */
+  private refill(): void {
     const now = this.clock.now();
-    this.tokens = Math.min(burst, this.tokens + ((now - this.last) * qps) / 1000) - 1;
+    this.tokens += ((now - this.last) * this.limit.qps) / 1000;
     this.last = now;
-    if (this.tokens >= 0) return Promise.resolve();
-    return this.clock.sleep(Math.ceil((-this.tokens * 1000) / qps));
+    if (this.waiting.event.length + this.waiting.bulk.length === 0) this.capAtBurst();
+  }
+
+  private capAtBurst(): void {
+    this.tokens = Math.min(this.limit.burst, this.tokens);
+  }
+
+  /** One timer at a time, for when the next token exists; it grants, then re-arms while any wait. */
+  private scheduleRelease(): void {
+    if (this.releasing) return;
+    if (this.waiting.event.length + this.waiting.bulk.length === 0) return;
+    this.releasing = true;
+    const ms = Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / this.limit.qps));
+    void this.clock.sleep(ms).then(() => {
+      this.releasing = false;
+      this.refill();
+      // At most `burst` at once, even when the timer fired late.
+      for (let granted = 0; granted < this.limit.burst && this.tokens >= 1; granted++) {
+        const next = this.waiting.event.shift() ?? this.waiting.bulk.shift();
+        if (!next) break;
+        this.tokens -= 1;
+        next();
+      }
+      this.capAtBurst();
+      this.scheduleRelease();
+    });
   }
 }

@@ -1,4 +1,5 @@
-import { Watch, type KubeConfig, type RequestContext } from '@kubernetes/client-node';
+import type { KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { Watch } from '../kube/client.js';
 import { describeError, kubeStatus } from '../errors.js';
 import type { Logger } from '../runtime/logger.js';
 import { isAtLeast } from './resource-version.js';

@@ -1,4 +1,4 @@
-import { setHeaderOptions, type CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import {
   ARGOCD_REPO_CREDS,
   ARGOCD_SECRET_TYPE_LABEL,
@@ -15,6 +15,7 @@ import {
   type CachedResource,
   type Logger,
   type WatchEventType,
+  setHeaderOptions,
 } from '@eatr/core';
 import {
   projectCredentials,

@@ -3,9 +3,11 @@ import {
   PROBE_JOB,
   SWEEP_JOB,
   SYNC_JOB,
+  isBulkReason,
   readProbeJob,
   readSweepJob,
   readSyncJob,
+  withRequestPriority,
   type JobRead,
 } from '@eatr/core';
 import { handBack, stepAside } from './hand-back.js';
@@ -23,11 +25,21 @@ import { runSync } from './sync-job.js';
 export async function runJob(job: Job, token: string | undefined, c: JobContext): Promise<unknown> {
   if (c.superseded()) return stepAside(job, token, c);
   if (job.name === SWEEP_JOB)
-    return withPayload(job, token, c, 'sweep', readSweepJob, (data) => runSweep(data, c));
+    return withPayload(job, token, c, 'sweep', readSweepJob, (data) =>
+      // A scheduled sweep is bulk; one for a credential change serves the change.
+      withRequestPriority(data.reason === 'credentials' ? 'event' : 'bulk', () =>
+        runSweep(data, c),
+      ),
+    );
   if (job.name === PROBE_JOB)
     return withPayload(job, token, c, 'probe', readProbeJob, (data) => runProbe(job, data, c));
   if (job.name === SYNC_JOB)
-    return withPayload(job, token, c, 'sync', readSyncJob, (data) => runSync(job, data, c));
+    return withPayload(job, token, c, 'sync', readSyncJob, (data) =>
+      // Its API requests wait in the client-side rate limiter as the job waited in the queue.
+      withRequestPriority(isBulkReason(data.reason) ? 'bulk' : 'event', () =>
+        runSync(job, data, c),
+      ),
+    );
   return handBack(job, token, `unknown job ${job.name}`, c);
 }
 

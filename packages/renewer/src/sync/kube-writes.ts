@@ -1,9 +1,4 @@
-import {
-  PatchStrategy,
-  setHeaderOptions,
-  type CoreV1Api,
-  type V1Secret,
-} from '@kubernetes/client-node';
+import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import {
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
@@ -11,6 +6,8 @@ import {
   SERVICE_ACCOUNT_ANNOTATION,
   kubeStatus,
   type ObservedPod,
+  PatchStrategy,
+  setHeaderOptions,
 } from '@eatr/core';
 import type { ClusterCache } from '../cache/cluster-cache.js';
 import {

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import type { CoordinationV1Api, V1Lease, V1LeaseSpec } from '@kubernetes/client-node';
 import {
+  describeError,
+  kubeStatus,
+  sleep,
+  withTimeout,
+  type Logger,
   V1MicroTime,
-  type CoordinationV1Api,
-  type V1Lease,
-  type V1LeaseSpec,
-} from '@kubernetes/client-node';
-import { describeError, kubeStatus, sleep, withTimeout, type Logger } from '@eatr/core';
+} from '@eatr/core';
 
 export interface LeaseElectorOptions {
   readonly api: CoordinationV1Api;
