@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ms, pool } from './common.js';
+import { cpuSnapshot, cpuUsed } from './cpu-use.js';
 import type { RawKube } from './raw-kube.js';
 
 export interface Ceiling {
@@ -17,6 +18,8 @@ export interface Ceiling {
   readonly updateMs: number;
   readonly createPerS: number;
   readonly updatePerS: number;
+  /** CPU seconds per process kind during the updates. */
+  readonly updateCpu: ReadonlyMap<string, number>;
 }
 
 const NAME = 'bench-ceiling';
@@ -71,6 +74,7 @@ export async function measureCeiling(
   });
   const createMs = ms(started);
 
+  const cpuBefore = await cpuSnapshot();
   started = performance.now();
   await pool(namespaces, concurrency, async (namespace, i) => {
     await kube.request('PUT', `/api/v1/namespaces/${namespace}/secrets/${NAME}`, {
@@ -78,6 +82,7 @@ export async function measureCeiling(
     });
   });
   const updateMs = ms(started);
+  const updateCpu = cpuUsed(cpuBefore, await cpuSnapshot());
 
   await pool(namespaces, 32, async (namespace) => {
     await kube.request('DELETE', `/api/v1/namespaces/${namespace}/secrets/${NAME}`);
@@ -89,5 +94,6 @@ export async function measureCeiling(
     updateMs,
     createPerS: (secrets / createMs) * 1000,
     updatePerS: (secrets / updateMs) * 1000,
+    updateCpu,
   };
 }

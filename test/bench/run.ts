@@ -14,6 +14,7 @@
  *   BENCH_CEILING_CONCURRENCY=48                 requests in flight for the API-server ceiling
  *   BENCH_LATENCY_SAMPLES=100                    idle label-to-Secret samples (one at a time)
  *   BENCH_PROBES=300, BENCH_PROBE_INTERVAL_MS=100  latency probes during a wave / after a restart
+ *   BENCH_WAVE_PROBE_CONCURRENCY=default,16,128  renewer concurrencies of the probed waves
  *   BENCH_IDLE_WINDOW_S=20                       idle window measured for the API request baseline
  *   BENCH_SWEEP_INTERVAL=1h                      eatr's sweep interval (the benchmark triggers sweeps)
  *
@@ -22,8 +23,8 @@
  * with nothing due; a watcher restart (counted), and another with latency probes; the API-server
  * ceiling (create then update N Secrets in their own namespaces); three full renewal waves (every
  * eatr Secret's renew-after patched to the past while the renewers are stopped, then the renewers
- * started and a sweep triggered): default settings (counted), speed settings (counted), default
- * settings with a labelled namespace created every 100 ms (latency); a sweep with one bad
+ * started and a sweep triggered): default settings (counted), speed settings (counted), then one
+ * per BENCH_WAVE_PROBE_CONCURRENCY with a labelled namespace created every 100 ms (latency); a sweep with one bad
  * credential shared by 10% of the namespaces; memory.
  */
 import { MANAGED_SELECTOR, RENEW_AFTER_ANNOTATION, credentialSecretName } from '@eatr/core';
@@ -32,6 +33,7 @@ import { ControlPlane, RedisServer, kubeClients, uniqueName } from '../harness/i
 import type { EatrProcess } from '../harness/eatr-process.js';
 import { RequestMeter, breakdown, type PhaseRequests } from './apiserver-metrics.js';
 import { measureCeiling } from './ceiling.js';
+import { cpuSnapshot, cpuUsed, describeCpu } from './cpu-use.js';
 import {
   fmtLatency,
   fmtMs,
@@ -90,6 +92,11 @@ const SPEED_ENV_TEXT =
   process.env.BENCH_SPEED_ENV ||
   'EATR_CONCURRENCY=128,EATR_KUBE_API_QPS=0,EATR_KUBE_API_BURST=2000';
 const SPEED_ENV = parseEnvList('BENCH_SPEED_ENV', SPEED_ENV_TEXT);
+/** Renewer concurrencies of the waves with latency probes ('default': eatr's own, or BENCH_CONCURRENCY). */
+const WAVE_PROBE_CONCURRENCY = (process.env.BENCH_WAVE_PROBE_CONCURRENCY || 'default,16,128')
+  .split(',')
+  .map((c) => c.trim())
+  .filter((c) => c !== '');
 const QUEUE_PREFIX = '{eatr}';
 
 const REGISTRY = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
@@ -383,6 +390,7 @@ async function renewalWave(
     const epoch = Date.now();
     await b.procs.startRenewers(extraEnv);
     const renewedBeforeTrigger = renewedSince(b, epoch);
+    const cpuBefore = await cpuSnapshot();
     const started = performance.now();
     await b.queue.triggerSweep();
     const probing =
@@ -394,12 +402,14 @@ async function renewalWave(
       100,
     );
     const last = Math.max(...b.fan.map((ns) => b.watch.get(ns, REGISTRY)?.lastWriteAt ?? 0));
+    const cpu = cpuUsed(cpuBefore, await cpuSnapshot());
     const latency = await probing;
     await b.queue.drained(DRAIN_TIMEOUT_MS);
     const durationMs = last - started;
     return {
       durationMs,
       perS: ((N - renewedBeforeTrigger) / durationMs) * 1000,
+      cpu,
       ecrCalls: ecrCalls(b) - callsBefore,
       renewedBeforeTrigger,
       latency,
@@ -422,7 +432,8 @@ async function renewalWave(
       (requests
         ? `; API requests ${requests.total} = ${(requests.total / N).toFixed(2)} per Secret (${breakdown(requests)})`
         : '') +
-      (latency ? `; label-to-Secret during the wave: ${fmtLatency(latency)}` : ''),
+      (latency ? `; label-to-Secret during the wave: ${fmtLatency(latency)}` : '') +
+      `; CPU: ${describeCpu(wave.cpu)}`,
   );
   return { wave, latency };
 }
@@ -602,7 +613,8 @@ async function main(): Promise<boolean> {
       });
       console.log(
         `API-server ceiling, ${ceiling.concurrency} in flight: create ${ceiling.createPerS.toFixed(0)}/s, ` +
-          `update ${ceiling.updatePerS.toFixed(0)}/s (${N} Secrets, each in its own namespace)`,
+          `update ${ceiling.updatePerS.toFixed(0)}/s (${N} Secrets, each in its own namespace); ` +
+          `CPU during the updates: ${describeCpu(ceiling.updateCpu)}`,
       );
       return ceiling;
     });
@@ -643,17 +655,30 @@ async function main(): Promise<boolean> {
       }
     });
 
-    results.waveLatency = await needBacklog('renewal wave with latency probes', async () => {
-      await dueThen();
-      const { latency } = await renewalWave(
-        b,
-        'default settings, with latency probes',
-        {},
-        'probe',
-      );
-      if (!latency) throw new Error('no probes ran');
-      return latency;
-    });
+    // Events during a wave, at the default concurrency and at 16 and 128 jobs per renewer: bulk work
+    // must not delay them in the queue, the renewer's slots or the client-side rate limiter.
+    results.waveLatency = [];
+    for (const concurrency of WAVE_PROBE_CONCURRENCY) {
+      const env: Record<string, string> =
+        concurrency === 'default' ? {} : { EATR_CONCURRENCY: concurrency };
+      results.waveLatency.push({
+        concurrency,
+        latency: await needBacklog(
+          `renewal wave with latency probes, concurrency ${concurrency}`,
+          async () => {
+            await dueThen();
+            const { latency } = await renewalWave(
+              b,
+              `concurrency ${concurrency}, with latency probes`,
+              env,
+              'probe',
+            );
+            if (!latency) throw new Error('no probes ran');
+            return latency;
+          },
+        ),
+      });
+    }
     if (procs.renewers.length === 0) await phase('renewer start', () => procs.startRenewers());
 
     results.badCredential = await needBacklog('sweep with a bad credential', () =>

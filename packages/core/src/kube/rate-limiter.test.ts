@@ -110,6 +110,32 @@ describe('RateLimiter', () => {
     ]);
   });
 
+  it('keeps a tenth of the burst for event requests while bulk requests wait', async () => {
+    const limiter = new RateLimiter({ qps: 10, burst: 20 });
+    const start = performance.now();
+    const granted: [string, number][] = [];
+    const take = (name: string, priority: RequestPriority) =>
+      void limiter.acquire(priority).then(() => {
+        granted.push([name, performance.now() - start]);
+      });
+    for (let i = 0; i < 20; i++) take(`bulk-${i}`, 'bulk');
+    await vi.advanceTimersByTimeAsync(250);
+    // 18 went at once; two more by now (one token each 100 ms above the reserve of 2).
+    expect(granted.filter(([, at]) => at === 0)).toHaveLength(18);
+    expect(granted.map(([, at]) => at).slice(18)).toEqual([100, 200]);
+    take('event-1', 'event');
+    take('event-2', 'event');
+    take('event-3', 'event');
+    await vi.advanceTimersByTimeAsync(0);
+    // The reserve's two tokens at once; the third event waits for the next token, not for bulk.
+    expect(granted.slice(20)).toEqual([
+      ['event-1', 250],
+      ['event-2', 250],
+    ]);
+    await vi.advanceTimersByTimeAsync(60);
+    expect(granted.slice(22)).toEqual([['event-3', 300]]);
+  });
+
   it('reads time and sleeps through the injected clock', async () => {
     let now = 1_000;
     const slept: number[] = [];

@@ -24,12 +24,19 @@ const SYSTEM_CLOCK: RateLimiterClock = {
     }),
 };
 
+/** The part of the bucket bulk requests leave to events (a tenth of the burst, rounded down). */
+export function eventReserve(burst: number): number {
+  return Math.floor(burst / 10);
+}
+
 /**
  * A token bucket with client-go's semantics: full at start (`burst` requests go at once), refilled
  * at `qps` tokens per second; and two queues of waiting requests. A token goes to the oldest waiting
- * `event` request, and to a `bulk` one only when no event request waits, so a request made for an
- * event never waits behind bulk requests already waiting, however many a renewal wave has queued.
- * Within a priority, first come, first served. Hand-written because it is a few dozen lines and the
+ * `event` request, and to a `bulk` one only when no event request waits and the bucket holds more
+ * than eventReserve(burst) tokens, so a request made for an event never waits behind bulk requests
+ * (however many a renewal wave has queued) and, during a wave, usually does not wait at all: bulk
+ * work keeps the reserve full at the price of a burst smaller by it. Within a priority, first come,
+ * first served. Hand-written because it is a few dozen lines and the
  * usual libraries (bottleneck, p-throttle) model windows and concurrency rather than QPS plus burst
  * with priorities.
  */
@@ -38,6 +45,7 @@ export class RateLimiter {
   private last: number;
   private readonly waiting: Record<RequestPriority, (() => void)[]> = { event: [], bulk: [] };
   private releasing = false;
+  private readonly reserve: number;
 
   constructor(
     private readonly limit: RateLimit,
@@ -47,6 +55,7 @@ export class RateLimiter {
       throw new RangeError(`rate limit burst must be at least 1, got ${limit.burst}`);
     this.tokens = limit.burst;
     this.last = clock.now();
+    this.reserve = eventReserve(limit.burst);
   }
 
   /** Resolves once the caller may send one request. */
@@ -54,7 +63,7 @@ export class RateLimiter {
     if (!(this.limit.qps > 0)) return Promise.resolve();
     this.refill();
     const ahead = this.waiting.event.length + (priority === 'bulk' ? this.waiting.bulk.length : 0);
-    if (ahead === 0 && this.tokens >= 1) {
+    if (ahead === 0 && this.tokens >= this.needed(priority)) {
       this.tokens -= 1;
       return Promise.resolve();
     }
@@ -76,6 +85,11 @@ export class RateLimiter {
     if (this.waiting.event.length + this.waiting.bulk.length === 0) this.capAtBurst();
   }
 
+  /** Tokens the bucket must hold for a request of `priority` to take one. */
+  private needed(priority: RequestPriority): number {
+    return priority === 'event' ? 1 : 1 + this.reserve;
+  }
+
   private capAtBurst(): void {
     this.tokens = Math.min(this.limit.burst, this.tokens);
   }
@@ -85,14 +99,17 @@ export class RateLimiter {
     if (this.releasing) return;
     if (this.waiting.event.length + this.waiting.bulk.length === 0) return;
     this.releasing = true;
-    const ms = Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / this.limit.qps));
+    const needed = this.needed(this.waiting.event.length > 0 ? 'event' : 'bulk');
+    const ms = Math.max(1, Math.ceil(((needed - this.tokens) * 1000) / this.limit.qps));
     void this.clock.sleep(ms).then(() => {
       this.releasing = false;
       this.refill();
       // At most `burst` at once, even when the timer fired late.
-      for (let granted = 0; granted < this.limit.burst && this.tokens >= 1; granted++) {
-        const next = this.waiting.event.shift() ?? this.waiting.bulk.shift();
-        if (!next) break;
+      for (let granted = 0; granted < this.limit.burst; granted++) {
+        const priority = this.waiting.event.length > 0 ? 'event' : 'bulk';
+        const next = this.waiting[priority][0];
+        if (!next || this.tokens < this.needed(priority)) break;
+        this.waiting[priority].shift();
         this.tokens -= 1;
         next();
       }

@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import {
   RetryableError,
   formatBlockedKey,
@@ -48,6 +49,8 @@ export interface SweepResult {
 
 /** How long a sweep waits for the renewer's watches to catch up with the change that caused it. */
 const CACHE_CATCH_UP_MS = 2000;
+/** Namespaces planned between two turns of the event loop. */
+const PLAN_SLICE = 100;
 /** Enqueues in flight at once: a 10,000-namespace wave is queued in seconds, not minutes. */
 const ENQUEUE_CONCURRENCY = 32;
 
@@ -81,6 +84,9 @@ export async function sweep(d: SweepDependencies): Promise<SweepResult> {
   let optedIn = 0;
   let skipped = 0;
   for (const ns of view.allNamespaces()) {
+    // Planning is synchronous: without a pause, 10,000 namespaces would hold the event loop for
+    // about a second, and an event's sync (a namespace just labelled) would wait behind it.
+    if (namespaces > 0 && namespaces % PLAN_SLICE === 0) await setImmediate();
     namespaces++;
     const name = ns.metadata.name;
     const blocked = byNamespace.get(name);
