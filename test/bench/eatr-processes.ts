@@ -110,9 +110,12 @@ export class LogCounter {
 export const RENEWER_LIMIT_MIB = 384;
 export const WATCHER_LIMIT_MIB = 256;
 
-/** NODE_OPTIONS as the chart renders them for a memory limit (eatr.nodeOptionsEnv in _helpers.tpl). */
-export function chartNodeOptions(limitMib: number): string {
-  return `--max-old-space-size=${Math.floor(limitMib * 0.75)} --max-semi-space-size=2`;
+/** The runtime environment the chart renders for a memory limit (eatr.nodeOptionsEnv in _helpers.tpl). */
+export function chartRuntimeEnv(limitMib: number): Record<string, string> {
+  return {
+    NODE_OPTIONS: `--max-old-space-size=${Math.floor(limitMib * 0.75)} --max-semi-space-size=2`,
+    MALLOC_ARENA_MAX: '2',
+  };
 }
 
 export class EatrProcesses {
@@ -132,7 +135,7 @@ export class EatrProcesses {
 
   /** Starts the renewers; throws SettingUnsupported when a renewer exits on a configuration error. */
   async startRenewers(extraEnv: Readonly<Record<string, string>> = {}): Promise<void> {
-    const env = { ...this.env, NODE_OPTIONS: chartNodeOptions(RENEWER_LIMIT_MIB), ...extraEnv };
+    const env = { ...this.env, ...chartRuntimeEnv(RENEWER_LIMIT_MIB), ...extraEnv };
     const started = await Promise.allSettled(
       Array.from({ length: this.renewerCount }, () => EatrProcess.start('renewer', { env })),
     );
@@ -159,7 +162,7 @@ export class EatrProcesses {
 
   async startWatcher(): Promise<EatrProcess> {
     const watcher = await EatrProcess.start('watcher', {
-      env: { ...this.env, NODE_OPTIONS: chartNodeOptions(WATCHER_LIMIT_MIB) },
+      env: { ...this.env, ...chartRuntimeEnv(WATCHER_LIMIT_MIB) },
     });
     this.all.push(watcher);
     this.watcher = watcher;

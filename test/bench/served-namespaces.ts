@@ -20,7 +20,7 @@ import { ControlPlane, RedisServer, kubeClients, uniqueName } from '../harness/i
 import { EatrProcess } from '../harness/eatr-process.js';
 import { RequestMeter, breakdown, type PhaseRequests } from './apiserver-metrics.js';
 import { fmtMs, ms, parseEnvList, pool, positiveInt, until } from './common.js';
-import { RENEWER_LIMIT_MIB, chartNodeOptions, residentMiB } from './eatr-processes.js';
+import { RENEWER_LIMIT_MIB, chartRuntimeEnv, residentMiB } from './eatr-processes.js';
 import { RawKube } from './raw-kube.js';
 import { SecretWatch } from './secret-watch.js';
 
@@ -113,7 +113,7 @@ async function main(): Promise<void> {
         EATR_METRICS_PORT: '0',
         EATR_METRICS_HOST: '127.0.0.1',
         EATR_LOG_LEVEL: 'info',
-        NODE_OPTIONS: chartNodeOptions(LIMIT_MIB),
+        ...chartRuntimeEnv(LIMIT_MIB),
         ...(served ? { EATR_SERVED_NAMESPACES: served.join(',') } : {}),
         ...aws.env(),
         ...EXTRA_ENV,

@@ -146,6 +146,8 @@ describe('helm template: defaults', () => {
     expect(envOf(renewer).get('NODE_OPTIONS')).toBe(
       '--max-old-space-size=288 --max-semi-space-size=2',
     );
+    for (const workload of [watcher, renewer])
+      expect(envOf(workload).get('MALLOC_ARENA_MAX')).toBe('2');
     expect(envOf(watcher).get('EATR_LEADER_ELECTION_NAMESPACE')).toBe('ci-cd');
     expect(envOf(renewer).get('EATR_SERVICE_ACCOUNTS')).toBe('default');
     expect(envOf(renewer).get('AWS_EC2_METADATA_DISABLED')).toBe('true');
@@ -157,6 +159,7 @@ describe('helm template: defaults', () => {
     const runtime = new Set([
       'NODE_EXTRA_CA_CERTS',
       'NODE_OPTIONS',
+      'MALLOC_ARENA_MAX',
       'AWS_EC2_METADATA_DISABLED',
       'AWS_REGION',
       'AWS_ROLE_ARN',
