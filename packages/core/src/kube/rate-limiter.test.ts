@@ -21,6 +21,20 @@ async function grantTimes(limiter: RateLimiter, calls: number, runMs = 10_000): 
   return times;
 }
 
+/**
+ * Records when (ms after its creation) each named acquire was granted, in grant order: `take` starts
+ * one without waiting for it.
+ */
+function grantLog(limiter: RateLimiter) {
+  const start = performance.now();
+  const granted: [string, number][] = [];
+  const take = (name: string, priority?: RequestPriority) =>
+    void limiter.acquire(priority).then(() => {
+      granted.push([name, performance.now() - start]);
+    });
+  return { granted, take };
+}
+
 describe('RateLimiter', () => {
   it.each<[string, RateLimit, number, number[]]>([
     [
@@ -45,12 +59,7 @@ describe('RateLimiter', () => {
 
   it('serves callers in call order, a late caller after those already waiting', async () => {
     const limiter = new RateLimiter({ qps: 10, burst: 1 });
-    const start = performance.now();
-    const order: [string, number][] = [];
-    const take = (name: string) =>
-      void limiter.acquire().then(() => {
-        order.push([name, performance.now() - start]);
-      });
+    const { granted: order, take } = grantLog(limiter);
     for (const name of ['a', 'b', 'c']) take(name);
     await vi.advanceTimersByTimeAsync(50);
     take('d');
@@ -65,12 +74,7 @@ describe('RateLimiter', () => {
 
   it('gives a token to a waiting event request before bulk requests that waited longer', async () => {
     const limiter = new RateLimiter({ qps: 10, burst: 1 });
-    const start = performance.now();
-    const order: [string, number][] = [];
-    const take = (name: string, priority: RequestPriority) =>
-      void limiter.acquire(priority).then(() => {
-        order.push([name, performance.now() - start]);
-      });
+    const { granted: order, take } = grantLog(limiter);
     for (const name of ['bulk-1', 'bulk-2', 'bulk-3']) take(name, 'bulk');
     await vi.advanceTimersByTimeAsync(50);
     take('event-1', 'event');
@@ -90,12 +94,7 @@ describe('RateLimiter', () => {
 
   it('lets an event request take a free token at once, and a bulk one only when no event waits', async () => {
     const limiter = new RateLimiter({ qps: 10, burst: 2 });
-    const start = performance.now();
-    const order: [string, number][] = [];
-    const take = (name: string, priority: RequestPriority) =>
-      void limiter.acquire(priority).then(() => {
-        order.push([name, performance.now() - start]);
-      });
+    const { granted: order, take } = grantLog(limiter);
     take('event-1', 'event');
     take('event-2', 'event');
     take('event-3', 'event'); // waits for the token at 100 ms
@@ -112,12 +111,7 @@ describe('RateLimiter', () => {
 
   it('keeps a tenth of the burst for event requests while bulk requests wait', async () => {
     const limiter = new RateLimiter({ qps: 10, burst: 20 });
-    const start = performance.now();
-    const granted: [string, number][] = [];
-    const take = (name: string, priority: RequestPriority) =>
-      void limiter.acquire(priority).then(() => {
-        granted.push([name, performance.now() - start]);
-      });
+    const { granted, take } = grantLog(limiter);
     for (let i = 0; i < 20; i++) take(`bulk-${i}`, 'bulk');
     await vi.advanceTimersByTimeAsync(250);
     // 18 went at once; two more by now (one token each 100 ms above the reserve of 2).
