@@ -4,6 +4,7 @@
  * went: the API server and etcd, Redis, eatr's processes, or the benchmark itself.
  */
 import { readFile, readdir } from 'node:fs/promises';
+import { requestDelta } from '../harness/api-requests.js';
 
 const KINDS: readonly [string, RegExp][] = [
   ['kube-apiserver', /kube-apiserver/],
@@ -40,12 +41,7 @@ export async function cpuSnapshot(): Promise<CpuSnapshot> {
 
 /** CPU seconds each kind used between two snapshots (processes that ended meanwhile are missed). */
 export function cpuUsed(before: CpuSnapshot, after: CpuSnapshot): Map<string, number> {
-  const used = new Map<string, number>();
-  for (const [kind, seconds] of after) {
-    const delta = seconds - (before.get(kind) ?? 0);
-    if (delta > 0) used.set(kind, delta);
-  }
-  return used;
+  return requestDelta(after, before); // the same positive difference of two counter readings
 }
 
 /** `kube-apiserver 3.1 s, etcd 0.9 s, …` (largest first). */

@@ -1,5 +1,4 @@
-import { AdmissionregistrationV1Api } from '@eatr/core';
-import { describeError, kubeStatus } from '@eatr/core';
+import { AdmissionregistrationV1Api, describeError, kubeStatus } from '@eatr/core';
 import type { Cli } from '../context.js';
 import type { Check } from '../doctor-model.js';
 import { fail, ok } from './check.js';

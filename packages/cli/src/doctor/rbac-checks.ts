@@ -1,5 +1,4 @@
-import { AuthorizationV1Api } from '@eatr/core';
-import { describeError } from '@eatr/core';
+import { AuthorizationV1Api, describeError } from '@eatr/core';
 import { UsageError, type Cli } from '../context.js';
 import {
   describePermission,

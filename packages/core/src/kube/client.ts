@@ -15,7 +15,6 @@ export {
   CoreV1Api,
   KubeConfig,
   PatchStrategy,
-  RequestContext,
   V1MicroTime,
   VersionApi,
   Watch,

@@ -36,9 +36,8 @@ export function eventReserve(burst: number): number {
  * than eventReserve(burst) tokens, so a request made for an event never waits behind bulk requests
  * (however many a renewal wave has queued) and, during a wave, usually does not wait at all: bulk
  * work keeps the reserve full at the price of a burst smaller by it. Within a priority, first come,
- * first served. Hand-written because it is a few dozen lines and the
- * usual libraries (bottleneck, p-throttle) model windows and concurrency rather than QPS plus burst
- * with priorities.
+ * first served. Hand-written because it is a few dozen lines and the usual libraries (bottleneck,
+ * p-throttle) model windows and concurrency rather than QPS plus burst with priorities.
  */
 export class RateLimiter {
   private tokens: number;
@@ -82,7 +81,11 @@ export class RateLimiter {
     const now = this.clock.now();
     this.tokens += ((now - this.last) * this.limit.qps) / 1000;
     this.last = now;
-    if (this.waiting.event.length + this.waiting.bulk.length === 0) this.capAtBurst();
+    if (!this.anyWaiting()) this.capAtBurst();
+  }
+
+  private anyWaiting(): boolean {
+    return this.waiting.event.length + this.waiting.bulk.length > 0;
   }
 
   /** Tokens the bucket must hold for a request of `priority` to take one. */
@@ -96,8 +99,7 @@ export class RateLimiter {
 
   /** One timer at a time, for when the next token exists; it grants, then re-arms while any wait. */
   private scheduleRelease(): void {
-    if (this.releasing) return;
-    if (this.waiting.event.length + this.waiting.bulk.length === 0) return;
+    if (this.releasing || !this.anyWaiting()) return;
     this.releasing = true;
     const needed = this.needed(this.waiting.event.length > 0 ? 'event' : 'bulk');
     const ms = Math.max(1, Math.ceil(((needed - this.tokens) * 1000) / this.limit.qps));
